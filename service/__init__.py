@@ -1,0 +1,25 @@
+"""CommentGate's web service: ``create_app`` wires settings, storage, queue and the HTTP API."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+from service.config import Settings
+
+
+def create_app(config: Settings | None = None) -> Flask:
+    """Build the Flask app; nothing is created at import time."""
+    from service import state
+    from service.api import errors, register_api
+
+    settings = config or Settings.from_env()
+    app = Flask(__name__)
+    app.config.update(
+        SECRET_KEY=settings.secret_key,
+        MAX_CONTENT_LENGTH=settings.max_body_bytes,
+        JSON_SORT_KEYS=False,
+    )
+    state.init_app(app, settings)
+    register_api(app)
+    errors.init_app(app)
+    return app

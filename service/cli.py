@@ -1,0 +1,157 @@
+"""The ``commentgate`` command: one click group; subcommands live beside what they drive."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import click
+from rich.console import Console
+
+from service.config import Settings
+
+err = Console(stderr=True)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="commentgate")
+@click.pass_context
+def cli(ctx: click.Context) -> None:
+    """CommentGate: self-hosted comment moderation with spam and toxicity detection.
+
+    Settings come from COMMENTGATE_* environment variables (see the README); by default
+    everything lives under ./var with SQLite and an embedded broker.
+    """
+    ctx.obj = Settings.from_env()
+
+
+@cli.group()
+def db() -> None:
+    """Database schema management."""
+
+
+@db.command("upgrade")
+@click.option("--revision", default="head", show_default=True, help="Target revision.")
+@click.pass_obj
+def db_upgrade(settings: Settings, revision: str) -> None:
+    """Apply schema migrations (safe to run on every deploy)."""
+    from service.db import make_engine
+    from service.migrate import upgrade
+
+    upgrade(make_engine(settings.database_url), revision)
+    err.print(f"[green]Database at {revision}.[/green]")
+
+
+@cli.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int)
+@click.option("--workers", "processes", default=2, show_default=True, help="Gunicorn processes.")
+@click.option("--threads", default=4, show_default=True, help="Threads per process (gthread).")
+@click.pass_obj
+def serve(settings: Settings, host: str, port: int, processes: int, threads: int) -> None:
+    """Run the HTTP API alone under gunicorn (the production server)."""
+    from service.server import run_gunicorn
+
+    run_gunicorn(settings, host=host, port=port, processes=processes, threads=threads)
+
+
+@cli.command()
+@click.option("--concurrency", "-c", type=int, default=None, help="Worker processes.")
+@click.option("--beat/--no-beat", default=False, help="Also run the periodic sweep scheduler.")
+@click.option("--loglevel", "-l", default="INFO", show_default=True)
+@click.option("--pool", default="prefork", show_default=True)
+@click.pass_obj
+def worker(
+    settings: Settings, concurrency: int | None, beat: bool, loglevel: str, pool: str
+) -> None:
+    """Run a Celery worker that scores comments and delivers webhooks."""
+    from workers.celery_app import QUEUE, create_celery
+
+    app = create_celery(settings)
+    argv = ["worker", f"--loglevel={loglevel}", "-Q", QUEUE, f"--pool={pool}"]
+    argv.append(f"--concurrency={concurrency or settings.worker_concurrency}")
+    if beat:
+        settings.home.mkdir(parents=True, exist_ok=True)
+        argv += ["--beat", f"--schedule={settings.home / 'celerybeat-schedule'}"]
+    app.worker_main(argv)
+
+
+@cli.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int)
+@click.option("--workers", "worker_count", default=1, show_default=True, help="Celery workers.")
+@click.pass_obj
+def run(settings: Settings, host: str, port: int, worker_count: int) -> None:
+    """The whole service on one machine: migrate, train a model if none, API + worker."""
+    from service.db import make_engine
+    from service.migrate import upgrade
+    from service.startup import ensure_model
+
+    env = dict(os.environ)
+    env.setdefault("COMMENTGATE_WEBHOOK_ALLOW_PRIVATE", "true")
+    settings = Settings.from_env(env)
+    upgrade(make_engine(settings.database_url))
+    ensure_model(settings, err)
+    command = [sys.executable, "-m", "service.cli"]
+    children = [
+        subprocess.Popen([*command, "serve", "--host", host, "--port", str(port)], env=env),
+    ]
+    for index in range(worker_count):
+        args = [*command, "worker"] + (["--beat"] if index == 0 else [])
+        children.append(subprocess.Popen(args, env=env))
+    err.print(f"[bold green]CommentGate running[/] on http://{host}:{port}  (Ctrl-C stops)")
+    _supervise(children)
+
+
+def _supervise(children: list[subprocess.Popen]) -> None:
+    stopping = False
+
+    def stop(_signum: int, _frame: object) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    try:
+        while not stopping and all(child.poll() is None for child in children):
+            time.sleep(0.2)
+    finally:
+        for child in children:
+            if child.poll() is None:
+                child.send_signal(signal.SIGTERM)
+        deadline = time.monotonic() + 15
+        for child in children:
+            try:
+                child.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                child.kill()
+    failed = [c for c in children if c.returncode not in (0, -signal.SIGTERM, None)]
+    if failed and not stopping:
+        raise SystemExit(1)
+
+
+def _register_commands() -> None:
+    from service.sites_cli import sites
+
+    cli.add_command(sites)
+    try:
+        from classifier.cli import evaluate, models, score, train
+    except ImportError as exc:  # the classifier's CLI is optional only while it is built
+        err.print(f"[yellow]classifier commands unavailable: {exc}[/]")
+    else:
+        for command in (train, evaluate, models, score):
+            cli.add_command(command)
+
+
+_register_commands()
+
+
+def main() -> None:
+    cli(prog_name="commentgate")
+
+
+if __name__ == "__main__":
+    main()

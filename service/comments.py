@@ -1,0 +1,89 @@
+"""Storing comments exactly once per (site, external_id), and finding them again."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from service.errors import NotFoundError
+from service.models import Comment, Site, new_id, utcnow
+from service.security import hash_identifier
+
+
+def comment_row(site: Site, data: Mapping[str, Any], *, hash_pii: bool = False) -> dict[str, Any]:
+    """Flatten a validated submission into column values."""
+    post = data.get("post") or {}
+    author = data.get("author") or {}
+    email = author.get("email")
+    ip = author.get("ip")
+    now = utcnow()
+    return {
+        "id": new_id(),
+        "site_id": site.id,
+        "external_id": data["external_id"],
+        "status": "pending",
+        "content": data["content"],
+        "post_id": post.get("id"),
+        "post_url": post.get("url"),
+        "post_title": post.get("title"),
+        "author_name": author.get("name"),
+        "author_email": hash_identifier(email) if (email and hash_pii) else email,
+        "author_email_hash": hash_identifier(email) if email else None,
+        "author_url": author.get("url"),
+        "author_ip": hash_identifier(ip) if (ip and hash_pii) else ip,
+        "author_user_agent": author.get("user_agent"),
+        "parent_external_id": data.get("parent_external_id"),
+        "language": data.get("language"),
+        "extra": dict(data.get("metadata") or {}),
+        "source": data.get("source", "api"),
+        "created_at": data.get("created_at"),
+        "received_at": now,
+        "enqueued_at": now,
+    }
+
+
+def insert_comment(session: Session, row: dict[str, Any]) -> tuple[str, bool]:
+    """Insert unless (site, external_id) exists; returns (comment id, created).
+
+    One statement with ON CONFLICT DO NOTHING, so concurrent retries of the same comment
+    never race into a duplicate or an integrity error.
+    """
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    values = dict(row)
+    values["metadata"] = values.pop("extra")
+    table = Comment.__table__
+    statement = (
+        insert(table)
+        .values(**values)
+        .on_conflict_do_nothing(index_elements=["site_id", "external_id"])
+        .returning(table.c.id)
+    )
+    created_id = session.execute(statement).scalar()
+    if created_id is not None:
+        return created_id, True
+    existing = session.scalar(
+        select(Comment.id).where(
+            Comment.site_id == row["site_id"], Comment.external_id == row["external_id"]
+        )
+    )
+    assert existing is not None
+    return existing, False
+
+
+def get_comment(session: Session, site: Site, comment_id: str) -> Comment:
+    """A site's own comment; another site's comment is indistinguishable from a missing one."""
+    comment = session.get(Comment, comment_id)
+    if comment is None or comment.site_id != site.id:
+        raise NotFoundError("Comment not found.")
+    return comment
+
+
+def mark_enqueued(session: Session, comment_ids: list[str], when: datetime) -> None:
+    for comment in session.scalars(select(Comment).where(Comment.id.in_(comment_ids))):
+        comment.enqueued_at = when

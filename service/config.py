@@ -1,0 +1,119 @@
+"""The one place that reads the environment.
+
+Every process (API, worker, CLI) builds a :class:`Settings` from ``COMMENTGATE_*`` variables and
+passes it down, so there is exactly one configuration path for Flask and Celery alike.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+PREFIX = "COMMENTGATE_"
+DEFAULT_RATE_LIMITS = "600/minute;20/second"
+
+
+def _bool(value: str) -> bool:
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _read_dotenv(path: Path) -> dict[str, str]:
+    """Read ``KEY=VALUE`` lines of a ``.env`` file; the process environment wins over it."""
+    if not path.is_file():
+        return {}
+    values: dict[str, str] = {}
+    for line in path.read_text(encoding="utf-8").splitlines():
+        line = line.strip()
+        if not line or line.startswith("#") or "=" not in line:
+            continue
+        key, _, value = line.partition("=")
+        values[key.strip()] = value.strip().strip("'\"")
+    return values
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything configurable, with defaults that need no server."""
+
+    home: Path = Path("var")
+    database_url: str = ""
+    broker_url: str = ""
+    model_dir: Path = Path("var/models")
+    training_data: Path = Path("training_data")
+    webhook_allow_private: bool = False
+    rate_limits: str = DEFAULT_RATE_LIMITS
+    rate_limit_storage_url: str = ""
+    secret_key: str = ""
+    max_body_bytes: int = 64 * 1024
+    pending_timeout: float = 30.0
+    sweep_interval: float = 10.0
+    webhook_timeout: float = 5.0
+    webhook_max_attempts: int = 8
+    webhook_backoff_base: float = 1.0
+    webhook_backoff_max: float = 600.0
+    model_check_interval: float = 2.0
+    worker_concurrency: int = 2
+    store_pii_hashed: bool = False
+    log_level: str = "INFO"
+    extra: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def is_embedded_broker(self) -> bool:
+        return self.broker_url.startswith("filesystem://")
+
+    @property
+    def broker_folder(self) -> Path:
+        return self.home / "broker"
+
+    def with_overrides(self, **changes: object) -> Settings:
+        return replace(self, **changes)  # type: ignore[arg-type]
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        """Build settings from ``COMMENTGATE_*`` variables (and a ``.env`` file, if present)."""
+        env = dict(_read_dotenv(Path(".env")))
+        env.update(os.environ if environ is None else environ)
+        get = lambda name, default="": env.get(PREFIX + name, default)  # noqa: E731
+        home = Path(get("HOME", "var")).expanduser()
+        database_url = get("DATABASE_URL") or f"sqlite:///{(home / 'commentgate.db').resolve()}"
+        broker_url = get("BROKER_URL") or "filesystem://"
+        return cls(
+            home=home,
+            database_url=database_url,
+            broker_url=broker_url,
+            model_dir=Path(get("MODEL_DIR") or home / "models").expanduser(),
+            training_data=Path(get("TRAINING_DATA", "training_data")).expanduser(),
+            webhook_allow_private=_bool(get("WEBHOOK_ALLOW_PRIVATE", "false")),
+            rate_limits=get("RATE_LIMITS", DEFAULT_RATE_LIMITS),
+            rate_limit_storage_url=get("RATE_LIMIT_STORAGE_URL")
+            or (broker_url if broker_url.startswith("redis") else "memory://"),
+            secret_key=get("SECRET_KEY") or _home_secret(home),
+            max_body_bytes=int(get("MAX_BODY_BYTES", str(64 * 1024))),
+            pending_timeout=float(get("PENDING_TIMEOUT", "30")),
+            sweep_interval=float(get("SWEEP_INTERVAL", "10")),
+            webhook_timeout=float(get("WEBHOOK_TIMEOUT", "5")),
+            webhook_max_attempts=int(get("WEBHOOK_MAX_ATTEMPTS", "8")),
+            webhook_backoff_base=float(get("WEBHOOK_BACKOFF_BASE", "1")),
+            webhook_backoff_max=float(get("WEBHOOK_BACKOFF_MAX", "600")),
+            model_check_interval=float(get("MODEL_CHECK_INTERVAL", "2")),
+            worker_concurrency=int(get("WORKER_CONCURRENCY", "2")),
+            store_pii_hashed=_bool(get("STORE_PII_HASHED", "false")),
+            log_level=get("LOG_LEVEL", "INFO"),
+            extra={k[len(PREFIX) :]: v for k, v in env.items() if k.startswith(PREFIX)},
+        )
+
+
+def _home_secret(home: Path) -> str:
+    """A per-installation secret for session cookies, created once under ``home``."""
+    import secrets
+
+    path = home / "secret_key"
+    home.mkdir(parents=True, exist_ok=True)
+    try:
+        with path.open("x", encoding="utf-8") as handle:
+            handle.write(secrets.token_urlsafe(48))
+    except FileExistsError:
+        pass
+    return path.read_text(encoding="utf-8").strip()

@@ -1,0 +1,156 @@
+"""Deciding comments: score a batch, apply each site's policy, record decisions and events."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, Protocol
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from service import policy, webhooks
+from service.models import Comment, Decision, Site, WebhookDelivery, utcnow
+
+STATUS_OF_ACTION = {"approve": "approved", "hold": "held", "reject": "rejected"}
+
+
+class Scorer(Protocol):
+    """What the decision step needs of a model (``classifier.Model`` satisfies it)."""
+
+    version: str
+    thresholds: dict[str, dict[str, float]]
+
+    def score(self, comments: Sequence[Any]) -> list[Any]: ...
+
+
+def facts_of(comment: Comment) -> policy.Facts:
+    return policy.Facts(
+        content=comment.content,
+        author_name=comment.author_name,
+        author_email=comment.author_email,
+        author_url=comment.author_url,
+        author_ip=comment.author_ip,
+        language=comment.language,
+        metadata=comment.extra or {},
+    )
+
+
+def score_facts(model: Scorer, facts: Sequence[policy.Facts]) -> list[policy.ModelOutput]:
+    """Score a batch in one call to the model: features are computed once for all heads."""
+    from classifier import CommentInput
+
+    inputs = [
+        CommentInput(
+            content=f.content,
+            author_name=f.author_name,
+            author_email=f.author_email,
+            author_url=f.author_url,
+            language=f.language,
+        )
+        for f in facts
+    ]
+    outputs = []
+    for scores in model.score(inputs) if inputs else []:
+        outputs.append(
+            policy.ModelOutput(
+                scores={k: round(float(v), 6) for k, v in scores.as_dict().items()},
+                terms={"spam": scores.spam_terms, "toxicity": scores.toxicity_terms},
+                version=model.version,
+                thresholds=model.thresholds,
+            )
+        )
+    return outputs
+
+
+def decide_pending(session: Session, comment_ids: Sequence[str], model: Scorer) -> list[str]:
+    """Decide those of ``comment_ids`` still pending; returns the ids of webhook deliveries to send.
+
+    Safe to run twice for the same comment (a redelivered message, the sweep): only the
+    first transaction to move a comment out of ``pending`` records a decision.
+    """
+    comments = list(
+        session.scalars(
+            select(Comment).where(Comment.id.in_(list(comment_ids)), Comment.status == "pending")
+        )
+    )
+    if not comments:
+        return []
+    sites = {
+        s.id: s
+        for s in session.scalars(select(Site).where(Site.id.in_({c.site_id for c in comments})))
+    }
+    facts = [facts_of(c) for c in comments]
+    outputs = score_facts(model, facts)
+    deliveries: list[str] = []
+    for comment, fact, output in zip(comments, facts, outputs, strict=True):
+        verdict = policy.decide(fact, output, sites[comment.site_id].policy or {})
+        delivery = record_decision(
+            session,
+            comment,
+            action=verdict.action,
+            scores=dict(output.scores),
+            reasons=verdict.reasons,
+            model_version=output.version,
+            decided_by=verdict.decided_by,
+            expect_status="pending",
+        )
+        if delivery is not None:
+            deliveries.append(delivery.id)
+    return deliveries
+
+
+def record_decision(
+    session: Session,
+    comment: Comment,
+    *,
+    action: str,
+    scores: dict[str, Any],
+    reasons: list[dict[str, Any]],
+    model_version: str | None,
+    decided_by: str,
+    moderator_id: str | None = None,
+    note: str | None = None,
+    expect_status: str | None = None,
+) -> WebhookDelivery | None:
+    """Move the comment to its new status, keep the decision, and create its webhook event.
+
+    With ``expect_status`` the status change is conditional, so concurrent deciders cannot
+    both win; the loser gets None and records nothing.
+    """
+    now = utcnow()
+    values = {
+        "status": STATUS_OF_ACTION[action],
+        "action": action,
+        "decided_by": decided_by,
+        "decided_at": now,
+        "scores": scores,
+        "reasons": reasons,
+        "model_version": model_version,
+    }
+    statement = update(Comment).where(Comment.id == comment.id)
+    if expect_status is not None:
+        statement = statement.where(Comment.status == expect_status)
+    result = session.execute(
+        statement.values(**values).execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:
+        return None
+    for key, value in values.items():
+        setattr(comment, key, value)
+    decision = Decision(
+        comment_id=comment.id,
+        action=action,
+        scores=scores,
+        reasons=reasons,
+        model_version=model_version,
+        decided_by=decided_by,
+        moderator_id=moderator_id,
+        note=note,
+        decided_at=now,
+    )
+    session.add(decision)
+    session.flush()
+    delivery = webhooks.new_delivery(comment, decision)
+    session.add(delivery)
+    session.flush()
+    return delivery

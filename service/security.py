@@ -1,0 +1,38 @@
+"""Secrets: generated with high entropy, stored only as hashes, compared in constant time."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import secrets
+
+API_KEY_PREFIX = "cg_"
+MODERATOR_TOKEN_PREFIX = "cgm_"
+
+
+def new_api_key() -> str:
+    return API_KEY_PREFIX + secrets.token_urlsafe(32)
+
+
+def new_moderator_token() -> str:
+    return MODERATOR_TOKEN_PREFIX + secrets.token_urlsafe(32)
+
+
+def new_webhook_secret() -> str:
+    """A Standard Webhooks secret: ``whsec_`` and 32 random bytes in base64."""
+    return "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode("ascii")
+
+
+def hash_token(token: str) -> str:
+    """SHA-256 is enough for 256-bit random tokens (no dictionary to attack), and indexable."""
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def token_matches(token: str, stored_hash: str | None) -> bool:
+    return stored_hash is not None and hmac.compare_digest(hash_token(token), stored_hash)
+
+
+def hash_identifier(value: str) -> str:
+    """Stable hash of an e-mail or IP so reputation works without keeping the raw value."""
+    return hashlib.sha256(value.strip().lower().encode("utf-8")).hexdigest()

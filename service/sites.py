@@ -1,0 +1,90 @@
+"""Tenants: creation, API-key authentication and key rotation."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from service.errors import ConflictError, NotFoundError, ValidationError
+from service.models import Site, utcnow
+from service.security import hash_token, new_api_key, new_webhook_secret, token_matches
+from service.urls import validate_webhook_url
+
+
+@dataclass(frozen=True)
+class NewSite:
+    """A site as created: the only moment its API key is known in clear."""
+
+    site: Site
+    api_key: str
+
+    def as_dict(self) -> dict[str, str]:
+        return {
+            "id": self.site.id,
+            "name": self.site.name,
+            "api_key": self.api_key,
+            "webhook_secret": self.site.webhook_secret,
+            "webhook_url": self.site.webhook_url,
+        }
+
+
+def create_site(session: Session, name: str, webhook_url: str, *, allow_private: bool) -> NewSite:
+    name = name.strip()
+    if not name:
+        raise ValidationError("Site name must not be empty.")
+    validate_webhook_url(webhook_url, allow_private=allow_private)
+    if session.scalar(select(Site.id).where(Site.name == name)):
+        raise ConflictError(f"A site named {name!r} already exists.")
+    api_key = new_api_key()
+    site = Site(
+        name=name,
+        api_key_hash=hash_token(api_key),
+        webhook_url=webhook_url,
+        webhook_secret=new_webhook_secret(),
+        policy={},
+    )
+    session.add(site)
+    session.flush()
+    return NewSite(site=site, api_key=api_key)
+
+
+def site_by_name(session: Session, name: str) -> Site:
+    site = session.scalar(select(Site).where(Site.name == name))
+    if site is None:
+        raise NotFoundError(f"No site named {name!r}.")
+    return site
+
+
+def authenticate_site(session: Session, api_key: str) -> Site | None:
+    """The site whose current (or still valid previous) key this is, else None."""
+    if not api_key:
+        return None
+    digest = hash_token(api_key)
+    site = session.scalar(
+        select(Site).where(or_(Site.api_key_hash == digest, Site.previous_api_key_hash == digest))
+    )
+    if site is None:
+        return None
+    if token_matches(api_key, site.api_key_hash):
+        return site
+    expires = site.previous_api_key_expires_at
+    if token_matches(api_key, site.previous_api_key_hash) and expires and expires > utcnow():
+        return site
+    return None
+
+
+def rotate_api_key(session: Session, site: Site, overlap: timedelta) -> str:
+    """A new key; the old one works for ``overlap`` more, so platforms switch without downtime."""
+    api_key = new_api_key()
+    site.previous_api_key_hash = site.api_key_hash
+    site.previous_api_key_expires_at = utcnow() + overlap
+    site.api_key_hash = hash_token(api_key)
+    return api_key
+
+
+def rotate_webhook_secret(site: Site) -> str:
+    site.webhook_secret = new_webhook_secret()
+    return site.webhook_secret

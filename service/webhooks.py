@@ -1,0 +1,187 @@
+"""Webhook events: built from a decision, signed per Standard Webhooks, attempted and recorded."""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from urllib.parse import urlsplit
+
+import requests
+from sqlalchemy.orm import Session, sessionmaker
+from standardwebhooks import Webhook
+
+from service.db import session_scope
+from service.errors import InvalidWebhookURLError
+from service.models import Comment, Decision, Site, WebhookAttempt, WebhookDelivery, new_id, utcnow
+from service.urls import check_host_allowed
+
+EVENT_DECIDED = "comment.decided"
+USER_AGENT = "CommentGate-Webhooks/1"
+
+
+def isoformat(value: datetime | None) -> str | None:
+    return value.isoformat().replace("+00:00", "Z") if value else None
+
+
+def event_payload(comment: Comment, decision: Decision) -> dict[str, Any]:
+    return {
+        "type": EVENT_DECIDED,
+        "timestamp": isoformat(decision.decided_at),
+        "data": {
+            "comment_id": comment.id,
+            "external_id": comment.external_id,
+            "action": decision.action,
+            "status": comment.status,
+            "scores": decision.scores,
+            "reasons": decision.reasons,
+            "model_version": decision.model_version,
+            "decided_by": decision.decided_by,
+            "decided_at": isoformat(decision.decided_at),
+        },
+    }
+
+
+def new_delivery(comment: Comment, decision: Decision) -> WebhookDelivery:
+    """A pending delivery; its event id is the ``webhook-id`` of every attempt, for dedup."""
+    return WebhookDelivery(
+        id=new_id(),
+        site_id=comment.site_id,
+        comment_id=comment.id,
+        event_id="msg_" + new_id(),
+        event_type=EVENT_DECIDED,
+        payload=event_payload(comment, decision),
+        status="pending",
+        attempts=0,
+        next_attempt_at=utcnow(),
+    )
+
+
+def signed_headers(secret: str, event_id: str, body: str, when: datetime) -> dict[str, str]:
+    return {
+        "content-type": "application/json",
+        "user-agent": USER_AGENT,
+        "webhook-id": event_id,
+        "webhook-timestamp": str(int(when.timestamp())),
+        "webhook-signature": Webhook(secret).sign(event_id, when, body),
+    }
+
+
+@dataclass(frozen=True)
+class AttemptOutcome:
+    """What one attempt did, and whether the caller should schedule another."""
+
+    delivery_id: str
+    delivered: bool
+    retry: bool
+    attempts: int
+    status_code: int | None = None
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class _Target:
+    url: str
+    secret: str
+    event_id: str
+    body: str
+    attempts: int
+
+
+def _load_target(sessions: sessionmaker[Session], delivery_id: str) -> _Target | None:
+    with session_scope(sessions) as session:
+        delivery = session.get(WebhookDelivery, delivery_id)
+        if delivery is None or delivery.status != "pending":
+            return None
+        site = session.get(Site, delivery.site_id)
+        assert site is not None
+        return _Target(
+            url=site.webhook_url,
+            secret=site.webhook_secret,
+            event_id=delivery.event_id,
+            body=json.dumps(delivery.payload, separators=(",", ":"), sort_keys=True),
+            attempts=delivery.attempts,
+        )
+
+
+def post_event(
+    http: requests.Session, target: _Target, *, timeout: float, allow_private: bool
+) -> tuple[int | None, str | None, float]:
+    """One POST, no redirects followed; returns (status code, error, latency in ms)."""
+    started = time.perf_counter()
+    try:
+        parts = urlsplit(target.url)
+        check_host_allowed(parts.hostname or "", parts.port, allow_private=allow_private)
+        headers = signed_headers(target.secret, target.event_id, target.body, utcnow())
+        response = http.post(
+            target.url,
+            data=target.body.encode("utf-8"),
+            headers=headers,
+            timeout=timeout,
+            allow_redirects=False,
+        )
+        response.close()
+        latency = (time.perf_counter() - started) * 1000
+        error = None if 200 <= response.status_code < 300 else f"HTTP {response.status_code}"
+        return response.status_code, error, latency
+    except (requests.RequestException, InvalidWebhookURLError) as exc:
+        latency = (time.perf_counter() - started) * 1000
+        return None, f"{type(exc).__name__}: {exc}"[:500], latency
+
+
+def attempt_delivery(
+    sessions: sessionmaker[Session],
+    http: requests.Session,
+    delivery_id: str,
+    *,
+    timeout: float,
+    max_attempts: int,
+    allow_private: bool,
+) -> AttemptOutcome | None:
+    """Attempt a pending delivery once and record it; None if there is nothing to send."""
+    target = _load_target(sessions, delivery_id)
+    if target is None:
+        return None
+    status_code, error, latency = post_event(
+        http, target, timeout=timeout, allow_private=allow_private
+    )
+    with session_scope(sessions) as session:
+        delivery = session.get(WebhookDelivery, delivery_id)
+        assert delivery is not None
+        delivery.attempts += 1
+        session.add(
+            WebhookAttempt(
+                delivery_id=delivery_id,
+                status_code=status_code,
+                latency_ms=round(latency, 3),
+                error=error,
+            )
+        )
+        if error is None:
+            delivery.status = "delivered"
+            delivery.delivered_at = utcnow()
+            delivery.last_error = None
+            delivery.next_attempt_at = None
+        else:
+            delivery.last_error = error
+            if delivery.attempts >= max_attempts:
+                delivery.status = "failed"
+                delivery.next_attempt_at = None
+        return AttemptOutcome(
+            delivery_id=delivery_id,
+            delivered=error is None,
+            retry=delivery.status == "pending",
+            attempts=delivery.attempts,
+            status_code=status_code,
+            error=error,
+        )
+
+
+def schedule_next(sessions: sessionmaker[Session], delivery_id: str, when: datetime) -> None:
+    """Note when the next attempt is due, so the sweep can resend it if the retry is lost."""
+    with session_scope(sessions) as session:
+        delivery = session.get(WebhookDelivery, delivery_id)
+        if delivery is not None and delivery.status == "pending":
+            delivery.next_attempt_at = when

@@ -1,0 +1,324 @@
+"""Fixtures shared by every test: back ends, a trained model, workers and webhook receivers."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+import redis
+
+from service import create_app
+from service.config import Settings
+from service.db import session_scope
+from service.migrate import upgrade
+from service.sites import NewSite, create_site
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED_DATA = REPO.parent / "shared" / "data"
+PG_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
+REDIS_URL = "redis://127.0.0.1:6379"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_for(predicate: Callable[[], Any], timeout: float = 20.0, interval: float = 0.05) -> Any:
+    """Poll until ``predicate`` returns something truthy; fail the test with a clear message."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"condition not met within {timeout}s")
+        time.sleep(interval)
+
+
+def stop_process(process: subprocess.Popen, sig: int = signal.SIGTERM, timeout: float = 15) -> None:
+    """Stop a child and its process group, by its process id."""
+    if process.poll() is not None:
+        return
+    try:
+        os.killpg(process.pid, sig)
+    except ProcessLookupError:
+        return
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait(timeout=10)
+
+
+# --- the model ---------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A registry with one active model trained on the project's seed set (seconds, not minutes)."""
+    root = tmp_path_factory.mktemp("models")
+    env = {**os.environ, "COMMENTGATE_MODEL_DIR": str(root), "COMMENTGATE_HOME": str(root / "h")}
+    result = subprocess.run(
+        [sys.executable, "-m", "service.cli", "train", "--activate", "--json"],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    return root
+
+
+# --- back ends -----------------------------------------------------------------------------
+
+
+@dataclass
+class Stack:
+    """One isolated CommentGate installation: its settings as environment variables."""
+
+    name: str
+    env: dict[str, str]
+    home: Path
+    workers: list[subprocess.Popen] = field(default_factory=list)
+
+    @property
+    def settings(self) -> Settings:
+        return Settings.from_env(self.env)
+
+    def start_worker(self, concurrency: int = 2, beat: bool = True) -> subprocess.Popen:
+        log = self.home / f"worker-{len(self.workers)}.log"
+        args = [sys.executable, "-m", "service.cli", "worker", f"--concurrency={concurrency}"]
+        if beat:
+            args.append("--beat")
+        with open(log, "wb") as handle:
+            process = subprocess.Popen(
+                args,
+                cwd=REPO,
+                env=self.env,
+                stdout=handle,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        self.workers.append(process)
+        wait_for(lambda: b" ready." in log.read_bytes() or process.poll() is not None, 60)
+        assert process.poll() is None, log.read_text()[-3000:]
+        return process
+
+    def stop_workers(self) -> None:
+        for process in self.workers:
+            stop_process(process)
+
+
+def _base_env(home: Path, model_dir: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("COMMENTGATE_")}
+    env.update(
+        COMMENTGATE_HOME=str(home),
+        COMMENTGATE_MODEL_DIR=str(model_dir),
+        COMMENTGATE_WEBHOOK_ALLOW_PRIVATE="true",
+        COMMENTGATE_PENDING_TIMEOUT="3",
+        COMMENTGATE_SWEEP_INTERVAL="1",
+        COMMENTGATE_WEBHOOK_BACKOFF_BASE="0.5",
+        COMMENTGATE_WEBHOOK_BACKOFF_MAX="2",
+        COMMENTGATE_WEBHOOK_TIMEOUT="3",
+        COMMENTGATE_RATE_LIMITS="off",
+        PYTHONUNBUFFERED="1",
+    )
+    return env
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    """A fresh PostgreSQL database of its own, dropped afterwards."""
+    name = "cg_" + uuid.uuid4().hex[:12]
+    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    yield f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
+    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def redis_db() -> Iterator[str]:
+    """A Redis database number of its own on the machine's Redis, emptied before and after."""
+    number = 1 + (os.getpid() % 14)
+    url = f"{REDIS_URL}/{number}"
+    client = redis.Redis.from_url(url)
+    client.flushdb()
+    yield url
+    client.flushdb()
+    client.close()
+
+
+def _make_stack(name: str, tmp_path: Path, model_dir: Path, extra: dict[str, str]) -> Stack:
+    home = tmp_path / name
+    home.mkdir()
+    env = _base_env(home, model_dir)
+    env.update(extra)
+    stack = Stack(name=name, env=env, home=home)
+    app = create_app(stack.settings)
+    upgrade(app.extensions["commentgate"].engine)
+    app.extensions["commentgate"].engine.dispose()
+    return stack
+
+
+@pytest.fixture(params=["embedded", "postgres-redis"])
+def stack(request: pytest.FixtureRequest, tmp_path: Path, model_dir: Path) -> Iterator[Stack]:
+    """Each test using this runs twice: SQLite + embedded broker, and PostgreSQL + Redis."""
+    extra: dict[str, str] = {}
+    if request.param == "postgres-redis":
+        extra = {
+            "COMMENTGATE_DATABASE_URL": request.getfixturevalue("postgres_url"),
+            "COMMENTGATE_BROKER_URL": request.getfixturevalue("redis_db"),
+        }
+    stack = _make_stack(request.param, tmp_path, model_dir, extra)
+    yield stack
+    stack.stop_workers()
+
+
+@pytest.fixture
+def pg_stack(tmp_path: Path, model_dir: Path, postgres_url: str, redis_db: str) -> Iterator[Stack]:
+    stack = _make_stack(
+        "postgres-redis",
+        tmp_path,
+        model_dir,
+        {"COMMENTGATE_DATABASE_URL": postgres_url, "COMMENTGATE_BROKER_URL": redis_db},
+    )
+    yield stack
+    stack.stop_workers()
+
+
+@pytest.fixture
+def app(stack: Stack):  # noqa: ANN201
+    flask_app = create_app(stack.settings)
+    yield flask_app
+    flask_app.extensions["commentgate"].engine.dispose()
+
+
+@pytest.fixture
+def client(app):  # noqa: ANN001, ANN201
+    return app.test_client()
+
+
+@pytest.fixture
+def worker(stack: Stack) -> subprocess.Popen:
+    return stack.start_worker()
+
+
+# --- webhook receivers ---------------------------------------------------------------------
+
+
+@dataclass
+class Receiver:
+    """A real HTTP server in its own process that logs every webhook it gets."""
+
+    port: int
+    log: Path
+    process: subprocess.Popen
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/hook"
+
+    def requests(self) -> list[dict[str, Any]]:
+        if not self.log.exists():
+            return []
+        lines = self.log.read_text(encoding="utf-8").splitlines()
+        return [json.loads(line) for line in lines if line.strip()]
+
+    def delivered(self) -> list[dict[str, Any]]:
+        return [r for r in self.requests() if r["status"] == 200]
+
+    def events_for(self, comment_id: str) -> list[dict[str, Any]]:
+        return [
+            r for r in self.delivered() if json.loads(r["body"])["data"]["comment_id"] == comment_id
+        ]
+
+    def stop(self) -> None:
+        stop_process(self.process)
+
+
+@pytest.fixture
+def start_receiver(tmp_path: Path) -> Iterator[Callable[..., Receiver]]:
+    receivers: list[Receiver] = []
+
+    def start(*options: str, port: int | None = None) -> Receiver:
+        port = port or free_port()
+        log = tmp_path / f"receiver-{port}-{len(receivers)}.jsonl"
+        process = subprocess.Popen(
+            [sys.executable, "-m", "tests.support.receiver", str(port), str(log), *options],
+            cwd=REPO,
+            start_new_session=True,
+        )
+        wait_for(lambda: _port_open(port), 10)
+        receiver = Receiver(port=port, log=log, process=process)
+        receivers.append(receiver)
+        return receiver
+
+    yield start
+    for receiver in receivers:
+        receiver.stop()
+
+
+@pytest.fixture
+def webhook_receiver(start_receiver: Callable[..., Receiver]) -> Receiver:
+    return start_receiver()
+
+
+def _port_open(port: int) -> bool:
+    with socket.socket() as sock:
+        sock.settimeout(0.2)
+        return sock.connect_ex(("127.0.0.1", port)) == 0
+
+
+# --- sites -----------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def make_site(app) -> Callable[..., NewSite]:  # noqa: ANN001
+    def make(webhook_url: str = "http://127.0.0.1:9/hook", name: str | None = None) -> NewSite:
+        sessions = app.extensions["commentgate"].sessions
+        with session_scope(sessions) as session:
+            return create_site(
+                session, name or f"site-{uuid.uuid4().hex[:8]}", webhook_url, allow_private=True
+            )
+
+    return make
+
+
+def auth(site: NewSite) -> dict[str, str]:
+    return {"Authorization": f"Bearer {site.api_key}"}
+
+
+@pytest.fixture
+def live_server(stack: Stack) -> Iterator[str]:
+    """The API under gunicorn (the production server) in its own process; yields its base URL."""
+    port = free_port()
+    log = stack.home / "server.log"
+    with open(log, "wb") as handle:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "service.cli", "serve", "--port", str(port), "--workers", "2"],
+            cwd=REPO,
+            env=stack.env,
+            stdout=handle,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    wait_for(lambda: _port_open(port) or process.poll() is not None, 30)
+    assert process.poll() is None, log.read_text()[-3000:]
+    yield f"http://127.0.0.1:{port}"
+    stop_process(process)

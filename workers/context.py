@@ -1,0 +1,50 @@
+"""Per-process resources of a worker: built once after fork, reused by every task."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import requests
+from celery.signals import worker_process_init
+from requests.adapters import HTTPAdapter
+from sqlalchemy.orm import Session, sessionmaker
+
+from classifier import ActiveModel, Registry
+from service.config import Settings
+from service.db import make_engine, make_session_factory
+
+
+@dataclass
+class WorkerContext:
+    settings: Settings
+    sessions: sessionmaker[Session]
+    model: ActiveModel
+    http: requests.Session
+
+
+_context: WorkerContext | None = None
+
+
+def get_context(app: Any) -> WorkerContext:
+    """The process's context: the model loads once and reloads only when a promotion changes it."""
+    global _context
+    if _context is None:
+        settings: Settings = app.commentgate_settings()
+        http = requests.Session()
+        http.mount("http://", HTTPAdapter(pool_connections=16, pool_maxsize=16, max_retries=0))
+        http.mount("https://", HTTPAdapter(pool_connections=16, pool_maxsize=16, max_retries=0))
+        _context = WorkerContext(
+            settings=settings,
+            sessions=make_session_factory(make_engine(settings.database_url)),
+            model=ActiveModel(Registry(settings.model_dir), settings.model_check_interval),
+            http=http,
+        )
+    return _context
+
+
+@worker_process_init.connect
+def _reset_after_fork(**_: Any) -> None:
+    """Connections and HTTP pools must not be shared with the parent process."""
+    global _context
+    _context = None
