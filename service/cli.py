@@ -134,9 +134,11 @@ def _supervise(children: list[subprocess.Popen]) -> None:
 
 
 def _register_commands() -> None:
+    from service.moderators_cli import moderators
     from service.sites_cli import sites
 
     cli.add_command(sites)
+    cli.add_command(moderators)
     try:
         from classifier.cli import evaluate, models, score, train
     except ImportError as exc:  # the classifier's CLI is optional only while it is built
