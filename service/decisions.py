@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 from sqlalchemy import select, update
@@ -79,12 +80,11 @@ def decide_pending(session: Session, comment_ids: Sequence[str], model: Scorer) 
         s.id: s
         for s in session.scalars(select(Site).where(Site.id.in_({c.site_id for c in comments})))
     }
-    facts = [facts_of(c) for c in comments]
-    outputs = score_facts(model, facts)
+    outputs = score_facts(model, [facts_of(c) for c in comments])
     deliveries: list[str] = []
-    for comment, fact, output in zip(comments, facts, outputs, strict=True):
-        verdict = policy.decide(fact, output, sites[comment.site_id].policy or {})
-        delivery = record_decision(
+    for comment, output in zip(comments, outputs, strict=True):
+        verdict = verdict_for(session, sites[comment.site_id], comment, output)
+        recorded = record_decision(
             session,
             comment,
             action=verdict.action,
@@ -94,9 +94,22 @@ def decide_pending(session: Session, comment_ids: Sequence[str], model: Scorer) 
             decided_by=verdict.decided_by,
             expect_status="pending",
         )
-        if delivery is not None:
-            deliveries.append(delivery.id)
+        if recorded is not None and recorded.delivery is not None:
+            deliveries.append(recorded.delivery.id)
     return deliveries
+
+
+def verdict_for(
+    session: Session, site: Site, comment: Comment, output: policy.ModelOutput
+) -> policy.Verdict:
+    """The one decision path (queue worker, synchronous endpoints, re-scoring): facts, policy."""
+    return policy.decide(facts_of(comment), output, site.policy or {})
+
+
+@dataclass(frozen=True)
+class Recorded:
+    decision: Decision
+    delivery: WebhookDelivery | None
 
 
 def record_decision(
@@ -111,11 +124,13 @@ def record_decision(
     moderator_id: str | None = None,
     note: str | None = None,
     expect_status: str | None = None,
-) -> WebhookDelivery | None:
+    notify: bool = True,
+) -> Recorded | None:
     """Move the comment to its new status, keep the decision, and create its webhook event.
 
     With ``expect_status`` the status change is conditional, so concurrent deciders cannot
-    both win; the loser gets None and records nothing.
+    both win; the loser gets None and records nothing. With ``notify=False`` no webhook is
+    created (the synchronous endpoints answer in the response instead).
     """
     now = utcnow()
     values = {
@@ -150,7 +165,9 @@ def record_decision(
     )
     session.add(decision)
     session.flush()
+    if not notify:
+        return Recorded(decision, None)
     delivery = webhooks.new_delivery(comment, decision)
     session.add(delivery)
     session.flush()
-    return delivery
+    return Recorded(decision, delivery)

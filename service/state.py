@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from celery import Celery
 from flask import Flask, current_app, g
@@ -13,6 +14,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from service.config import Settings
 from service.db import make_engine, make_session_factory
+
+if TYPE_CHECKING:
+    from classifier import Model
 
 log = logging.getLogger(__name__)
 
@@ -23,6 +27,17 @@ class AppState:
     engine: Engine
     sessions: sessionmaker[Session]
     celery: Celery
+    _model: Any = None
+
+    def model(self) -> Model:
+        """The active model, for synchronous scoring in the API process (loaded on first use)."""
+        if self._model is None:
+            from classifier import ActiveModel, Registry
+
+            self._model = ActiveModel(
+                Registry(self.settings.model_dir), self.settings.model_check_interval
+            )
+        return self._model.get()
 
     def enqueue_scoring(self, comment_ids: Sequence[str]) -> bool:
         """Publish score tasks after the commit; a failure leaves the comment to the sweep."""

@@ -1,0 +1,33 @@
+"""Settings come from COMMENTGATE_* variables only, with server-less defaults."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from service.config import Settings
+
+
+def test_defaults_need_no_server(tmp_path: Path) -> None:
+    settings = Settings.from_env({"COMMENTGATE_HOME": str(tmp_path)})
+    assert settings.database_url.startswith("sqlite:///") and str(tmp_path) in settings.database_url
+    assert settings.is_embedded_broker
+    assert settings.model_dir == tmp_path / "models"
+    assert settings.webhook_allow_private is False
+    assert (tmp_path / "secret_key").read_text() == settings.secret_key
+
+
+def test_urls_and_flags_are_read(tmp_path: Path) -> None:
+    settings = Settings.from_env(
+        {
+            "COMMENTGATE_HOME": str(tmp_path),
+            "COMMENTGATE_DATABASE_URL": "postgresql+psycopg://u@db/x",
+            "COMMENTGATE_BROKER_URL": "redis://r:6379/0",
+            "COMMENTGATE_WEBHOOK_ALLOW_PRIVATE": "true",
+            "COMMENTGATE_MODEL_DIR": str(tmp_path / "m"),
+        }
+    )
+    assert settings.database_url == "postgresql+psycopg://u@db/x"
+    assert not settings.is_embedded_broker
+    assert settings.rate_limit_storage_url == "redis://r:6379/0"
+    assert settings.webhook_allow_private is True
+    assert settings.model_dir == tmp_path / "m"

@@ -1,0 +1,58 @@
+"""The decision step on its own: thresholds, links, precedence and reasons."""
+
+from __future__ import annotations
+
+from service.policy import Facts, ModelOutput, decide, effective_thresholds
+
+THRESHOLDS = {
+    "spam": {"approve_below": 0.4, "reject_at": 0.9},
+    "toxicity": {"approve_below": 0.5, "reject_at": 0.95},
+}
+
+
+def output(spam: float, toxicity: float = 0.0, terms: list[str] | None = None) -> ModelOutput:
+    return ModelOutput(
+        scores={"spam": spam, "toxicity": toxicity},
+        terms={"spam": terms or [], "toxicity": []},
+        version="v-test",
+        thresholds=THRESHOLDS,
+    )
+
+
+def test_low_scores_are_approved_without_reasons() -> None:
+    verdict = decide(Facts(content="Nice post."), output(0.1, 0.1), {})
+    assert (verdict.action, verdict.decided_by, verdict.reasons) == ("approve", "model", [])
+
+
+def test_mid_spam_is_held_and_high_spam_rejected_with_terms() -> None:
+    held = decide(Facts(content="x"), output(0.5), {})
+    assert held.action == "hold"
+    assert held.reasons[0] == {
+        "code": "spam_score",
+        "message": "The spam score 0.50 reached the hold threshold 0.40.",
+        "score": 0.5,
+        "threshold": 0.4,
+        "action": "hold",
+    }
+    rejected = decide(Facts(content="x"), output(0.97, terms=["casino", "bonus"]), {})
+    assert rejected.action == "reject"
+    codes = [r["code"] for r in rejected.reasons]
+    assert codes == ["spam_score", "model_terms"]
+    assert rejected.reasons[1]["terms"] == ["casino", "bonus"]
+
+
+def test_too_many_links_holds_and_every_fired_rule_is_listed() -> None:
+    content = "see http://a.example http://b.example and www.c.example"
+    verdict = decide(Facts(content=content), output(0.95), {})
+    assert verdict.action == "reject" and verdict.decided_by == "model"
+    links = [r for r in verdict.reasons if r["code"] == "too_many_links"]
+    assert links and links[0]["count"] == 3 and links[0]["max"] == 2
+    only_links = decide(Facts(content=content), output(0.0), {})
+    assert (only_links.action, only_links.decided_by) == ("hold", "rule")
+
+
+def test_site_thresholds_override_the_model_ones() -> None:
+    policy = {"thresholds": {"spam": {"approve_below": 0.8}}, "max_links": 5}
+    merged = effective_thresholds(policy, THRESHOLDS)
+    assert merged["spam"] == {"approve_below": 0.8, "reject_at": 0.9}
+    assert decide(Facts(content="x"), output(0.5), policy).action == "approve"
