@@ -10,7 +10,7 @@ from service.config import Settings
 def create_app(config: Settings | None = None) -> Flask:
     """Build the Flask app; nothing is created at import time."""
     from service import state
-    from service.api import errors, register_api
+    from service.api import errors, limits, register_api
 
     settings = config or Settings.from_env()
     app = Flask(__name__)
@@ -21,5 +21,6 @@ def create_app(config: Settings | None = None) -> Flask:
     )
     state.init_app(app, settings)
     register_api(app)
+    limits.init_app(app, settings)
     errors.init_app(app)
     return app

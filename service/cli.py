@@ -135,10 +135,12 @@ def _supervise(children: list[subprocess.Popen]) -> None:
 
 def _register_commands() -> None:
     from service.moderators_cli import moderators
+    from service.privacy_cli import purge
     from service.sites_cli import sites
+    from service.webhooks_cli import webhooks
 
-    cli.add_command(sites)
-    cli.add_command(moderators)
+    for command in (sites, moderators, webhooks, purge):
+        cli.add_command(command)
     try:
         from classifier.cli import evaluate, models, score, train
     except ImportError as exc:  # the classifier's CLI is optional only while it is built

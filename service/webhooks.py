@@ -10,6 +10,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import requests
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 from standardwebhooks import Webhook
 
@@ -185,3 +186,27 @@ def schedule_next(sessions: sessionmaker[Session], delivery_id: str, when: datet
         delivery = session.get(WebhookDelivery, delivery_id)
         if delivery is not None and delivery.status == "pending":
             delivery.next_attempt_at = when
+
+
+def list_deliveries(
+    session: Session, *, status: str | None = None, site_id: str | None = None, limit: int = 100
+) -> list[WebhookDelivery]:
+    query = select(WebhookDelivery).order_by(WebhookDelivery.created_at.desc()).limit(limit)
+    if status:
+        query = query.where(WebhookDelivery.status == status)
+    if site_id:
+        query = query.where(WebhookDelivery.site_id == site_id)
+    return list(session.scalars(query))
+
+
+def reopen_for_replay(session: Session, delivery_ids: list[str]) -> list[str]:
+    """Put failed (dead-lettered) or delivered events back in line; past attempts stay recorded."""
+    reopened = []
+    for delivery in session.scalars(
+        select(WebhookDelivery).where(WebhookDelivery.id.in_(delivery_ids))
+    ):
+        delivery.status = "pending"
+        delivery.attempts = 0
+        delivery.next_attempt_at = utcnow()
+        reopened.append(delivery.id)
+    return reopened

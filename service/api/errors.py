@@ -45,6 +45,8 @@ def _http_error(exc: HTTPException):  # noqa: ANN202
     message = data.get("message") if isinstance(data, dict) else None
     if status == 422:
         message = "The request body is invalid; see details for each field."
+    elif status == 429:
+        message = f"Too many requests: the limit is {exc.description}."
     response = error_response(
         status, CODES.get(status, "error"), message or exc.description or exc.name, details
     )
