@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -14,11 +13,10 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from service.config import Settings
 from service.db import make_engine, make_session_factory
+from service.publisher import TaskPublisher
 
 if TYPE_CHECKING:
     from classifier import Model
-
-log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -27,6 +25,7 @@ class AppState:
     engine: Engine
     sessions: sessionmaker[Session]
     celery: Celery
+    publisher: TaskPublisher
     _model: Any = None
 
     def model(self) -> Model:
@@ -40,38 +39,28 @@ class AppState:
         return self._model.get()
 
     def enqueue_scoring(self, comment_ids: Sequence[str]) -> bool:
-        """Publish score tasks after the commit; a failure leaves the comment to the sweep."""
+        """Publish score tasks after the commit; a failure leaves the comments to the sweep."""
         from workers.celery_app import SCORE_TASK
 
-        try:
-            for comment_id in comment_ids:
-                self.celery.send_task(SCORE_TASK, args=[comment_id])
-        except Exception:  # noqa: BLE001 - any broker failure: the stored comment is safe
-            log.warning("broker unavailable; %d comment(s) left to the sweep", len(comment_ids))
-            return False
-        return True
+        return self.publisher.publish(SCORE_TASK, comment_ids)
 
     def enqueue_delivery(self, delivery_ids: Sequence[str]) -> bool:
         from workers.celery_app import DELIVER_TASK
 
-        try:
-            for delivery_id in delivery_ids:
-                self.celery.send_task(DELIVER_TASK, args=[delivery_id])
-        except Exception:  # noqa: BLE001
-            log.warning("broker unavailable; %d delivery(ies) left to the sweep", len(delivery_ids))
-            return False
-        return True
+        return self.publisher.publish(DELIVER_TASK, delivery_ids)
 
 
 def init_app(app: Flask, settings: Settings) -> AppState:
     from workers.celery_app import create_celery
 
     engine = make_engine(settings.database_url)
+    celery = create_celery(settings)
     state = AppState(
         settings=settings,
         engine=engine,
         sessions=make_session_factory(engine),
-        celery=create_celery(settings),
+        celery=celery,
+        publisher=TaskPublisher(celery),
     )
     app.extensions["commentgate"] = state
     app.teardown_appcontext(_close_session)

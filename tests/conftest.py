@@ -322,3 +322,21 @@ def live_server(stack: Stack) -> Iterator[str]:
     assert process.poll() is None, log.read_text()[-3000:]
     yield f"http://127.0.0.1:{port}"
     stop_process(process)
+
+
+@pytest.fixture
+def make_site_for() -> Callable[[Stack, str], NewSite]:
+    """Create a site in any stack's database (for tests that build their own stack)."""
+    from service.db import make_engine, make_session_factory
+
+    def make(stack: Stack, webhook_url: str) -> NewSite:
+        engine = make_engine(stack.settings.database_url)
+        try:
+            with session_scope(make_session_factory(engine)) as session:
+                return create_site(
+                    session, f"site-{uuid.uuid4().hex[:8]}", webhook_url, allow_private=True
+                )
+        finally:
+            engine.dispose()
+
+    return make

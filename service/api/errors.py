@@ -6,6 +6,7 @@ import logging
 from typing import Any
 
 from flask import Flask, jsonify
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from service.errors import CommentGateError
@@ -63,6 +64,16 @@ def _domain_error(exc: CommentGateError):  # noqa: ANN202
     return response
 
 
+def _database_unavailable(exc: DBAPIError):  # noqa: ANN202
+    """The store is down or restarting: say so, and when to retry; never a 500."""
+    log.warning("database unavailable: %s", type(exc.orig).__name__ if exc.orig else exc)
+    response = error_response(
+        503, "unavailable", "The comment store is temporarily unavailable; retry shortly."
+    )
+    response.headers["Retry-After"] = "5"
+    return response
+
+
 def _unexpected(exc: Exception):  # noqa: ANN202
     log.exception("unhandled error", exc_info=exc)
     return error_response(500, "internal_error", InternalServerError.description)
@@ -71,4 +82,6 @@ def _unexpected(exc: Exception):  # noqa: ANN202
 def init_app(app: Flask) -> None:
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(CommentGateError, _domain_error)
+    app.register_error_handler(OperationalError, _database_unavailable)
+    app.register_error_handler(InterfaceError, _database_unavailable)
     app.register_error_handler(Exception, _unexpected)
