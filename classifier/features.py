@@ -1,0 +1,262 @@
+"""Features computed once per comment and shared by every head.
+
+Three hashed blocks, each TF-IDF weighted and L2-normalised on its own:
+words (normalized unigrams and bigrams), characters (3–5-grams inside each word, computed once per
+distinct word and cached, which is what keeps them cheap), and metadata (links, their domains and
+shorteners, author fields, length and shouting). Hashing keeps the model free of a vocabulary;
+explanations regenerate the terms of the one comment being explained.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import zlib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+import numpy as np
+import scipy.sparse as sp
+
+from .text import normalize_text
+from .types import CommentInput
+
+_TOKEN = re.compile(r"\w+")
+_URL = re.compile(
+    r"(?:https?://|www\.)[^\s<>\"'()\[\]]+"
+    r"|\b(?:[a-z0-9-]+\.)+(?:com|net|org|info|biz|ru|io|co|xyz|top|ly|me|us|uk|online|site|club"
+    r"|shop|store|link|click|win|bid|loan|pw|cc|tk|gl|gd)\b(?:/[^\s<>\"'()\[\]]*)?",
+    re.IGNORECASE,
+)
+_EMAIL = re.compile(r"\b[\w.+-]+@[\w-]+\.[\w.]+\b")
+_SHORTENERS = frozenset(
+    "bit.ly goo.gl tinyurl.com t.co ow.ly is.gd buff.ly adf.ly bit.do cutt.ly rebrand.ly "
+    "shorturl.at tiny.cc rb.gy t.me lnkd.in soo.gd s.id v.gd qr.ae".split()
+)
+_FREE_MAIL = frozenset(
+    "gmail.com yahoo.com hotmail.com outlook.com aol.com mail.ru yandex.ru".split()
+)
+_BIGRAM_MIX = 0x9E3779B1
+
+
+@dataclass(frozen=True)
+class FeatureConfig:
+    word_bits: int = 19
+    char_bits: int = 19
+    meta_bits: int = 14
+    char_min: int = 3
+    char_max: int = 5
+    char_max_word: int = 24
+
+    @property
+    def n_features(self) -> int:
+        return (1 << self.word_bits) + (1 << self.char_bits) + (1 << self.meta_bits)
+
+
+def _hash(term: str) -> int:
+    return zlib.crc32(term.encode("utf-8", "surrogatepass"))
+
+
+def _join_spelled(tokens: list[str]) -> list[str]:
+    """Glue runs of single characters ("c a s i n o") into the word they spell."""
+    if len(tokens) < 3:
+        return tokens
+    out: list[str] = []
+    run: list[str] = []
+    for token in tokens:
+        if len(token) == 1:
+            run.append(token)
+            continue
+        if len(run) >= 3:
+            out.append("".join(run))
+        else:
+            out.extend(run)
+        run = []
+        out.append(token)
+    out.extend(run if len(run) < 3 else ["".join(run)])
+    return out
+
+
+def _bucket(value: float, edges: Sequence[float]) -> int:
+    for i, edge in enumerate(edges):
+        if value < edge:
+            return i
+    return len(edges)
+
+
+def _domain(url: str) -> str:
+    if "://" not in url:
+        url = "http://" + url
+    try:
+        host = urlsplit(url).hostname or ""
+    except ValueError:
+        return ""
+    return host[4:] if host.startswith("www.") else host
+
+
+def meta_terms(comment: CommentInput, text: str) -> list[str]:
+    """Readable names of the link and metadata features of one comment."""
+    terms = []
+    urls = _URL.findall(text)
+    terms.append(f"links:{min(len(urls), 3)}")
+    for url in urls[:5]:
+        domain = _domain(url)
+        if domain:
+            terms.append(f"link:{domain}")
+            terms.append(f"tld:{domain.rsplit('.', 1)[-1]}")
+            if domain in _SHORTENERS:
+                terms.append("link:shortener")
+    if "<a " in text.lower():
+        terms.append("html:anchor")
+    if _EMAIL.search(text):
+        terms.append("email in text")
+    letters = sum(c.isalpha() for c in text)
+    if letters >= 8:
+        upper = sum(c.isupper() for c in text) / letters
+        terms.append(f"caps:{_bucket(upper, (0.1, 0.3, 0.6))}")
+    terms.append(f"length:{_bucket(len(text), (15, 40, 100, 300, 1000))}")
+    terms.append(f"exclaim:{min(text.count('!'), 3)}")
+    if comment.author_url:
+        terms.append("author url")
+        domain = _domain(comment.author_url)
+        if domain:
+            terms.append(f"author url:{domain}")
+    if comment.author_email and "@" in comment.author_email:
+        domain = comment.author_email.rsplit("@", 1)[1].lower()
+        terms.append("email:free" if domain in _FREE_MAIL else f"email:{domain}")
+    if comment.author_name:
+        name = comment.author_name
+        if _URL.search(name) or len(name.split()) > 4:
+            terms.append("author name:promotional")
+        if any(c.isdigit() for c in name):
+            terms.append("author name:digits")
+    if comment.language:
+        terms.append(f"language:{comment.language.lower()[:2]}")
+    return terms
+
+
+class Featurizer:
+    """Turns comments into one sparse matrix; idf vectors are learned by `fit`."""
+
+    def __init__(
+        self, config: FeatureConfig, idf: np.ndarray | None = None, cache_size: int = 200_000
+    ):
+        self.config = config
+        self.idf = idf
+        self._cache: dict[str, tuple[int, int, tuple[int, ...]]] = {}
+        self._cache_size = cache_size
+        self._word_mask = (1 << config.word_bits) - 1
+        self._char_mask = (1 << config.char_bits) - 1
+        self._char_offset = 1 << config.word_bits
+        self._meta_offset = self._char_offset + (1 << config.char_bits)
+        self._meta_mask = (1 << config.meta_bits) - 1
+
+    def _char_grams(self, token: str) -> list[str]:
+        cfg = self.config
+        padded = f" {token[: cfg.char_max_word]} "
+        n = len(padded)
+        return [
+            padded[i : i + k]
+            for k in range(cfg.char_min, cfg.char_max + 1)
+            for i in range(n - k + 1)
+        ]
+
+    def _entry(self, token: str) -> tuple[int, int, tuple[int, ...]]:
+        h = _hash(token)
+        off, mask = self._char_offset, self._char_mask
+        chars = tuple(off + (_hash(g) & mask) for g in self._char_grams(token))
+        entry = (h, h & self._word_mask, chars)
+        if len(self._cache) >= self._cache_size:
+            self._cache.clear()
+        self._cache[token] = entry
+        return entry
+
+    def tokens(self, text: str) -> list[str]:
+        return _join_spelled(_TOKEN.findall(normalize_text(text)))
+
+    def _indices(self, comment: CommentInput, out: list[int]) -> None:
+        cache, entry, mask = self._cache, self._entry, self._word_mask
+        prev = -1
+        chars: list[int] = []
+        for token in self.tokens(comment.content):
+            e = cache.get(token) or entry(token)
+            out.append(e[1])
+            chars.extend(e[2])
+            if prev >= 0:
+                out.append(((prev * _BIGRAM_MIX) ^ e[0]) & mask)
+            prev = e[0]
+        out.extend(chars)
+        off, mmask = self._meta_offset, self._meta_mask
+        out.extend(off + (_hash(t) & mmask) for t in meta_terms(comment, comment.content))
+
+    def counts(self, comments: Iterable[CommentInput]) -> sp.csr_matrix:
+        """Raw term counts, one row per comment."""
+        indices: list[int] = []
+        indptr = [0]
+        for comment in comments:
+            self._indices(comment, indices)
+            indptr.append(len(indices))
+        cols = np.asarray(indices, dtype=np.int32)
+        data = np.ones(len(cols), dtype=np.float32)
+        matrix = sp.csr_matrix(
+            (data, cols, np.asarray(indptr, dtype=np.int64)),
+            shape=(len(indptr) - 1, self.config.n_features),
+        )
+        matrix.sum_duplicates()
+        return matrix
+
+    def fit(self, counts: sp.csr_matrix) -> Featurizer:
+        n = counts.shape[0]
+        df = np.bincount(counts.indices, minlength=self.config.n_features)
+        idf = np.log((1.0 + n) / (1.0 + df)) + 1.0
+        idf[self._meta_offset :] = 1.0
+        self.idf = idf.astype(np.float32)
+        return self
+
+    def weigh(self, counts: sp.csr_matrix) -> sp.csr_matrix:
+        """Sublinear TF times IDF, each block L2-normalised (metadata scaled, not normalised)."""
+        assert self.idf is not None, "Featurizer.fit first"
+        x = counts.copy()
+        cols = x.indices
+        x.data = (1.0 + np.log(x.data)) * self.idf[cols]
+        rows = np.repeat(np.arange(x.shape[0]), np.diff(x.indptr))
+        block = (cols >= self._char_offset).astype(np.int64) + (cols >= self._meta_offset)
+        key = rows * 3 + block
+        norms = np.sqrt(
+            np.bincount(key, weights=x.data.astype(np.float64) ** 2, minlength=3 * x.shape[0])
+        )
+        scale = np.where(block == 2, 0.5, 1.0 / np.maximum(norms[key], 1e-12))
+        x.data = (x.data * scale).astype(np.float32)
+        return x
+
+    def transform(self, comments: Sequence[CommentInput]) -> sp.csr_matrix:
+        return self.weigh(self.counts(comments))
+
+    def readable_terms(self, comment: CommentInput) -> dict[int, set[str]]:
+        """Feature index -> the readable terms of `comment` that map to it (for explanations)."""
+        found: dict[int, set[str]] = {}
+        mask = self._word_mask
+        tokens = self.tokens(comment.content)
+        prev_h, prev_t = -1, ""
+        for token in tokens:
+            h, word_idx, chars = self._cache.get(token) or self._entry(token)
+            found.setdefault(word_idx, set()).add(token)
+            for idx in chars:
+                found.setdefault(idx, set()).add(token)
+            if prev_h >= 0:
+                found.setdefault(((prev_h * _BIGRAM_MIX) ^ h) & mask, set()).add(
+                    f"{prev_t} {token}"
+                )
+            prev_h, prev_t = h, token
+        off, mmask = self._meta_offset, self._meta_mask
+        for term in meta_terms(comment, comment.content):
+            found.setdefault(off + (_hash(term) & mmask), set()).add(term)
+        return found
+
+
+def top_terms(contributions: dict[str, float], k: int = 5) -> list[str]:
+    ranked = sorted(
+        ((v, t) for t, v in contributions.items() if v > 0 and math.isfinite(v)), reverse=True
+    )
+    return [t for _, t in ranked[:k]]

@@ -1,0 +1,78 @@
+"""The one text normalizer of the project.
+
+Spammers and trolls dodge word lists with look-alike letters, zero-width characters, accents,
+leetspeak and stretched words. The model's features and the policy's blocked terms both go
+through `normalize_text`, so what one catches the other catches too.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+import unicodedata
+
+__all__ = ["normalize_text", "squash_text"]
+
+_ZERO_WIDTH = dict.fromkeys(
+    map(
+        ord,
+        "\u00ad\u034f\u061c\u180e\u200b\u200c\u200d\u200e\u200f\u2060\u2061\u2062\u2063\u2064\ufeff",
+    ),
+    None,
+)
+
+# Lower-case Cyrillic and Greek letters that render like Latin ones (after lower-casing).
+_CONFUSABLES = str.maketrans(
+    {
+        "а": "a", "в": "b", "с": "c", "ԁ": "d", "е": "e", "ё": "e", "һ": "h", "н": "h",
+        "і": "i", "ї": "i", "ј": "j", "к": "k", "м": "m", "о": "o", "р": "p", "ԛ": "q",
+        "г": "r", "ѕ": "s", "т": "t", "у": "y", "х": "x", "ү": "y", "ԝ": "w", "ɡ": "g",
+        "α": "a", "β": "b", "ε": "e", "η": "n", "ι": "i", "κ": "k", "μ": "u", "ν": "v",
+        "ο": "o", "ρ": "p", "τ": "t", "υ": "u", "χ": "x", "ω": "w", "ς": "s", "ϲ": "c",
+        "ı": "i", "ł": "l", "ø": "o", "đ": "d", "ß": "ss", "æ": "ae", "œ": "oe",
+    }
+)  # fmt: skip
+
+_LEET = str.maketrans(
+    {"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "@": "a", "$": "s"}
+)
+_LEET_CHARS = frozenset("013457@$")
+# A token that mixes letters with leet characters: "cas1no", "fr33", "b@stard", "$ex".
+_LEET_TOKEN = re.compile(r"[\w@$]*[a-z][\w@$]*|[@$][a-z]\w*")
+_LETTER_RUN = re.compile(r"([^\W\d_])\1{2,}")
+_NON_ALNUM = re.compile(r"[\W_]+")
+
+
+def _unleet(match: re.Match[str]) -> str:
+    token = match.group(0)
+    if _LEET_CHARS.isdisjoint(token):
+        return token
+    if token[0] == "@" and token[1:].isalnum():  # a mention, not "@ss"
+        return "@" + token[1:].translate(_LEET)
+    return token.translate(_LEET)
+
+
+def _strip_accents(text: str) -> str:
+    decomposed = unicodedata.normalize("NFD", text)
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
+
+
+def normalize_text(text: str) -> str:
+    """Map `text` to the canonical form that features and blocked terms are matched in."""
+    if "&" in text:
+        text = html.unescape(text)
+    if not text.isascii():
+        text = unicodedata.normalize("NFKC", text).translate(_ZERO_WIDTH).lower()
+        text = text.translate(_CONFUSABLES)
+        if not text.isascii():
+            text = _strip_accents(text)
+    else:
+        text = text.lower()
+    if not _LEET_CHARS.isdisjoint(text):
+        text = _LEET_TOKEN.sub(_unleet, text)
+    return _LETTER_RUN.sub(r"\1\1", text)
+
+
+def squash_text(text: str) -> str:
+    """`normalize_text` without anything but letters and digits, so "c a s-i.n o" is "casino"."""
+    return _NON_ALNUM.sub("", normalize_text(text))
