@@ -51,6 +51,9 @@ def register_api(app: Flask) -> Api:
     api = CommentGateApi(app)
     api.register_blueprint(comments.blp)
     app.register_blueprint(health.blp)
+    from service.api.moderation import blp as moderation_blp
+
+    api.register_blueprint(moderation_blp)
 
     @app.get("/docs/assets/<path:filename>")
     def docs_assets(filename: str):  # noqa: ANN202

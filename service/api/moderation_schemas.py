@@ -1,0 +1,177 @@
+"""Schemas of ``/v1/moderation``: the queue's query, decisions in, comments and audit out."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+
+from service.moderation import ACTIONS, LABELS, MAX_BULK, MAX_PAGE, SORTS, STATUSES
+
+SCORE_RANGE = validate.Range(min=0.0, max=1.0)
+
+
+class Instant(fields.Field):
+    """An ISO 8601 date or date-time; without a time zone it is UTC."""
+
+    default_error_messages = {"invalid": "Not a valid ISO 8601 date or date-time."}
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> datetime:
+        try:
+            parsed = datetime.fromisoformat(str(value))
+        except ValueError as exc:
+            raise self.make_error("invalid") from exc
+        return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def _score(name: str) -> fields.Float:
+    return fields.Float(validate=SCORE_RANGE, metadata={"description": name})
+
+
+class QueueArgs(Schema):
+    status = fields.String(load_default="held", validate=validate.OneOf(STATUSES))
+    site = fields.String(metadata={"description": "The moderator's own site (id or name)."})
+    spam_min = _score("Lowest spam score, 0 to 1.")
+    spam_max = _score("Highest spam score, 0 to 1.")
+    toxicity_min = _score("Lowest toxicity score, 0 to 1.")
+    toxicity_max = _score("Highest toxicity score, 0 to 1.")
+    q = fields.String(
+        validate=validate.Length(min=1, max=200),
+        metadata={"description": "Text in the content or author name, or an external id."},
+    )
+    since = Instant(metadata={"description": "Received at or after (ISO 8601)."})
+    until = Instant(metadata={"description": "Received before (ISO 8601)."})
+    sort = fields.String(load_default="oldest", validate=validate.OneOf(SORTS))
+    limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=MAX_PAGE))
+    cursor = fields.String(validate=validate.Length(max=500))
+
+    @validates_schema
+    def _ranges(self, data: dict[str, Any], **_: Any) -> None:
+        for low, high in (
+            ("spam_min", "spam_max"),
+            ("toxicity_min", "toxicity_max"),
+            ("since", "until"),
+        ):
+            if low in data and high in data and data[low] > data[high]:
+                raise ValidationError(f"{low} must not be above {high}.", high)
+
+
+class AuthorOut(Schema):
+    name = fields.String(allow_none=True)
+    url = fields.String(allow_none=True)
+
+
+class PrivateAuthorOut(AuthorOut):
+    email = fields.String(allow_none=True)
+    ip = fields.String(allow_none=True)
+    user_agent = fields.String(allow_none=True)
+
+
+class PostOut(Schema):
+    id = fields.String(allow_none=True)
+    url = fields.String(allow_none=True)
+    title = fields.String(allow_none=True)
+
+
+class QueueItemOut(Schema):
+    id = fields.String()
+    external_id = fields.String()
+    status = fields.String(metadata={"enum": list(STATUSES)})
+    content = fields.String()
+    scores = fields.Dict(keys=fields.String(), values=fields.Float())
+    reasons = fields.List(fields.Dict())
+    author = fields.Nested(AuthorOut)
+    post = fields.Nested(PostOut)
+    received_at = fields.DateTime()
+    action = fields.String(allow_none=True, metadata={"enum": ["approve", "hold", "reject"]})
+    decided_by = fields.String(allow_none=True, metadata={"enum": ["model", "rule", "moderator"]})
+    decided_at = fields.DateTime(allow_none=True)
+    model_version = fields.String(allow_none=True)
+
+
+class QueueOut(Schema):
+    items = fields.List(fields.Nested(QueueItemOut))
+    next = fields.String(allow_none=True, metadata={"description": "Cursor of the next page."})
+
+
+class HistoryCommentOut(Schema):
+    id = fields.String()
+    external_id = fields.String()
+    status = fields.String()
+    content = fields.String()
+    received_at = fields.DateTime()
+
+
+class AuthorHistoryOut(Schema):
+    matched_by = fields.String(allow_none=True, metadata={"enum": ["email", "ip"]})
+    counts = fields.Dict(keys=fields.String(), values=fields.Integer())
+    comments = fields.List(fields.Nested(HistoryCommentOut))
+
+
+class DecisionHistoryOut(Schema):
+    id = fields.Integer()
+    action = fields.String()
+    decided_by = fields.String()
+    moderator = fields.String(allow_none=True, metadata={"description": "Moderator's e-mail."})
+    note = fields.String(allow_none=True)
+    scores = fields.Dict()
+    reasons = fields.List(fields.Dict())
+    model_version = fields.String(allow_none=True)
+    decided_at = fields.DateTime()
+
+
+class CommentDetailOut(QueueItemOut):
+    author = fields.Nested(PrivateAuthorOut)
+    language = fields.String(allow_none=True)
+    terms = fields.Dict(
+        keys=fields.String(),
+        values=fields.List(fields.String()),
+        metadata={"description": "Terms that drove the decision, by task or rule."},
+    )
+    author_history = fields.Nested(AuthorHistoryOut)
+    decisions = fields.List(fields.Nested(DecisionHistoryOut))
+
+
+class DecisionIn(Schema):
+    action = fields.String(required=True, validate=validate.OneOf(ACTIONS))
+    reason = fields.String(allow_none=True, validate=validate.Length(max=1000))
+    label = fields.String(
+        allow_none=True,
+        validate=validate.OneOf(LABELS),
+        metadata={"description": "What the text is; kept as training data."},
+    )
+
+
+class BulkDecisionIn(DecisionIn):
+    ids = fields.List(
+        fields.String(validate=validate.Length(min=1, max=64)),
+        required=True,
+        validate=validate.Length(min=1, max=MAX_BULK),
+    )
+
+
+class BulkDecisionOut(Schema):
+    decided = fields.Integer()
+    items = fields.List(fields.Nested(QueueItemOut))
+
+
+class AuditArgs(Schema):
+    comment = fields.String(validate=validate.Length(max=64))
+    limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=MAX_PAGE))
+    cursor = fields.String(validate=validate.Length(max=500))
+
+
+class AuditEntryOut(Schema):
+    id = fields.Integer()
+    action = fields.String()
+    comment_id = fields.String(allow_none=True)
+    moderator_id = fields.String(allow_none=True)
+    moderator = fields.String(allow_none=True, metadata={"description": "Moderator's e-mail."})
+    details = fields.Dict()
+    created_at = fields.DateTime()
+
+
+class AuditOut(Schema):
+    items = fields.List(fields.Nested(AuditEntryOut))
+    next = fields.String(allow_none=True)

@@ -1,0 +1,424 @@
+"""The review queue: what moderators see, and what their decisions change.
+
+Plain functions over a session, scoped to the moderator's site: a moderator's token belongs to one
+site, and another site's comment is indistinguishable from a missing one. Nothing here commits;
+the caller commits once, then enqueues the webhook deliveries returned.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, and_, delete, func, or_, select
+from sqlalchemy.orm import Session
+
+from service.decisions import Recorded, record_decision
+from service.errors import ConflictError, NotFoundError, ValidationError
+from service.feedback import label_rows
+from service.models import AuditEntry, Comment, Decision, LabeledExample, Moderator
+
+STATUSES = ("pending", "approved", "held", "rejected")
+SORTS = ("oldest", "newest", "spam", "toxicity")
+ACTIONS = ("approve", "reject")
+LABELS = ("spam", "ham", "toxic", "ok")
+MAX_BULK = 500
+MAX_PAGE = 200
+HISTORY_LIMIT = 20
+AUDIT_DECISION = "comment.decide"
+TERM_REASONS = ("model_terms", "blocked_term", "suspect_term")
+
+
+@dataclass(frozen=True)
+class QueueFilter:
+    """What a moderator asks the queue for; every field is optional but ``status``."""
+
+    status: str = "held"
+    spam_min: float | None = None
+    spam_max: float | None = None
+    toxicity_min: float | None = None
+    toxicity_max: float | None = None
+    q: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+    sort: str = "oldest"
+    limit: int = 50
+    cursor: str | None = None
+
+
+@dataclass(frozen=True)
+class Page:
+    items: list[Comment]
+    next: str | None
+
+
+# --- cursors -------------------------------------------------------------------------------
+
+
+def encode_cursor(data: dict[str, Any]) -> str:
+    raw = json.dumps(data, separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str, kind: str) -> dict[str, Any]:
+    """The position a cursor encodes; a forged or foreign cursor is a validation error."""
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        data = json.loads(raw)
+    except (binascii.Error, ValueError, UnicodeDecodeError) as exc:
+        raise ValidationError("The cursor is not valid.") from exc
+    if not isinstance(data, dict) or data.get("s") != kind or "i" not in data:
+        raise ValidationError("The cursor belongs to another listing or sort order.")
+    return data
+
+
+# --- the queue -----------------------------------------------------------------------------
+
+
+def score_of(task: str) -> ColumnElement[float]:
+    """A score from the JSON ``scores`` column as a number, on SQLite and PostgreSQL alike."""
+    return Comment.scores[task].as_float()
+
+
+def _sort_key(sort: str) -> ColumnElement[Any]:
+    if sort in ("oldest", "newest"):
+        return Comment.received_at
+    return func.coalesce(score_of(sort), -1.0)
+
+
+def _key_value(comment: Comment, sort: str) -> Any:
+    if sort in ("oldest", "newest"):
+        return comment.received_at.isoformat()
+    value = (comment.scores or {}).get(sort)
+    return float(value) if isinstance(value, int | float) else -1.0
+
+
+def _after(sort: str, cursor: str) -> ColumnElement[bool]:
+    """Keyset condition: strictly after the cursor's (key, id), so inserts never shift pages."""
+    data = decode_cursor(cursor, sort)
+    try:
+        value: Any = (
+            datetime.fromisoformat(data["v"]) if sort in ("oldest", "newest") else float(data["v"])
+        )
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ValidationError("The cursor is not valid.") from exc
+    key, last_id = _sort_key(sort), str(data["i"])
+    if sort == "oldest":
+        return or_(key > value, and_(key == value, Comment.id > last_id))
+    return or_(key < value, and_(key == value, Comment.id < last_id))
+
+
+def _filters(site_id: str, f: QueueFilter) -> list[ColumnElement[bool]]:
+    if f.status not in STATUSES:
+        raise ValidationError(f"Status must be one of {', '.join(STATUSES)}.")
+    where = [Comment.site_id == site_id, Comment.status == f.status]
+    for task, low, high in (
+        ("spam", f.spam_min, f.spam_max),
+        ("toxicity", f.toxicity_min, f.toxicity_max),
+    ):
+        if low is not None:
+            where.append(score_of(task) >= low)
+        if high is not None:
+            where.append(score_of(task) <= high)
+    if f.q:
+        where.append(
+            or_(
+                Comment.content.icontains(f.q, autoescape=True),
+                Comment.author_name.icontains(f.q, autoescape=True),
+                Comment.external_id == f.q,
+            )
+        )
+    if f.since is not None:
+        where.append(Comment.received_at >= f.since)
+    if f.until is not None:
+        where.append(Comment.received_at < f.until)
+    return where
+
+
+def queue(session: Session, site_id: str, f: QueueFilter) -> Page:
+    """One page of a site's comments, filtered and sorted, with the cursor of the next page."""
+    if f.sort not in SORTS:
+        raise ValidationError(f"Sort must be one of {', '.join(SORTS)}.")
+    limit = max(1, min(f.limit, MAX_PAGE))
+    where = _filters(site_id, f)
+    if f.cursor:
+        where.append(_after(f.sort, f.cursor))
+    key = _sort_key(f.sort)
+    order = (key.asc(), Comment.id.asc()) if f.sort == "oldest" else (key.desc(), Comment.id.desc())
+    rows = list(session.scalars(select(Comment).where(*where).order_by(*order).limit(limit + 1)))
+    items, more = rows[:limit], len(rows) > limit
+    cursor = None
+    if more:
+        last = items[-1]
+        cursor = encode_cursor({"s": f.sort, "v": _key_value(last, f.sort), "i": last.id})
+    return Page(items, cursor)
+
+
+def status_counts(session: Session, site_id: str) -> dict[str, int]:
+    query = select(Comment.status, func.count()).where(Comment.site_id == site_id)
+    rows = session.execute(query.group_by(Comment.status)).all()
+    counts = dict.fromkeys(STATUSES, 0)
+    counts.update({status: count for status, count in rows})
+    return counts
+
+
+# --- one comment ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AuthorHistory:
+    """The author's other comments on the site, found by e-mail hash, else by IP address."""
+
+    matched_by: str | None
+    counts: dict[str, int] = field(default_factory=dict)
+    comments: list[Comment] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class HistoryEntry:
+    decision: Decision
+    moderator_email: str | None
+
+
+@dataclass(frozen=True)
+class CommentDetail:
+    comment: Comment
+    terms: dict[str, list[str]]
+    author: AuthorHistory
+    decisions: list[HistoryEntry]
+
+
+def get_site_comment(session: Session, site_id: str, comment_id: str) -> Comment:
+    comment = session.get(Comment, comment_id)
+    if comment is None or comment.site_id != site_id:
+        raise NotFoundError("Comment not found.")
+    return comment
+
+
+def reason_terms(reasons: Sequence[Any] | None) -> dict[str, list[str]]:
+    """Terms that drove the decision, by source: ``spam``/``toxicity`` (the model) or the rule."""
+    found: dict[str, list[str]] = {}
+    for reason in reasons or []:
+        if not isinstance(reason, dict) or reason.get("code") not in TERM_REASONS:
+            continue
+        group = str(reason.get("task") or reason["code"])
+        terms = reason.get("terms") or ([reason["term"]] if reason.get("term") else [])
+        bucket = found.setdefault(group, [])
+        bucket.extend(str(t) for t in terms if isinstance(t, str) and str(t) not in bucket)
+    return found
+
+
+def author_history(session: Session, comment: Comment) -> AuthorHistory:
+    if comment.author_email_hash:
+        matched_by, same = "email", Comment.author_email_hash == comment.author_email_hash
+    elif comment.author_ip:
+        matched_by, same = "ip", Comment.author_ip == comment.author_ip
+    else:
+        return AuthorHistory(None)
+    where = (Comment.site_id == comment.site_id, same, Comment.id != comment.id)
+    counts = dict.fromkeys(STATUSES, 0)
+    for status, count in session.execute(
+        select(Comment.status, func.count()).where(*where).group_by(Comment.status)
+    ):
+        counts[status] = count
+    recent = session.scalars(
+        select(Comment)
+        .where(*where)
+        .order_by(Comment.received_at.desc(), Comment.id.desc())
+        .limit(HISTORY_LIMIT)
+    )
+    return AuthorHistory(matched_by, counts, list(recent))
+
+
+def comment_detail(session: Session, site_id: str, comment_id: str) -> CommentDetail:
+    comment = get_site_comment(session, site_id, comment_id)
+    rows = session.execute(
+        select(Decision, Moderator.email)
+        .outerjoin(Moderator, Moderator.id == Decision.moderator_id)
+        .where(Decision.comment_id == comment.id)
+        .order_by(Decision.decided_at, Decision.id)
+    ).all()
+    return CommentDetail(
+        comment=comment,
+        terms=reason_terms(comment.reasons),
+        author=author_history(session, comment),
+        decisions=[HistoryEntry(decision, email) for decision, email in rows],
+    )
+
+
+# --- decisions -----------------------------------------------------------------------------
+
+
+def _check_choice(action: str, label: str | None) -> None:
+    if action not in ACTIONS:
+        raise ValidationError(f"Action must be one of {', '.join(ACTIONS)}.")
+    if label is not None and label not in LABELS:
+        raise ValidationError(f"Label must be one of {', '.join(LABELS)}.")
+
+
+def _moderator_reasons(
+    comment: Comment, moderator: Moderator, action: str, reason: str | None, label: str | None
+) -> list[dict[str, Any]]:
+    """The moderator's reason first, then the model's and rules' reasons, which still hold."""
+    own: dict[str, Any] = {
+        "code": "moderator",
+        "message": reason or f"A moderator chose to {action} the comment.",
+        "moderator_id": moderator.id,
+    }
+    if label:
+        own["label"] = label
+    kept = [r for r in comment.reasons or [] if isinstance(r, dict)]
+    return [own, *(r for r in kept if r.get("code") != "moderator")]
+
+
+def _decide_one(
+    session: Session,
+    moderator: Moderator,
+    comment: Comment,
+    action: str,
+    reason: str | None,
+    label: str | None,
+    bulk: bool,
+) -> Recorded:
+    previous = comment.status
+    recorded = record_decision(
+        session,
+        comment,
+        action=action,
+        scores=dict(comment.scores or {}),
+        reasons=_moderator_reasons(comment, moderator, action, reason, label),
+        model_version=comment.model_version,
+        decided_by="moderator",
+        moderator_id=moderator.id,
+        note=reason,
+        expect_status=previous,
+    )
+    if recorded is None:
+        raise ConflictError("The comment changed meanwhile; reload it and decide again.")
+    keep_labels(session, comment, action, label)
+    session.add(
+        AuditEntry(
+            site_id=comment.site_id,
+            moderator_id=moderator.id,
+            action=AUDIT_DECISION,
+            comment_id=comment.id,
+            details={
+                "action": action,
+                "label": label,
+                "reason": reason,
+                "previous_status": previous,
+                "status": comment.status,
+                "decision_id": recorded.decision.id,
+                "bulk": bulk,
+            },
+        )
+    )
+    return recorded
+
+
+def keep_labels(session: Session, comment: Comment, action: str, label: str | None) -> None:
+    """The latest moderator decision on a comment is its label: earlier ones are replaced."""
+    session.execute(
+        delete(LabeledExample).where(
+            LabeledExample.comment_id == comment.id, LabeledExample.source == "moderator"
+        )
+    )
+    for task, value in label_rows(action, label, comment.scores):
+        session.add(
+            LabeledExample(
+                site_id=comment.site_id,
+                comment_id=comment.id,
+                task=task,
+                label=value,
+                text=comment.content,
+                source="moderator",
+            )
+        )
+
+
+def decide(
+    session: Session,
+    moderator: Moderator,
+    comment_id: str,
+    action: str,
+    *,
+    reason: str | None = None,
+    label: str | None = None,
+) -> Recorded:
+    """A moderator's decision on one of their site's comments, in any status (revisable)."""
+    _check_choice(action, label)
+    comment = get_site_comment(session, moderator.site_id, comment_id)
+    return _decide_one(session, moderator, comment, action, reason, label, bulk=False)
+
+
+def decide_many(
+    session: Session,
+    moderator: Moderator,
+    comment_ids: Sequence[str],
+    action: str,
+    *,
+    reason: str | None = None,
+    label: str | None = None,
+) -> list[Recorded]:
+    """All or nothing: one unknown or foreign id fails the whole batch before anything changes."""
+    _check_choice(action, label)
+    ids = list(dict.fromkeys(comment_ids))
+    if not ids or len(ids) > MAX_BULK:
+        raise ValidationError(f"Send between 1 and {MAX_BULK} comment ids.")
+    found = {
+        c.id: c
+        for c in session.scalars(
+            select(Comment).where(Comment.id.in_(ids), Comment.site_id == moderator.site_id)
+        )
+    }
+    missing = [i for i in ids if i not in found]
+    if missing:
+        raise NotFoundError(
+            f"{len(missing)} of the comments were not found; nothing was decided.",
+            {"missing": missing},
+        )
+    return [
+        _decide_one(session, moderator, found[i], action, reason, label, bulk=True) for i in ids
+    ]
+
+
+# --- the audit log -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AuditPage:
+    items: list[tuple[AuditEntry, str | None]]
+    next: str | None
+
+
+def audit_log(
+    session: Session,
+    site_id: str,
+    *,
+    comment_id: str | None = None,
+    limit: int = 50,
+    cursor: str | None = None,
+) -> AuditPage:
+    """A site's audit entries, newest first, with the moderator's e-mail."""
+    limit = max(1, min(limit, MAX_PAGE))
+    query = (
+        select(AuditEntry, Moderator.email)
+        .outerjoin(Moderator, Moderator.id == AuditEntry.moderator_id)
+        .where(AuditEntry.site_id == site_id)
+    )
+    if comment_id:
+        query = query.where(AuditEntry.comment_id == comment_id)
+    if cursor:
+        position = decode_cursor(cursor, "audit")["i"]
+        if not isinstance(position, int):
+            raise ValidationError("The cursor is not valid.")
+        query = query.where(AuditEntry.id < position)
+    rows = session.execute(query.order_by(AuditEntry.id.desc()).limit(limit + 1)).all()
+    items = [(entry, email) for entry, email in rows[:limit]]
+    next_cursor = encode_cursor({"s": "audit", "i": items[-1][0].id}) if len(rows) > limit else None
+    return AuditPage(items, next_cursor)
