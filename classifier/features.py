@@ -38,6 +38,7 @@ _FREE_MAIL = frozenset(
     "gmail.com yahoo.com hotmail.com outlook.com aol.com mail.ru yandex.ru".split()
 )
 _BIGRAM_MIX = 0x9E3779B1
+_LENGTHS = ("length<15", "length<40", "length<100", "length<300", "length<1000", "length>=1000")
 
 
 @dataclass(frozen=True)
@@ -99,7 +100,7 @@ def meta_terms(comment: CommentInput, text: str) -> list[str]:
     """Readable names of the link and metadata features of one comment."""
     terms = []
     urls = _URL.findall(text)
-    terms.append(f"links:{min(len(urls), 3)}")
+    terms.append(("no links", "1 link", "2 links", "3+ links")[min(len(urls), 3)])
     for url in urls[:5]:
         domain = _domain(url)
         if domain:
@@ -114,9 +115,11 @@ def meta_terms(comment: CommentInput, text: str) -> list[str]:
     letters = sum(c.isalpha() for c in text)
     if letters >= 8:
         upper = sum(c.isupper() for c in text) / letters
-        terms.append(f"caps:{_bucket(upper, (0.1, 0.3, 0.6))}")
-    terms.append(f"length:{_bucket(len(text), (15, 40, 100, 300, 1000))}")
-    terms.append(f"exclaim:{min(text.count('!'), 3)}")
+        terms.append(
+            ("caps:few", "caps:some", "caps:many", "shouting")[_bucket(upper, (0.1, 0.3, 0.6))]
+        )
+    terms.append(_LENGTHS[_bucket(len(text), (15, 40, 100, 300, 1000))])
+    terms.append(("no !", "one !", "two !", "many !")[min(text.count("!"), 3)])
     if comment.author_url:
         terms.append("author url")
         domain = _domain(comment.author_url)

@@ -45,6 +45,7 @@ class TrainResult:
     metadata: dict
     seconds: float
     dev_metrics: dict = field(default_factory=dict)
+    datasets: list[Dataset] = field(default_factory=list, repr=False)
 
 
 @dataclass
@@ -228,7 +229,9 @@ def train(
         seed=seed,
         training_seconds=round(time.perf_counter() - started, 1),
     )
-    return TrainResult(version, path, metadata, time.perf_counter() - started, dev_metrics)
+    return TrainResult(
+        version, path, metadata, time.perf_counter() - started, dev_metrics, datasets
+    )
 
 
 def _labels(datasets: list[Dataset], task: str, name: str) -> np.ndarray:

@@ -1,0 +1,314 @@
+"""Click commands that drive the classifier: train, evaluate, models, score.
+
+The top-level `commentgate` group attaches them; `ctx.obj` carries `model_dir` (the registry
+folder) and `training_data` (the default training folder).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+from rich.console import Console
+from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from .data import default_training_paths
+from .evaluation import evaluate, read_labeled, task_probabilities
+from .model import ModelLoadError
+from .registry import Registry, RegistryError
+from .training import train
+from .types import CommentInput
+
+__all__ = ["train_command", "evaluate_command", "models", "score_command"]
+
+_err = Console(stderr=True)
+
+
+def _out(as_json: bool) -> Console:
+    return Console(stderr=as_json)
+
+
+def _registry(obj) -> Registry:
+    return Registry(Path(obj.model_dir))
+
+
+def _emit(payload: dict) -> None:
+    click.echo(json.dumps(payload, indent=2, default=str))
+
+
+def _fail(exc: Exception) -> click.ClickException:
+    return click.ClickException(str(exc))
+
+
+def _compare_active(registry: Registry, result) -> dict:
+    """Dev metrics of the currently active model on the new model's dev splits."""
+    try:
+        active = registry.load_active()
+    except ModelLoadError:
+        return {}
+    from .metrics import binary_metrics
+
+    metrics: dict = {"version": active.version, "dev_metrics": {}}
+    for ds in result.datasets:
+        if not ds.dev or len({label for _, label in ds.dev}) < 2:
+            continue
+        probs = task_probabilities(active, ds.task, [c for c, _ in ds.dev])
+        labels = [label for _, label in ds.dev]
+        metrics["dev_metrics"].setdefault(ds.task, {})[ds.name] = binary_metrics(labels, probs)
+    return metrics
+
+
+def _metrics_table(result, previous: dict) -> Table:
+    old_version = previous.get("version")
+    table = Table(title=f"dev metrics of {result.version}")
+    for column in ("task", "data set", "n", "ROC AUC", "AP", "F1@0.5"):
+        table.add_column(column, justify="left" if column in ("task", "data set") else "right")
+    if old_version:
+        table.add_column(f"ROC AUC {old_version}", justify="right")
+        table.add_column("Δ", justify="right")
+    for task, per_set in result.dev_metrics.items():
+        for name, m in per_set.items():
+            row = [
+                task,
+                name,
+                str(m["n"]),
+                str(m["roc_auc"]),
+                str(m["average_precision"]),
+                str(m["f1"]),
+            ]
+            if old_version:
+                old = previous["dev_metrics"].get(task, {}).get(name, {}).get("roc_auc")
+                delta = (
+                    f"{m['roc_auc'] - old:+.4f}"
+                    if old is not None and m["roc_auc"] is not None
+                    else ""
+                )
+                row += [str(old if old is not None else "–"), delta]
+            table.add_row(*row)
+    return table
+
+
+@click.command("train")
+@click.option(
+    "--data",
+    "data",
+    multiple=True,
+    type=click.Path(exists=True, path_type=Path),
+    help="CSV/JSONL file or folder (recursive); repeatable. Default: the training_data folder.",
+)
+@click.option("--activate", is_flag=True, help="Make the new version the active model.")
+@click.option("--seed", default=0, show_default=True, help="Random seed for splits and solvers.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object on stdout.")
+@click.pass_obj
+def train_command(obj, data: tuple[Path, ...], activate: bool, seed: int, as_json: bool) -> None:
+    """Train spam and toxicity models, evaluate them on dev splits and register a new version.
+
+    `*_train.csv` files train and matching `*_dev.csv` files measure; other files train with a
+    15% stratified hold-out. The table compares the new model with the active one.
+    """
+    registry = _registry(obj)
+    paths = list(data) or default_training_paths(Path(obj.training_data))
+    if not paths:
+        raise click.UsageError("no training data: pass --data PATH")
+    columns = (SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn())
+    with Progress(*columns, console=_err, transient=True) as bar:
+        step = bar.add_task("starting", total=None)
+        try:
+            result = train(
+                paths, registry, seed=seed, progress=lambda d, *_: bar.update(step, description=d)
+            )
+        except (ValueError, OSError) as exc:
+            raise _fail(exc) from exc
+        bar.update(step, description="comparing with the active model")
+        previous = _compare_active(registry, result)
+    if activate:
+        registry.promote(result.version)
+    if as_json:
+        _emit(
+            {
+                "version": result.version,
+                "path": str(result.path),
+                "activated": activate,
+                "seconds": round(result.seconds, 1),
+                "dev_metrics": result.dev_metrics,
+                "thresholds": result.metadata["thresholds"],
+                "previous": previous or None,
+            }
+        )
+        return
+    console = _out(False)
+    console.print(_metrics_table(result, previous))
+    console.print(f"thresholds: {json.dumps(result.metadata['thresholds'])}")
+    state = "active" if activate else f"not active; `commentgate models promote {result.version}`"
+    console.print(f"registered {result.version} in {result.seconds:.1f} s ({state})")
+
+
+@click.command("evaluate")
+@click.option(
+    "--task", type=click.Choice(["spam", "toxicity"]), required=True, help="Which score to measure."
+)
+@click.option(
+    "--data",
+    "data",
+    required=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="CSV or JSONL with at least text,label.",
+)
+@click.option("--model", "version", default=None, help="Model version (default: the active one).")
+@click.option(
+    "--report",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Folder for report.md with ROC, precision-recall and confusion-matrix plots.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object on stdout.")
+@click.pass_obj
+def evaluate_command(
+    obj, task: str, data: Path, version: str | None, report: Path | None, as_json: bool
+):
+    """Measure a model on labeled data: ROC AUC, average precision, precision, recall, F1."""
+    try:
+        model = _registry(obj).load(version)
+        comments, labels = read_labeled(data)
+    except (ModelLoadError, RegistryError, ValueError) as exc:
+        raise _fail(exc) from exc
+    result = evaluate(model, task, comments, labels)
+    if report is not None:
+        from .report import write_report
+
+        probs = task_probabilities(model, task, comments)
+        result["report"] = str(write_report(report, result, labels, probs, data.name))
+    if as_json:
+        _emit(result)
+        return
+    table = Table(title=f"{task} on {data.name} — model {model.version}")
+    table.add_column("metric")
+    table.add_column("value", justify="right")
+    for key in (
+        "n",
+        "positives",
+        "roc_auc",
+        "average_precision",
+        "precision",
+        "recall",
+        "f1",
+        "threshold",
+    ):
+        table.add_row(key, str(result[key]))
+    _out(False).print(table)
+    if report is not None:
+        _out(False).print(f"report: {result['report']}")
+
+
+@click.group("models")
+def models() -> None:
+    """The model registry: list, show, promote and roll back versions."""
+
+
+@models.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object on stdout.")
+@click.pass_obj
+def list_command(obj, as_json: bool) -> None:
+    """Every registered version, oldest first; the active one is marked."""
+    registry = _registry(obj)
+    versions = registry.versions()
+    if as_json:
+        _emit({"active": registry.active_version(), "versions": versions})
+        return
+    table = Table(title=f"models in {registry.root}")
+    for column in ("", "version", "created", "data sets", "thresholds"):
+        table.add_column(column)
+    for v in versions:
+        table.add_row(
+            "*" if v["active"] else "",
+            v["version"],
+            v["created"],
+            str(v["datasets"]),
+            json.dumps(v["thresholds"]),
+        )
+    _out(False).print(table)
+
+
+@models.command("show")
+@click.argument("version")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object on stdout.")
+@click.pass_obj
+def show_command(obj, version: str, as_json: bool) -> None:
+    """Everything recorded about VERSION: data, metrics, thresholds, hashes."""
+    registry = _registry(obj)
+    try:
+        metadata = registry.show(version)
+    except RegistryError as exc:
+        raise _fail(exc) from exc
+    metadata["active"] = registry.active_version() == version
+    if as_json:
+        _emit(metadata)
+    else:
+        _out(False).print_json(data=metadata)
+
+
+@models.command("promote")
+@click.argument("version")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object on stdout.")
+@click.pass_obj
+def promote_command(obj, version: str, as_json: bool) -> None:
+    """Make VERSION the active model (workers pick it up within seconds)."""
+    registry = _registry(obj)
+    previous = registry.active_version()
+    try:
+        registry.promote(version)
+    except (ModelLoadError, RegistryError) as exc:
+        raise _fail(exc) from exc
+    if as_json:
+        _emit({"active": version, "previous": previous})
+    else:
+        _out(False).print(f"active: {version} (was {previous})")
+
+
+@models.command("rollback")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object on stdout.")
+@click.pass_obj
+def rollback_command(obj, as_json: bool) -> None:
+    """Re-activate the previously active version."""
+    registry = _registry(obj)
+    previous = registry.active_version()
+    try:
+        version = registry.rollback()
+    except RegistryError as exc:
+        raise _fail(exc) from exc
+    if as_json:
+        _emit({"active": version, "previous": previous})
+    else:
+        _out(False).print(f"active: {version} (was {previous})")
+
+
+@click.command("score")
+@click.argument("text")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object on stdout.")
+@click.pass_obj
+def score_command(obj, text: str, as_json: bool) -> None:
+    """Score TEXT with the active model."""
+    try:
+        model = _registry(obj).load_active()
+    except ModelLoadError as exc:
+        raise _fail(exc) from exc
+    scores = model.score([CommentInput(text)])[0]
+    payload = {
+        "model_version": model.version,
+        "scores": {k: round(v, 6) for k, v in scores.as_dict().items()},
+        "spam_terms": scores.spam_terms,
+        "toxicity_terms": scores.toxicity_terms,
+        "thresholds": model.thresholds,
+    }
+    if as_json:
+        _emit(payload)
+        return
+    table = Table(title=f"model {model.version}")
+    for column in ("score", "value", "terms"):
+        table.add_column(column)
+    terms = {"spam": scores.spam_terms, "toxicity": scores.toxicity_terms}
+    for name, value in payload["scores"].items():
+        table.add_row(name, f"{value:.4f}", ", ".join(terms.get(name, [])))
+    _out(False).print(table)
