@@ -134,6 +134,7 @@ def _supervise(children: list[subprocess.Popen]) -> None:
 
 
 def _register_commands() -> None:
+    from service.feedback_cli import feedback
     from service.moderators_cli import moderators
     from service.privacy_cli import purge
     from service.sites_cli import sites
@@ -141,6 +142,7 @@ def _register_commands() -> None:
 
     for command in (sites, moderators, webhooks, purge):
         cli.add_command(command)
+    cli.add_command(feedback)
     try:
         from classifier.cli import evaluate, models, score, train
     except ImportError as exc:  # the classifier's CLI is optional only while it is built
