@@ -74,5 +74,10 @@ def normalize_text(text: str) -> str:
 
 
 def squash_text(text: str) -> str:
-    """`normalize_text` without anything but letters and digits, so "c a s-i.n o" is "casino"."""
-    return _NON_ALNUM.sub("", normalize_text(text))
+    """`normalize_text` without anything but letters and digits, so "c a s-i.n o" is "casino".
+
+    Spaced-out leetspeak ("v 1 a g r a") is only visible once squashed, so the leet mapping
+    applies again to the squashed form: it is for matching terms, not for display.
+    """
+    squashed = _NON_ALNUM.sub("", normalize_text(text))
+    return squashed.translate(_LEET) if not squashed.isdigit() else squashed

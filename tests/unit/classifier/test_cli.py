@@ -1,0 +1,94 @@
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from classifier import Registry
+from classifier.cli import evaluate_command, models, score_command, train_command
+
+SEED = Path(__file__).resolve().parents[3] / "training_data"
+
+
+@pytest.fixture
+def runner() -> CliRunner:
+    return CliRunner()
+
+
+@pytest.fixture
+def labeled(tmp_path: Path) -> Path:
+    path = tmp_path / "labeled.csv"
+    path.write_text(
+        "text,label\n"
+        '"Cheap viagra, buy now http://bit.ly/abc",1\n'
+        '"Best casino bonus, 200 free spins at https://casino-bonus-2024.top",1\n'
+        '"I disagree with the post about the Pentagon budget.",0\n'
+        '"Thanks for the sources, very helpful.",0\n',
+        encoding="utf-8",
+    )
+    return path
+
+
+def test_evaluate_json(
+    runner: CliRunner, settings, registry: Registry, version: str, labeled, tmp_path
+) -> None:
+    registry.promote(version)
+    args = ["--task", "spam", "--data", str(labeled), "--json", "--report", str(tmp_path / "rep")]
+    result = runner.invoke(evaluate_command, args, obj=settings)
+    assert result.exit_code == 0, result.output
+    payload = json.loads(result.stdout)
+    for key in (
+        "task",
+        "model_version",
+        "n",
+        "roc_auc",
+        "average_precision",
+        "f1",
+        "precision",
+        "recall",
+    ):
+        assert key in payload
+    assert payload["model_version"] == version and payload["n"] == 4
+    for name in ("report.md", "roc.png", "precision_recall.png", "confusion_matrix.png"):
+        assert (tmp_path / "rep" / name).is_file()
+
+
+def test_evaluate_without_active_model_fails_clearly(runner: CliRunner, settings, labeled) -> None:
+    result = runner.invoke(
+        evaluate_command, ["--task", "spam", "--data", str(labeled)], obj=settings
+    )
+    assert result.exit_code == 1
+    assert "no active model" in result.output
+
+
+def test_train_json_activate_and_models(runner: CliRunner, settings, version: str) -> None:
+    runner.invoke(models, ["promote", version], obj=settings)
+    result = runner.invoke(
+        train_command, ["--data", str(SEED), "--activate", "--json"], obj=settings
+    )
+    assert result.exit_code == 0, result.output
+    payload = json.loads(result.stdout)
+    assert payload["activated"] and set(payload["dev_metrics"]) == {"spam", "toxicity"}
+    listed = json.loads(runner.invoke(models, ["list", "--json"], obj=settings).stdout)
+    assert listed["active"] == payload["version"]
+    assert len(listed["versions"]) == 2
+    shown = json.loads(runner.invoke(models, ["show", version, "--json"], obj=settings).stdout)
+    assert shown["version"] == version and shown["active"] is False
+    assert "previous" in payload and payload["previous"]["version"] == version
+    back = json.loads(runner.invoke(models, ["rollback", "--json"], obj=settings).stdout)
+    assert back == {"active": version, "previous": payload["version"]}
+
+
+def test_promote_and_score(runner: CliRunner, settings, version: str) -> None:
+    result = runner.invoke(models, ["promote", version, "--json"], obj=settings)
+    assert json.loads(result.stdout) == {"active": version, "previous": None}
+    result = runner.invoke(score_command, ["Shut up, you idiot", "--json"], obj=settings)
+    payload = json.loads(result.stdout)
+    assert payload["model_version"] == version
+    assert {"spam", "toxicity"} <= set(payload["scores"])
+    assert payload["toxicity_terms"]
+
+
+def test_rollback_with_no_history_fails(runner: CliRunner, settings) -> None:
+    result = runner.invoke(models, ["rollback"], obj=settings)
+    assert result.exit_code == 1 and "roll back" in result.output

@@ -1,0 +1,62 @@
+import json
+import pickle
+
+import numpy as np
+import pytest
+
+from classifier import ModelLoadError, Registry, load_model
+from classifier.model import file_sha256
+
+
+def test_tampered_model_file_is_refused(registry: Registry, version: str) -> None:
+    path = registry.path(version) / "model.npz"
+    data = bytearray(path.read_bytes())
+    data[-100] ^= 0xFF
+    path.write_bytes(bytes(data))
+    with pytest.raises(ModelLoadError, match="was modified: sha256"):
+        load_model(registry.path(version))
+
+
+def test_foreign_file_in_folder_is_refused(registry: Registry, version: str) -> None:
+    (registry.path(version) / "extra.pkl").write_bytes(pickle.dumps({"a": 1}))
+    with pytest.raises(ModelLoadError, match="foreign file 'extra.pkl'"):
+        load_model(registry.path(version))
+
+
+def test_pickled_arrays_are_refused_even_with_matching_hash(
+    registry: Registry, version: str
+) -> None:
+    folder = registry.path(version)
+    with np.load(folder / "model.npz") as archive:
+        arrays = {k: archive[k] for k in archive.files}
+    arrays["bias"] = np.array([object()] * 2, dtype=object)
+    np.savez(folder / "model.npz", **arrays)
+    meta = json.loads((folder / "metadata.json").read_text())
+    meta["files"]["model.npz"] = file_sha256(folder / "model.npz")
+    (folder / "metadata.json").write_text(json.dumps(meta))
+    with pytest.raises(ModelLoadError, match="untrusted"):
+        load_model(folder)
+
+
+def test_pickle_in_place_of_the_model_is_refused(registry: Registry, version: str) -> None:
+    folder = registry.path(version)
+    (folder / "model.npz").write_bytes(pickle.dumps(["not", "arrays"]))
+    meta = json.loads((folder / "metadata.json").read_text())
+    meta["files"]["model.npz"] = file_sha256(folder / "model.npz")
+    (folder / "metadata.json").write_text(json.dumps(meta))
+    with pytest.raises(ModelLoadError, match="untrusted"):
+        load_model(folder)
+
+
+def test_missing_folder_and_metadata(tmp_path) -> None:
+    with pytest.raises(ModelLoadError, match="not found"):
+        load_model(tmp_path / "nope")
+    with pytest.raises(ModelLoadError, match="metadata.json is missing"):
+        load_model(tmp_path)
+
+
+def test_promote_refuses_a_tampered_version(registry: Registry, version: str) -> None:
+    (registry.path(version) / "model.npz").write_bytes(b"garbage")
+    with pytest.raises(ModelLoadError):
+        registry.promote(version)
+    assert registry.active_version() is None

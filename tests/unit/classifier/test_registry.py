@@ -1,0 +1,53 @@
+from pathlib import Path
+
+import pytest
+
+from classifier import ActiveModel, ModelLoadError, Registry, RegistryError, train
+
+SEED = Path(__file__).resolve().parents[3] / "training_data"
+
+
+def test_promote_and_rollback(registry: Registry, version: str) -> None:
+    assert registry.active_version() is None
+    with pytest.raises(ModelLoadError, match="no active model"):
+        registry.load_active()
+    with pytest.raises(RegistryError, match="roll back"):
+        registry.rollback()
+    registry.promote(version)
+    second = train([SEED], registry, seed=1).version
+    assert [v["version"] for v in registry.versions()] == [version, second]
+    registry.promote(second)
+    assert registry.load_active().version == second
+    assert [v["active"] for v in registry.versions()] == [False, True]
+    assert registry.rollback() == version
+    assert registry.active_version() == version
+    with pytest.raises(RegistryError):
+        registry.rollback()
+
+
+def test_show_and_unknown_versions(registry: Registry, version: str) -> None:
+    assert registry.show(version)["version"] == version
+    with pytest.raises(RegistryError, match="unknown model version"):
+        registry.show("19990101-000000-abcdef")
+    with pytest.raises(RegistryError, match="invalid"):
+        registry.path("../elsewhere")
+
+
+def test_active_model_picks_up_a_promotion(registry: Registry, version: str) -> None:
+    registry.promote(version)
+    cache = ActiveModel(registry, check_interval=0.0)
+    first = cache.get()
+    assert first.version == version
+    assert cache.get() is first
+    second = train([SEED], registry, seed=2).version
+    registry.promote(second)
+    assert cache.get().version == second
+
+
+def test_active_model_waits_for_the_check_interval(registry: Registry, version: str) -> None:
+    registry.promote(version)
+    cache = ActiveModel(registry, check_interval=3600)
+    cache.get()
+    second = train([SEED], registry, seed=3).version
+    registry.promote(second)
+    assert cache.get().version == version
