@@ -54,6 +54,10 @@ def register_api(app: Flask) -> Api:
     from service.api.moderation import blp as moderation_blp
 
     api.register_blueprint(moderation_blp)
+    from service.api import akismet, perspective
+
+    app.register_blueprint(akismet.blp)
+    app.register_blueprint(perspective.blp)
 
     @app.get("/docs/assets/<path:filename>")
     def docs_assets(filename: str):  # noqa: ANN202

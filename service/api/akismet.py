@@ -1,0 +1,286 @@
+"""Akismet's REST API — form-encoded requests, plain-text answers — decided by our model and policy.
+
+A platform that speaks Akismet (the WordPress plugin, the ``akismet`` Python client, ...) switches
+by pointing its Akismet base URL here and using a site API key as its Akismet key. ``true`` (spam)
+means the site's policy rejects the comment, then also with ``X-akismet-pro-tip: discard``, or
+holds it for a spam reason (``compat.SPAM_HOLD_CODES``); anything else is ``false``.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import urlsplit
+
+from flask import Blueprint, Response, jsonify, request
+from werkzeug.datastructures import MultiDict
+
+from service import compat
+from service.api.auth import bearer_token
+from service.models import Site
+from service.security import API_KEY_PREFIX
+from service.sites import authenticate_site
+from service.state import db, state
+
+blp = Blueprint("akismet", __name__)
+
+SOURCE = "akismet"
+THANKS = "Thanks for making the web a better place."
+TRUSTED_ROLES = ("administrator",)
+# Kept with the comment (for moderators and key-sites); the many other keys plugins send are not.
+KEPT_FIELDS = (
+    "blog",
+    "referrer",
+    "comment_type",
+    "comment_post_modified_gmt",
+    "blog_lang",
+    "blog_charset",
+    "user_role",
+    "recheck_reason",
+    "honeypot_field_name",
+)
+
+
+class Invalid(Exception):
+    """Akismet's answer to a bad key or a missing field: ``invalid`` plus a debug header."""
+
+    def __init__(self, help_text: str) -> None:
+        super().__init__(help_text)
+        self.help_text = help_text
+
+
+@blp.errorhandler(Invalid)
+def _invalid(exc: Invalid) -> Response:
+    return _text("invalid", {"X-akismet-debug-help": exc.help_text})
+
+
+class Unavailable(Exception):
+    """No model to score with (none trained yet): a 503 the client retries later."""
+
+
+@blp.errorhandler(Unavailable)
+def _unavailable(exc: Unavailable) -> Response:
+    headers = {"X-akismet-debug-help": str(exc), "Retry-After": "30"}
+    return _text("CommentGate cannot score comments right now.", headers, status=503)
+
+
+def _text(body: str, headers: dict[str, str] | None = None, status: int = 200) -> Response:
+    return Response(body, status=status, headers=headers, mimetype="text/plain")
+
+
+def _params() -> MultiDict[str, str]:
+    return request.values  # form fields, and the query string for GET
+
+
+def _key(params: MultiDict[str, str]) -> str | None:
+    """The key from ``api_key``/``key``, a bearer token, or the legacy ``KEY.rest.akismet.com``."""
+    key = params.get("api_key") or params.get("key") or bearer_token()
+    if key:
+        return key.strip()
+    # The raw header: werkzeug's ``request.host`` drops hosts with "_", which our keys contain.
+    label, _, rest = request.environ.get("HTTP_HOST", "").partition(".")
+    return label if rest and label.startswith(API_KEY_PREFIX) else None
+
+
+def _site(params: MultiDict[str, str]) -> Site:
+    key = _key(params)
+    if not key:
+        raise Invalid('Empty "api_key" value')
+    site = authenticate_site(db(), key)
+    if site is None:
+        raise Invalid("Invalid key")
+    return site
+
+
+def _require(params: MultiDict[str, str], *names: str) -> None:
+    for name in names:
+        if not (params.get(name) or "").strip():
+            raise Invalid(f'Empty "{name}" value')
+    blog = params.get("blog")
+    if blog is not None:
+        parts = urlsplit(blog.strip())
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise Invalid("We were unable to parse your blog URI")
+
+
+def _flag(value: str | None) -> bool:
+    return (value or "").strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _cut(value: str | None, limit: int) -> str | None:
+    value = (value or "").strip()
+    return value[:limit] or None
+
+
+def _gmt(value: str | None) -> datetime | None:
+    """``comment_date_gmt``: ISO 8601 as Akismet documents it, or WordPress' ``Y-m-d H:i:s``."""
+    try:
+        parsed = datetime.fromisoformat((value or "").strip())
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def _external_id(params: MultiDict[str, str]) -> str:
+    """Stable across re-checks and submit-* calls describing the same comment."""
+    return compat.stable_id(
+        "ak_",
+        params.get("permalink"),
+        params.get("comment_author"),
+        params.get("comment_author_email"),
+        params.get("comment_content"),
+        params.get("comment_date_gmt"),
+    )
+
+
+def _comment_data(params: MultiDict[str, str]) -> dict[str, Any]:
+    """Akismet's fields in the shape ``comment_row`` takes."""
+    kept = {name: params[name][:2000] for name in KEPT_FIELDS if params.get(name)}
+    metadata: dict[str, Any] = {SOURCE: kept}
+    honeypot = params.get("honeypot_field_name")
+    if honeypot:
+        # As Akismet receives it: the field's name, and the field itself under that name.
+        metadata["honeypot_field_name"] = honeypot[:100]
+        metadata[honeypot[:100]] = (params.get(honeypot) or "")[:2000]
+    return {
+        "external_id": _external_id(params),
+        "content": params.get("comment_content") or "",
+        "post": {"url": _cut(params.get("permalink"), 2000)},
+        "author": {
+            "name": _cut(params.get("comment_author"), 200),
+            "email": _cut(params.get("comment_author_email"), 320),
+            "url": _cut(params.get("comment_author_url"), 2000),
+            "ip": _cut(params.get("user_ip"), 64),
+            "user_agent": _cut(params.get("user_agent"), 2000),
+        },
+        "created_at": _gmt(params.get("comment_date_gmt")),
+        "metadata": metadata,
+    }
+
+
+def _trusted_role(params: MultiDict[str, str]) -> str | None:
+    roles = {r.strip().lower() for r in (params.get("user_role") or "").split(",")}
+    return next((role for role in TRUSTED_ROLES if role in roles), None)
+
+
+def _model():  # noqa: ANN202
+    from classifier import ModelLoadError, RegistryError
+
+    try:
+        return state().model()
+    except (ModelLoadError, RegistryError) as exc:
+        raise Unavailable(str(exc)) from exc
+
+
+@blp.post("/1.1/verify-key")
+def verify_key() -> Response:
+    params = _params()
+    _site(params)
+    _require(params, "blog")
+    return _text("valid")
+
+
+@blp.post("/1.1/comment-check")
+def comment_check() -> Response:
+    params = _params()
+    site = _site(params)
+    _require(params, "blog", "user_ip")
+    model = _model()
+    session = db()
+    checked = compat.check_comment(
+        session,
+        site,
+        model,
+        _comment_data(params),
+        source=SOURCE,
+        store=not _flag(params.get("is_test")),
+        hash_pii=state().settings.store_pii_hashed,
+        honeypot_field=(params.get("honeypot_field_name") or "")[:100] or None,
+        trusted_role=_trusted_role(params),
+    )
+    session.commit()
+    headers = {"X-akismet-guid": checked.comment_id or compat.random_id("")}
+    if checked.answer == "discard":
+        headers["X-akismet-pro-tip"] = "discard"
+    return _text("false" if checked.answer == "ham" else "true", headers)
+
+
+def _submit(label: int) -> Response:
+    params = _params()
+    site = _site(params)
+    _require(params, "blog", "user_ip")
+    if _flag(params.get("is_test")):
+        return _text(THANKS)
+    session = db()
+    comment = compat.find_comment(
+        session, site, guid=params.get("guid"), external_id=_external_id(params)
+    )
+    text = params.get("comment_content") or (comment.content if comment is not None else "")
+    if text:
+        compat.record_label(
+            session, site, task="spam", label=label, text=text, source=SOURCE, comment=comment
+        )
+        session.commit()
+    return _text(THANKS)
+
+
+@blp.post("/1.1/submit-spam")
+def submit_spam() -> Response:
+    return _submit(1)
+
+
+@blp.post("/1.1/submit-ham")
+def submit_ham() -> Response:
+    return _submit(0)
+
+
+@blp.route("/1.2/usage-limit", methods=["GET", "POST"])
+def usage_limit() -> Response:
+    site = _site(_params())
+    used = compat.usage(db(), site, SOURCE, compat.month_start())
+    return jsonify({"limit": "none", "usage": used, "percentage": "0.00", "throttled": False})
+
+
+@blp.route("/1.2/key-sites", methods=["GET", "POST"])
+def key_sites() -> Response:
+    params = _params()
+    site = _site(params)
+    month = params.get("month") or compat.month_start().strftime("%Y-%m")
+    try:
+        start = compat.month_start(month)
+        limit = int(params.get("limit") or 500)
+        offset = int(params.get("offset") or 0)
+    except ValueError as exc:
+        raise Invalid(f"Invalid parameter: {exc}") from exc
+    seen = compat.activity(db(), site, SOURCE, start)
+    name = seen.blog or site.name
+    rows = []
+    if seen.calls and (params.get("filter") or "") in name:
+        rows.append(
+            {
+                "site": name,
+                "api_calls": str(seen.calls),
+                "spam": str(seen.spam),
+                "ham": str(seen.ham),
+                "missed_spam": str(seen.missed_spam),
+                "false_positives": str(seen.false_positives),
+                "is_revoked": False,
+            }
+        )
+    page = rows[offset : offset + limit]
+    if params.get("format") == "csv":
+        return _text(_csv(site, month, page, limit, offset, len(rows)))
+    return jsonify({month: page, "limit": limit, "offset": offset, "total": len(rows)})
+
+
+def _csv(site: Site, month: str, rows: list[dict[str, Any]], *paging: int) -> str:
+    limit, offset, total = paging
+    lines = [
+        f"Active sites for {site.name} during {month} "
+        f"(limit:{limit}, offset: {offset}, total: {total})",
+        "Site,Total API Calls,Spam,Ham,Missed Spam,False Positives,Is Revoked",
+    ]
+    for r in rows:
+        values = [r["site"], r["api_calls"], r["spam"], r["ham"], r["missed_spam"]]
+        lines.append(",".join([*values, r["false_positives"], "false"]))
+    return "\n".join(lines) + "\n"

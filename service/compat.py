@@ -1,0 +1,323 @@
+"""Synchronous decisions for the Akismet- and Perspective-compatible endpoints.
+
+These callers want the answer in the HTTP response, so one comment is scored in-process, but with
+the same pieces as the queue path: ``comment_row``/``insert_comment`` to store it once,
+``score_facts`` for the model, ``verdict_for`` for the policy and ``record_decision`` (without a
+webhook) to keep the decision. Their feedback calls (Akismet's ``submit-spam``/``submit-ham``,
+Perspective's ``suggestscore``) become labeled examples, like moderator decisions.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from functools import lru_cache
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from service import policy
+from service.comments import comment_row, insert_comment
+from service.decisions import Scorer, facts_of, record_decision, score_facts, verdict_for
+from service.models import Comment, LabeledExample, Site
+
+# Holding for these reasons means "probably spam"; holding only for toxicity or a suspect term
+# does not, so an Akismet client hears "false" and the comment waits in our queue instead.
+SPAM_HOLD_CODES = frozenset({"spam_score", "too_many_links", "repeat_post", "honeypot", "too_fast"})
+DEFAULT_LANGUAGES = ("en",)
+
+
+@dataclass(frozen=True)
+class Checked:
+    """What the model and the site's policy said about one comment, and where it is kept."""
+
+    verdict: policy.Verdict
+    output: policy.ModelOutput
+    comment_id: str | None = None
+    created: bool = False
+
+    @property
+    def scores(self) -> Mapping[str, float]:
+        return self.output.scores
+
+    @property
+    def answer(self) -> str:
+        return spam_answer(self.verdict.action, self.verdict.reasons)
+
+
+def spam_answer(action: str, reasons: Iterable[Mapping[str, Any]]) -> str:
+    """Akismet's three answers: ``discard`` (rejected outright), ``spam`` or ``ham``."""
+    if action == "reject":
+        return "discard"
+    if action == "hold" and any(
+        r.get("code") in SPAM_HOLD_CODES and r.get("action", "hold") != "approve" for r in reasons
+    ):
+        return "spam"
+    return "ham"
+
+
+def trusted(verdict: policy.Verdict, role: str) -> policy.Verdict:
+    """A trusted author (Akismet's ``user_role=administrator``) is approved; reasons are kept."""
+    if verdict.action == "approve":
+        return verdict
+    reason = {
+        "code": "user_role",
+        "message": f"Comments by the site's {role} role are never spam.",
+        "role": role,
+        "action": "approve",
+    }
+    return policy.Verdict("approve", "rule", [reason, *verdict.reasons])
+
+
+def honeypot(verdict: policy.Verdict, name: str, value: Any) -> policy.Verdict:
+    """The client's own hidden field (Akismet's ``honeypot_field_name``) filled in: reject.
+
+    The site's policy rejects for its configured ``honeypot_field`` already; this covers the
+    field a client names per request, with the same reason.
+    """
+    filled = str(value or "").strip()
+    if not filled or any(r.get("code") == "honeypot" for r in verdict.reasons):
+        return verdict
+    reason = {
+        "code": "honeypot",
+        "message": f"The hidden form field {name!r} was filled in.",
+        "field": name,
+        "action": "reject",
+    }
+    return policy.Verdict("reject", "rule", [reason, *verdict.reasons])
+
+
+def check_comment(
+    session: Session,
+    site: Site,
+    model: Scorer,
+    data: Mapping[str, Any],
+    *,
+    source: str,
+    store: bool,
+    hash_pii: bool = False,
+    honeypot_field: str | None = None,
+    trusted_role: str | None = None,
+) -> Checked:
+    """Score and decide one comment now; store it and its decision unless ``store`` is false.
+
+    ``data`` has the shape ``comment_row`` takes (``external_id``, ``content``, ``post``,
+    ``author``, ...). Sent again with the same ``external_id``, the stored comment is reused: no
+    duplicate and no second decision, and a moderator's decision on it wins over the model.
+    ``honeypot_field`` names a field of ``data["metadata"]`` that must be empty, and an author
+    with ``trusted_role`` is approved whatever the scores. The caller commits.
+    """
+    row = comment_row(site, {**data, "source": source}, hash_pii=hash_pii)
+    comment_id, created = insert_comment(session, row) if store else (None, False)
+    # Not stored: a transient comment, never added to the session, is decided all the same.
+    comment = session.get(Comment, comment_id) if comment_id else Comment(**row)
+    assert comment is not None
+    output = score_facts(model, [facts_of(comment)])[0]
+    verdict = _verdict(session, site, comment, output, honeypot_field, trusted_role)
+    if comment_id is None:
+        return Checked(verdict, output)
+    if comment.status == "pending":
+        record_decision(
+            session,
+            comment,
+            action=verdict.action,
+            scores=dict(output.scores),
+            reasons=verdict.reasons,
+            model_version=output.version,
+            decided_by=verdict.decided_by,
+            expect_status="pending",
+            notify=False,
+        )
+    elif comment.decided_by == "moderator" and comment.action:
+        verdict = policy.Verdict(comment.action, "moderator", list(comment.reasons or []))
+    return Checked(verdict, output, comment_id, created)
+
+
+def _verdict(
+    session: Session,
+    site: Site,
+    comment: Comment,
+    output: policy.ModelOutput,
+    honeypot_field: str | None,
+    trusted_role: str | None,
+) -> policy.Verdict:
+    verdict = verdict_for(session, site, comment, output)
+    if honeypot_field:
+        verdict = honeypot(verdict, honeypot_field, (comment.extra or {}).get(honeypot_field))
+    return trusted(verdict, trusted_role) if trusted_role else verdict
+
+
+def score_texts(model: Scorer, texts: Sequence[str]) -> list[Mapping[str, float]]:
+    """Scores of several texts in one model call (Perspective's per-sentence span scores)."""
+    return [o.scores for o in score_facts(model, [policy.Facts(content=t) for t in texts])]
+
+
+def model_outputs(model: Scorer) -> frozenset[str]:
+    """The score names the model produces (``spam``, ``toxicity``, ``insult``, ...)."""
+    outputs = getattr(model, "outputs", None)
+    if outputs:
+        return frozenset(outputs)
+    return _probed_outputs(model)
+
+
+@lru_cache(maxsize=4)
+def _probed_outputs(model: Scorer) -> frozenset[str]:
+    return frozenset(score_texts(model, [""])[0])
+
+
+def model_languages(model: Scorer) -> tuple[str, ...]:
+    """Languages the model was trained for, from its metadata; English if it does not say."""
+    metadata = getattr(model, "metadata", None) or {}
+    languages = metadata.get("languages") if isinstance(metadata, Mapping) else None
+    return tuple(str(x).lower() for x in languages) if languages else DEFAULT_LANGUAGES
+
+
+def stable_id(prefix: str, *parts: str | None) -> str:
+    """An external id derived from what identifies a comment, so a re-check finds it again."""
+    digest = hashlib.sha256("\x1f".join(p or "" for p in parts).encode("utf-8")).hexdigest()
+    return f"{prefix}{digest[:40]}"
+
+
+def random_id(prefix: str) -> str:
+    return f"{prefix}{uuid.uuid4().hex}"
+
+
+def find_comment(
+    session: Session,
+    site: Site,
+    *,
+    guid: str | None = None,
+    external_id: str | None = None,
+    content: str | None = None,
+    source: str | None = None,
+) -> Comment | None:
+    """The site's comment by our id (Akismet's guid), its external id, or, last, identical text."""
+    if guid:
+        comment = session.get(Comment, guid[:32])
+        if comment is not None and comment.site_id == site.id:
+            return comment
+    if external_id:
+        comment = session.scalar(
+            select(Comment).where(Comment.site_id == site.id, Comment.external_id == external_id)
+        )
+        if comment is not None:
+            return comment
+    if content and source:
+        return session.scalar(
+            select(Comment)
+            .where(Comment.site_id == site.id, Comment.source == source, Comment.content == content)
+            .order_by(Comment.received_at.desc())
+            .limit(1)
+        )
+    return None
+
+
+def record_label(
+    session: Session,
+    site: Site,
+    *,
+    task: str,
+    label: int,
+    text: str,
+    source: str,
+    comment: Comment | None = None,
+) -> LabeledExample:
+    """Keep a label to train on; a later label from the same source on the same comment wins."""
+    example = None
+    if comment is not None:
+        example = session.scalar(
+            select(LabeledExample).where(
+                LabeledExample.comment_id == comment.id,
+                LabeledExample.task == task,
+                LabeledExample.source == source,
+            )
+        )
+    if example is None:
+        example = LabeledExample(
+            site_id=site.id,
+            comment_id=comment.id if comment is not None else None,
+            task=task,
+            source=source,
+            label=label,
+            text=text,
+        )
+        session.add(example)
+    else:
+        example.label = label
+        example.text = text
+    session.flush()
+    return example
+
+
+def month_start(month: str | None = None) -> datetime:
+    """The first instant of ``YYYY-MM`` (default: the current month), in UTC."""
+    if month:
+        return datetime.strptime(month, "%Y-%m").replace(tzinfo=UTC)
+    now = datetime.now(UTC)
+    return datetime(now.year, now.month, 1, tzinfo=UTC)
+
+
+def next_month(start: datetime) -> datetime:
+    return start.replace(year=start.year + start.month // 12, month=start.month % 12 + 1)
+
+
+@dataclass(frozen=True)
+class Activity:
+    """A site's Akismet-compatible traffic in one month."""
+
+    calls: int
+    spam: int
+    missed_spam: int
+    false_positives: int
+    blog: str | None
+
+    @property
+    def ham(self) -> int:
+        return self.calls - self.spam
+
+
+def usage(session: Session, site: Site, source: str, since: datetime) -> int:
+    return session.scalar(
+        select(func.count())
+        .select_from(Comment)
+        .where(Comment.site_id == site.id, Comment.source == source, Comment.received_at >= since)
+    )
+
+
+def activity(session: Session, site: Site, source: str, start: datetime) -> Activity:
+    """Counts for Akismet's key-sites report, from stored comments and labels."""
+    end = next_month(start)
+    in_month = (
+        Comment.site_id == site.id,
+        Comment.source == source,
+        Comment.received_at >= start,
+        Comment.received_at < end,
+    )
+    calls = session.scalar(select(func.count()).select_from(Comment).where(*in_month)) or 0
+    spam = 0
+    for action, reasons in session.execute(
+        select(Comment.action, Comment.reasons).where(*in_month, Comment.action != "approve")
+    ):
+        spam += spam_answer(action, reasons or []) != "ham"
+    labels = dict(
+        session.execute(
+            select(LabeledExample.label, func.count())
+            .where(
+                LabeledExample.site_id == site.id,
+                LabeledExample.source == source,
+                LabeledExample.task == "spam",
+                LabeledExample.created_at >= start,
+                LabeledExample.created_at < end,
+            )
+            .group_by(LabeledExample.label)
+        ).all()
+    )
+    latest = session.scalar(
+        select(Comment.extra).where(*in_month).order_by(Comment.received_at.desc()).limit(1)
+    )
+    blog = ((latest or {}).get(source) or {}).get("blog")
+    return Activity(calls, spam, labels.get(1, 0), labels.get(0, 0), blog)

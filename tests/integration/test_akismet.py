@@ -1,0 +1,311 @@
+"""The Akismet-compatible endpoints, driven by the real ``akismet`` client from PyPI.
+
+The client's base URL is fixed (``https://rest.akismet.com``); an ``httpx`` WSGI transport routes
+its requests to our app instead, which is what pointing DNS or a proxy at CommentGate does.
+Every test runs on both back ends.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import akismet
+import httpx
+import pytest
+from sqlalchemy import func, select
+
+from service.db import session_scope
+from service.models import Comment, Decision, LabeledExample, Site, WebhookDelivery
+from service.sites import NewSite
+
+pytestmark = pytest.mark.integration
+
+BLOG = "https://blog.example"
+SPAM = "Buy cheap viagra online now!!! Best casino bonus, click http://cheap-pills.example"
+HAM = "Thanks for the thoughtful article. The part on local history reminded me of my grandmother."
+TOXIC = "You are a worthless idiot and everyone here hates you, shut up."
+# Spam is held from 0.5 and rejected from 0.999; toxicity stays out of the way unless asked.
+HOLD_SPAM = {
+    "spam": {"approve_below": 0.5, "reject_at": 0.999},
+    "toxicity": {"approve_below": 0.99, "reject_at": 0.999},
+}
+REJECT_SPAM = {**HOLD_SPAM, "spam": {"approve_below": 0.3, "reject_at": 0.6}}
+HOLD_TOXIC = {**HOLD_SPAM, "toxicity": {"approve_below": 0.5, "reject_at": 0.99}}
+COMMENT = {
+    "comment_type": "comment",
+    "comment_author": "Max",
+    "comment_author_email": "max@example.org",
+    "permalink": f"{BLOG}/2024/01/on-iraq/",
+    "user_agent": "Mozilla/5.0 (X11; Linux x86_64)",
+    "comment_date_gmt": "2024-01-05T10:00:00Z",
+}
+
+
+@pytest.fixture
+def wsgi(app) -> Iterator[Callable[..., httpx.Client]]:  # noqa: ANN001
+    """``httpx`` clients whose transport reaches our Flask app in-process."""
+    opened: list[httpx.Client] = []
+
+    def make(**options: Any) -> httpx.Client:
+        headers = {"User-Agent": akismet.USER_AGENT, **options.pop("headers", {})}
+        http = httpx.Client(transport=httpx.WSGITransport(app=app), headers=headers, **options)
+        opened.append(http)
+        return http
+
+    yield make
+    for http in opened:
+        http.close()
+
+
+@pytest.fixture
+def site(make_site, app) -> NewSite:  # noqa: ANN001
+    made = make_site()
+    set_policy(app, made, HOLD_SPAM)
+    return made
+
+
+@pytest.fixture
+def akismet_client(site: NewSite, wsgi) -> akismet.SyncClient:  # noqa: ANN001
+    """The PyPI client, built the way its docs recommend (it verifies the key first)."""
+    config = akismet.Config(key=site.api_key, url=BLOG)
+    return akismet.SyncClient.validated_client(config=config, http_client=wsgi())
+
+
+def set_policy(app, site: NewSite, thresholds: dict[str, Any]) -> None:  # noqa: ANN001
+    with session_scope(app.extensions["commentgate"].sessions) as session:
+        session.get(Site, site.site.id).policy = {"thresholds": thresholds}
+
+
+def stored(app, site: NewSite) -> list[Comment]:  # noqa: ANN001
+    with app.extensions["commentgate"].sessions() as session:
+        return list(session.scalars(select(Comment).where(Comment.site_id == site.site.id)))
+
+
+def count(app, model: type, *where: Any) -> int:  # noqa: ANN001
+    with app.extensions["commentgate"].sessions() as session:
+        return session.scalar(select(func.count()).select_from(model).where(*where))
+
+
+def labels(app, site: NewSite) -> list[LabeledExample]:  # noqa: ANN001
+    with app.extensions["commentgate"].sessions() as session:
+        query = select(LabeledExample).where(LabeledExample.site_id == site.site.id)
+        return list(session.scalars(query.order_by(LabeledExample.id)))
+
+
+def test_verify_key_accepts_a_site_key_and_refuses_others(site, wsgi, akismet_client) -> None:  # noqa: ANN001
+    assert akismet_client.verify_key() is True
+    assert akismet_client.verify_key("cg_not-a-key", BLOG) is False
+    with pytest.raises(akismet.APIKeyError):
+        akismet.SyncClient.validated_client(
+            config=akismet.Config(key="cg_not-a-key", url=BLOG), http_client=wsgi()
+        )
+
+
+def test_clean_comment_is_ham_and_stored_with_its_decision(app, site, akismet_client) -> None:  # noqa: ANN001
+    assert akismet_client.comment_check("203.0.113.7", comment_content=HAM, **COMMENT) == (
+        akismet.CheckResponse.HAM
+    )
+    [comment] = stored(app, site)
+    assert comment.source == "akismet" and comment.content == HAM
+    assert (comment.status, comment.action, comment.decided_by) == ("approved", "approve", "model")
+    assert comment.author_ip == "203.0.113.7" and comment.post_url == COMMENT["permalink"]
+    assert comment.model_version and set(comment.scores) >= {"spam", "toxicity"}
+    assert count(app, Decision, Decision.comment_id == comment.id) == 1
+    assert count(app, WebhookDelivery, WebhookDelivery.comment_id == comment.id) == 0
+
+
+def test_spam_is_true_and_held_for_moderators(app, site, akismet_client) -> None:  # noqa: ANN001
+    assert akismet_client.comment_check("203.0.113.8", comment_content=SPAM, **COMMENT) == (
+        akismet.CheckResponse.SPAM
+    )
+    [comment] = stored(app, site)
+    assert comment.status == "held"
+    assert "spam_score" in {r["code"] for r in comment.reasons}
+
+
+def test_outright_reject_is_discard(app, site, akismet_client) -> None:  # noqa: ANN001
+    set_policy(app, site, REJECT_SPAM)
+    assert akismet_client.comment_check("203.0.113.9", comment_content=SPAM, **COMMENT) == (
+        akismet.CheckResponse.DISCARD
+    )
+    assert [c.status for c in stored(app, site)] == ["rejected"]
+
+
+def test_held_only_for_toxicity_is_not_spam(app, site, akismet_client) -> None:  # noqa: ANN001
+    set_policy(app, site, HOLD_TOXIC)
+    assert akismet_client.comment_check("203.0.113.10", comment_content=TOXIC) == (
+        akismet.CheckResponse.HAM
+    )
+    [comment] = stored(app, site)
+    assert comment.status == "held"
+    assert {r["code"] for r in comment.reasons} >= {"toxicity_score"}
+
+
+def test_recheck_finds_the_same_comment(app, site, wsgi, akismet_client) -> None:  # noqa: ANN001
+    form = {"api_key": site.api_key, "blog": BLOG, "user_ip": "203.0.113.7", **COMMENT}
+    form |= {"comment_content": SPAM, "recheck_reason": "edit"}
+    first = wsgi().post("https://rest.akismet.com/1.1/comment-check", data=form)
+    again = wsgi().post("https://rest.akismet.com/1.1/comment-check", data=form)
+    assert first.text == again.text == "true"
+    assert first.headers["X-akismet-guid"] == again.headers["X-akismet-guid"]
+    [comment] = stored(app, site)
+    assert comment.id == first.headers["X-akismet-guid"]
+    assert comment.extra["akismet"]["recheck_reason"] == "edit"
+    assert count(app, Decision, Decision.comment_id == comment.id) == 1
+
+
+def test_submit_spam_labels_the_checked_comment(app, site, akismet_client) -> None:  # noqa: ANN001
+    assert akismet_client.comment_check("203.0.113.7", comment_content=HAM, **COMMENT) == 0
+    assert akismet_client.submit_spam("203.0.113.7", comment_content=HAM, **COMMENT) is True
+    [comment] = stored(app, site)
+    [label] = labels(app, site)
+    assert (label.comment_id, label.task, label.label, label.source) == (
+        comment.id,
+        "spam",
+        1,
+        "akismet",
+    )
+    assert label.text == HAM
+
+
+def test_submit_ham_labels_a_false_positive_and_replaces_the_earlier_label(
+    app, site, akismet_client
+) -> None:  # noqa: ANN001
+    assert akismet_client.comment_check("203.0.113.7", comment_content=SPAM, **COMMENT) == 1
+    assert akismet_client.submit_spam("203.0.113.7", comment_content=SPAM, **COMMENT) is True
+    assert akismet_client.submit_ham("203.0.113.7", comment_content=SPAM, **COMMENT) is True
+    [label] = labels(app, site)
+    assert (label.label, label.comment_id) == (0, stored(app, site)[0].id)
+
+
+def test_submit_finds_the_comment_by_its_guid(app, site, wsgi) -> None:  # noqa: ANN001
+    base = {"api_key": site.api_key, "blog": BLOG, "user_ip": "198.51.100.4"}
+    checked = wsgi().post(
+        "https://rest.akismet.com/1.1/comment-check", data={**base, "comment_content": HAM}
+    )
+    guid = checked.headers["X-akismet-guid"]
+    response = wsgi().post("https://rest.akismet.com/1.1/submit-spam", data={**base, "guid": guid})
+    assert response.text == "Thanks for making the web a better place."
+    [label] = labels(app, site)
+    assert (label.comment_id, label.text, label.label) == (guid, HAM, 1)
+
+
+def test_bad_key_and_missing_fields_are_invalid_with_debug_help(site, wsgi) -> None:  # noqa: ANN001
+    bad = akismet.SyncClient(config=akismet.Config(key="cg_wrong", url=BLOG), http_client=wsgi())
+    with pytest.raises(akismet.APIKeyError):
+        bad.comment_check("203.0.113.7", comment_content=HAM)
+    url = "https://rest.akismet.com/1.1/comment-check"
+    cases = [
+        ({"api_key": "cg_wrong", "blog": BLOG, "user_ip": "1.2.3.4"}, "Invalid key"),
+        ({"blog": BLOG, "user_ip": "1.2.3.4"}, 'Empty "api_key" value'),
+        ({"api_key": site.api_key, "user_ip": "1.2.3.4"}, 'Empty "blog" value'),
+        ({"api_key": site.api_key, "blog": BLOG}, 'Empty "user_ip" value'),
+        ({"api_key": site.api_key, "blog": "blog", "user_ip": "1"}, "unable to parse your blog"),
+    ]
+    for form, help_text in cases:
+        response = wsgi().post(url, data=form)
+        assert (response.status_code, response.text) == (200, "invalid"), form
+        assert help_text in response.headers["X-akismet-debug-help"]
+
+
+def test_is_test_stores_nothing(app, site, akismet_client) -> None:  # noqa: ANN001
+    assert akismet_client.comment_check("203.0.113.7", comment_content=SPAM, is_test=True) == 1
+    assert akismet_client.submit_spam("203.0.113.7", comment_content=SPAM, is_test=True) is True
+    assert stored(app, site) == [] and labels(app, site) == []
+
+
+def test_administrator_is_never_spam(app, site, akismet_client) -> None:  # noqa: ANN001
+    set_policy(app, site, REJECT_SPAM)
+    answer = akismet_client.comment_check(
+        "203.0.113.7", comment_content=SPAM, user_role="administrator"
+    )
+    assert answer == akismet.CheckResponse.HAM
+    [comment] = stored(app, site)
+    assert (comment.action, comment.decided_by) == ("approve", "rule")
+    assert {"user_role", "spam_score"} <= {r["code"] for r in comment.reasons}
+
+
+def test_key_as_subdomain(app, site, wsgi) -> None:  # noqa: ANN001
+    """Old plugins send the key only in the host name: ``KEY.rest.akismet.com``."""
+    form = {"blog": BLOG, "user_ip": "203.0.113.7", "comment_content": SPAM}
+    for host in (f"{site.api_key}.rest.akismet.com", f"{site.api_key}.commentgate.example"):
+        client = app.test_client()
+        verified = client.post("/1.1/verify-key", data={"blog": BLOG}, headers={"Host": host})
+        assert verified.text == "valid"
+        checked = client.post("/1.1/comment-check", data=form, headers={"Host": host})
+        assert checked.text == "true"
+    bad = app.test_client().post(
+        "/1.1/verify-key", data={"blog": BLOG}, headers={"Host": "cg_nope.rest.akismet.com"}
+    )
+    assert bad.text == "invalid"
+
+
+def test_unknown_keys_are_ignored_and_a_filled_honeypot_is_discarded(app, site, wsgi) -> None:  # noqa: ANN001
+    """The WordPress plugin also sends $_SERVER and POST_ values; only known fields are kept."""
+    form = {
+        "api_key": site.api_key,
+        "blog": BLOG,
+        "user_ip": "203.0.113.7",
+        "comment_content": HAM,
+        "blog_lang": "en_US",
+        "blog_charset": "UTF-8",
+        "akismet_comment_nonce": "passed",
+        "HTTP_ACCEPT_LANGUAGE": "en-US,en;q=0.9",
+        "POST_comment_post_ID": "17",
+        "honeypot_field_name": "hp_url",
+        "hp_url": "http://bot.example",
+    }
+    response = wsgi().post("https://rest.akismet.com/1.1/comment-check", data=form)
+    assert (response.text, response.headers["X-akismet-pro-tip"]) == ("true", "discard")
+    [comment] = stored(app, site)
+    assert comment.status == "rejected"
+    assert comment.reasons[0] == {
+        "code": "honeypot",
+        "message": "The hidden form field 'hp_url' was filled in.",
+        "field": "hp_url",
+        "action": "reject",
+    }
+    assert comment.extra["akismet"] == {
+        "blog": BLOG,
+        "blog_lang": "en_US",
+        "blog_charset": "UTF-8",
+        "honeypot_field_name": "hp_url",
+    }
+    assert comment.extra["hp_url"] == "http://bot.example"
+    assert "HTTP_ACCEPT_LANGUAGE" not in str(comment.extra)
+
+
+def test_usage_limit_and_key_sites_count_our_own_traffic(app, site, akismet_client, wsgi) -> None:  # noqa: ANN001
+    akismet_client.comment_check("203.0.113.7", comment_content=SPAM, **COMMENT)
+    akismet_client.comment_check("203.0.113.8", comment_content=HAM)
+    akismet_client.submit_ham("203.0.113.7", comment_content=SPAM, **COMMENT)
+    assert akismet_client.usage_limit() == {
+        "limit": "none",
+        "usage": 2,
+        "percentage": "0.00",
+        "throttled": False,
+    }
+    # The client does not send the key to key-sites, so it goes in a bearer header.
+    http = wsgi(headers={"Authorization": f"Bearer {site.api_key}"})
+    sites_client = akismet.SyncClient(
+        config=akismet.Config(key=site.api_key, url=BLOG), http_client=http
+    )
+    report = sites_client.key_sites()
+    [rows] = [v for k, v in report.items() if k not in {"limit", "offset", "total"}]
+    assert (report["limit"], report["offset"], report["total"]) == (500, 0, 1)
+    assert rows == [
+        {
+            "site": BLOG,
+            "api_calls": "2",
+            "spam": "1",
+            "ham": "1",
+            "missed_spam": "0",
+            "false_positives": "1",
+            "is_revoked": False,
+        }
+    ]
+    csv = sites_client.key_sites(result_format="csv")
+    assert csv.splitlines()[1].startswith("Site,Total API Calls,Spam,Ham")
+    assert csv.splitlines()[2] == f"{BLOG},2,1,1,0,1,false"
+    assert sites_client.key_sites(month="2001-01")["total"] == 0
