@@ -9,7 +9,7 @@ from service.config import Settings
 
 def create_app(config: Settings | None = None) -> Flask:
     """Build the Flask app; nothing is created at import time."""
-    from service import state
+    from service import state, web
     from service.api import errors, limits, register_api
 
     settings = config or Settings.from_env()
@@ -21,6 +21,7 @@ def create_app(config: Settings | None = None) -> Flask:
     )
     state.init_app(app, settings)
     register_api(app)
+    web.init_app(app)
     limits.init_app(app, settings)
     errors.init_app(app)
     return app

@@ -1,0 +1,81 @@
+"""Small helpers the page's templates use to show times, scores, reasons and marked terms."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from markupsafe import Markup
+
+from service.models import Comment, utcnow
+from service.moderation import reason_terms
+from service.web.highlight import highlight
+
+REASON_LABELS = {
+    "moderator": "Moderator",
+    "spam_score": "Spam score",
+    "toxicity_score": "Toxicity score",
+    "model_terms": "Model terms",
+    "too_many_links": "Links",
+    "blocked_term": "Blocked term",
+    "suspect_term": "Suspect term",
+    "repeat_post": "Repeat post",
+    "author_history": "Author history",
+    "honeypot": "Honeypot",
+    "too_fast": "Too fast",
+    "language": "Language",
+}
+STATUS_VERBS = {
+    "approved": "Approved",
+    "held": "Held",
+    "rejected": "Rejected",
+    "pending": "Pending",
+}
+
+
+def ago(when: datetime | None) -> str:
+    if when is None:
+        return ""
+    seconds = max(0, int((utcnow() - when).total_seconds()))
+    for size, unit in ((86400, "d"), (3600, "h"), (60, "min")):
+        if seconds >= size:
+            return f"{seconds // size} {unit} ago"
+    return "just now"
+
+
+def score(comment_or_scores: Comment | dict[str, Any] | None, task: str) -> float | None:
+    scores = (
+        comment_or_scores.scores if isinstance(comment_or_scores, Comment) else comment_or_scores
+    )
+    value = (scores or {}).get(task)
+    return float(value) if isinstance(value, int | float) else None
+
+
+def bar_class(value: float | None) -> str:
+    """A width class in 5% steps and a level: the bars need no inline style (strict CSP)."""
+    if value is None:
+        return "w0 none"
+    width = max(0, min(100, round(value * 20) * 5))
+    level = "high" if value >= 0.8 else "mid" if value >= 0.5 else "low"
+    return f"w{width} {level}"
+
+
+def marked(comment: Comment) -> Markup:
+    """The comment's text, escaped, with the terms of every reason marked."""
+    terms = [t for group in reason_terms(comment.reasons).values() for t in group]
+    return highlight(comment.content, terms)
+
+
+def reason_label(reason: Any) -> str:
+    code = reason.get("code", "") if isinstance(reason, dict) else ""
+    return REASON_LABELS.get(code, code.replace("_", " ").capitalize() or "Reason")
+
+
+HELPERS = {
+    "ago": ago,
+    "score": score,
+    "bar_class": bar_class,
+    "marked": marked,
+    "reason_label": reason_label,
+    "status_verbs": STATUS_VERBS,
+}

@@ -1,0 +1,163 @@
+/* CommentGate moderation page: keyboard triage and decisions without a page reload.
+   Everything also works without this file: the forms post and the page reloads. */
+(() => {
+  "use strict";
+
+  const csrf = document.querySelector('meta[name="csrf-token"]')?.content || "";
+  const items = () => Array.from(document.querySelectorAll(".item"));
+  const toast = document.getElementById("toast");
+  const help = document.getElementById("help");
+  const bulk = document.getElementById("bulk");
+  let current = 0;
+  let toastTimer = 0;
+
+  function say(message) {
+    if (!toast) return;
+    toast.textContent = message;
+    toast.hidden = false;
+    clearTimeout(toastTimer);
+    toastTimer = setTimeout(() => { toast.hidden = true; }, 2600);
+  }
+
+  function focus(index) {
+    const list = items();
+    if (!list.length) return;
+    current = Math.max(0, Math.min(index, list.length - 1));
+    list.forEach((item, i) => item.classList.toggle("current", i === current));
+    list[current].focus({ preventScroll: true });
+    list[current].scrollIntoView({ block: "nearest", behavior: "smooth" });
+  }
+
+  function nextUndecided() {
+    const list = items();
+    for (let i = current + 1; i < list.length; i++) {
+      if (!list[i].classList.contains("decided")) return focus(i);
+    }
+    focus(current);
+  }
+
+  async function decide(item, decision) {
+    if (!item || item.classList.contains("decided")) return;
+    const form = item.querySelector("form.decide");
+    if (!form) return;
+    const body = new FormData(form);
+    body.set("decision", decision);
+    item.classList.add("decided");
+    try {
+      const response = await fetch(form.action, {
+        method: "POST",
+        body,
+        credentials: "same-origin",
+        headers: { Accept: "application/json", "X-CSRF-Token": csrf },
+      });
+      const data = await response.json();
+      if (!response.ok) throw new Error(data.error?.message || response.statusText);
+      const badge = item.querySelector(".badge");
+      if (badge) {
+        badge.className = "badge " + data.status;
+        badge.textContent = data.status.charAt(0).toUpperCase() + data.status.slice(1);
+      }
+      item.dataset.status = data.status;
+      say(`${badge ? badge.textContent : data.status}: #${data.external_id}`);
+      if (item.matches(".queue .item")) nextUndecided();
+      else window.location.reload();
+    } catch (error) {
+      item.classList.remove("decided");
+      say(`Not decided: ${error.message}`);
+    }
+  }
+
+  function toggleSelect(item) {
+    const box = item?.querySelector('input[type="checkbox"][name="ids"]');
+    if (!box) return;
+    box.checked = !box.checked;
+    syncSelection();
+  }
+
+  function syncSelection() {
+    const boxes = Array.from(document.querySelectorAll('input[name="ids"]'));
+    const chosen = boxes.filter((box) => box.checked);
+    boxes.forEach((box) => box.closest(".item")?.classList.toggle("selected", box.checked));
+    const count = document.getElementById("selected-count");
+    if (count) count.textContent = `${chosen.length} selected`;
+    document.querySelectorAll("[data-bulk]").forEach((b) => { b.disabled = chosen.length === 0; });
+    const all = document.getElementById("select-all");
+    if (all) all.checked = boxes.length > 0 && chosen.length === boxes.length;
+  }
+
+  function submitBulk(decision) {
+    if (!bulk || !document.querySelector('input[name="ids"]:checked')) {
+      say("Select comments first (x)");
+      return;
+    }
+    const button = bulk.querySelector(`button[value="${decision}"]`);
+    if (button) bulk.requestSubmit(button);
+  }
+
+  function toggleHelp() {
+    if (!help) return;
+    if (help.open) help.close(); else help.showModal();
+  }
+
+  document.addEventListener("keydown", (event) => {
+    if (event.ctrlKey || event.metaKey || event.altKey) return;
+    const target = event.target;
+    if (target.closest("input, textarea, select, [contenteditable]")) {
+      if (event.key === "Escape") target.blur();
+      return;
+    }
+    if (help?.open && event.key !== "?") return;
+    const item = items()[current];
+    const actions = {
+      j: () => focus(current + 1),
+      k: () => focus(current - 1),
+      a: () => decide(item, "approve"),
+      r: () => decide(item, "reject"),
+      s: () => decide(item, "reject:spam"),
+      t: () => decide(item, "reject:toxic"),
+      x: () => toggleSelect(item),
+      A: () => submitBulk("approve"),
+      R: () => submitBulk("reject"),
+      o: () => item?.dataset.open && (window.location.href = item.dataset.open),
+      Enter: () => item?.dataset.open && (window.location.href = item.dataset.open),
+      "/": () => document.getElementById("search")?.focus(),
+      "?": toggleHelp,
+    };
+    const action = actions[event.key];
+    if (action) {
+      event.preventDefault();
+      action();
+    }
+  });
+
+  document.addEventListener("submit", (event) => {
+    const form = event.target;
+    if (!form.matches("form.decide")) return;
+    event.preventDefault();
+    const item = form.closest(".item");
+    const list = items();
+    if (list.includes(item)) focus(list.indexOf(item));
+    decide(item, event.submitter?.value || "approve");
+  });
+
+  document.addEventListener("click", (event) => {
+    const item = event.target.closest(".item");
+    if (item && !event.target.closest("a, button, input, select, textarea")) {
+      focus(items().indexOf(item));
+    }
+    if (event.target.closest("[data-help]")) toggleHelp();
+    if (event.target.closest("[data-help-close]")) help?.close();
+  });
+
+  document.addEventListener("change", (event) => {
+    if (event.target.id === "select-all") {
+      document.querySelectorAll('input[name="ids"]').forEach((box) => {
+        box.checked = event.target.checked;
+      });
+    }
+    if (event.target.matches('input[name="ids"], #select-all')) syncSelection();
+  });
+
+  if (items().length) focus(0);
+  syncSelection();
+})();

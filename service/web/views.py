@@ -1,0 +1,222 @@
+"""``/moderate``: sign in with a moderator token, triage the queue, read a comment's history."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from flask import (
+    Blueprint,
+    Response,
+    flash,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from marshmallow import EXCLUDE
+from marshmallow import ValidationError as SchemaError
+
+from service import moderation
+from service.api.moderation_schemas import QueueArgs
+from service.decisions import Recorded
+from service.errors import CommentGateError, UnauthorizedError, ValidationError
+from service.models import Comment, Moderator, Site
+from service.state import db, state
+from service.web import auth
+from service.web.present import HELPERS
+
+blp = Blueprint(
+    "moderate",
+    __name__,
+    url_prefix="/moderate",
+    template_folder="templates",
+    static_folder="static",
+    static_url_path="/static",
+)
+
+CONTENT_SECURITY_POLICY = "; ".join(
+    [
+        "default-src 'none'",
+        "script-src 'self'",
+        "style-src 'self'",
+        "img-src 'self' data:",
+        "connect-src 'self'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+        "base-uri 'none'",
+    ]
+)
+SECURITY_HEADERS = {
+    "Content-Security-Policy": CONTENT_SECURITY_POLICY,
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "same-origin",
+    "Cross-Origin-Opener-Policy": "same-origin",
+}
+FILTER_FIELDS = ("status", "sort", "q", "spam_min", "spam_max", "toxicity_min", "toxicity_max")
+
+
+@blp.after_request
+def _security_headers(response: Response) -> Response:
+    response.headers.update(SECURITY_HEADERS)
+    if response.mimetype == "text/html":
+        response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@blp.before_request
+def _protect_posts() -> None:
+    if request.method == "POST":
+        auth.check_csrf()
+
+
+@blp.context_processor
+def _helpers() -> dict[str, Any]:
+    return {"csrf_token": auth.csrf_token, "moderator": auth.current_moderator(), **HELPERS}
+
+
+@blp.errorhandler(CommentGateError)
+def _page_error(exc: CommentGateError):  # noqa: ANN202
+    if _wants_json():
+        return jsonify({"error": {"code": exc.code, "message": exc.message}}), exc.status
+    return render_template("moderate_error.html", error=exc), exc.status
+
+
+def _wants_json() -> bool:
+    best = request.accept_mimetypes.best_match(["text/html", "application/json"])
+    return best == "application/json"
+
+
+def _require() -> Moderator:
+    moderator = auth.current_moderator()
+    if moderator is None:
+        raise UnauthorizedError("Sign in with your moderator token first.")
+    return moderator
+
+
+def _back() -> str:
+    """Where a form came from, if that is this page (never an open redirect)."""
+    target = request.form.get("next") or ""
+    if target.startswith("/moderate") and not target.startswith("//"):
+        return target
+    return url_for(".index")
+
+
+def _queue_filter(args: dict[str, str]) -> tuple[moderation.QueueFilter, dict[str, Any]]:
+    """The queue's filters from the query string; invalid ones are reported and dropped."""
+    given = {k: v for k, v in args.items() if k in (*FILTER_FIELDS, "cursor") and v.strip()}
+    try:
+        loaded = QueueArgs().load(given, unknown=EXCLUDE)
+    except SchemaError as exc:
+        for name, messages in exc.normalized_messages().items():
+            flash(f"Filter {name}: {' '.join(map(str, messages))}", "error")
+            given.pop(name, None)
+        given = {k: v for k, v in given.items() if k in ("status", "sort", "q")}
+        loaded = QueueArgs().load(given, unknown=EXCLUDE)
+    loaded.pop("site", None)
+    loaded["limit"] = 25
+    return moderation.QueueFilter(**loaded), {k: v for k, v in given.items() if k != "cursor"}
+
+
+@blp.get("")
+def index():  # noqa: ANN201
+    moderator = auth.current_moderator()
+    if moderator is None:
+        return render_template("moderate_signin.html")
+    session = db()
+    queue_filter, filters = _queue_filter(request.args.to_dict())
+    try:
+        page = moderation.queue(session, moderator.site_id, queue_filter)
+    except ValidationError as exc:  # a stale or edited cursor: start from the first page
+        flash(exc.message, "error")
+        page = moderation.queue(session, moderator.site_id, moderation.QueueFilter())
+    return render_template(
+        "moderate_queue.html",
+        site=session.get(Site, moderator.site_id),
+        page=page,
+        filters=filters,
+        current=queue_filter,
+        counts=moderation.status_counts(session, moderator.site_id),
+        back=request.full_path.rstrip("?"),
+    )
+
+
+@blp.post("/sign-in")
+def sign_in():  # noqa: ANN201
+    if auth.sign_in(request.form.get("token", "")) is None:
+        return render_template("moderate_signin.html", failed=True), 401
+    return redirect(url_for(".index"), 303)
+
+
+@blp.post("/sign-out")
+def sign_out():  # noqa: ANN201
+    auth.sign_out()
+    return redirect(url_for(".index"), 303)
+
+
+@blp.get("/comments/<string:comment_id>")
+def comment(comment_id: str):  # noqa: ANN201
+    moderator = auth.current_moderator()
+    if moderator is None:
+        return redirect(url_for(".index"))
+    session = db()
+    return render_template(
+        "moderate_comment.html",
+        site=session.get(Site, moderator.site_id),
+        detail=moderation.comment_detail(session, moderator.site_id, comment_id),
+        back=request.full_path.rstrip("?"),
+    )
+
+
+def _choice() -> tuple[str, str | None]:
+    """``decision`` is ``approve``, ``reject`` or ``reject:<label>``; else ``action``/``label``."""
+    decision = request.form.get("decision")
+    if decision:
+        action, _, label = decision.partition(":")
+    else:
+        action, label = request.form.get("action", ""), request.form.get("label", "")
+    return action, label or None
+
+
+def _commit_and_send(recorded: Sequence[Recorded]) -> None:
+    db().commit()
+    state().enqueue_delivery([r.delivery.id for r in recorded if r.delivery is not None])
+
+
+@blp.post("/comments/<string:comment_id>/decision")
+def decide(comment_id: str):  # noqa: ANN201
+    moderator = _require()
+    action, label = _choice()
+    reason = request.form.get("reason", "").strip()[:1000] or None
+    recorded = moderation.decide(db(), moderator, comment_id, action, reason=reason, label=label)
+    _commit_and_send([recorded])
+    decided = db().get(Comment, comment_id)
+    if _wants_json():
+        return jsonify(
+            {
+                "id": decided.id,
+                "external_id": decided.external_id,
+                "status": decided.status,
+                "action": decided.action,
+                "decided_by": decided.decided_by,
+            }
+        )
+    flash(f"{decided.status.capitalize()}: {decided.external_id}.", "done")
+    return redirect(_back(), 303)
+
+
+@blp.post("/decisions")
+def decide_selected():  # noqa: ANN201
+    moderator = _require()
+    action, label = _choice()
+    ids = request.form.getlist("ids")
+    if not ids:
+        flash("Select comments first (x, or the checkboxes).", "error")
+        return redirect(_back(), 303)
+    recorded = moderation.decide_many(db(), moderator, ids, action, label=label)
+    _commit_and_send(recorded)
+    verb = "Approved" if action == "approve" else "Rejected"
+    flash(f"{verb} {len(recorded)} comment{'s' if len(recorded) != 1 else ''}.", "done")
+    return redirect(_back(), 303)

@@ -1,0 +1,90 @@
+"""Helpers for driving the moderator page in Debian's Chromium through Playwright."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Sequence
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from service.models import Comment, new_id, utcnow
+from service.security import hash_identifier
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+def chromium_path() -> str | None:
+    return CHROMIUM if shutil.which(CHROMIUM) else None
+
+
+def launch(playwright: Any):  # noqa: ANN201
+    return playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+
+
+def score_reasons(spam: float, toxicity: float, terms: dict[str, list[str]]) -> list[dict]:
+    """Reasons shaped as the policy writes them, for comments stored directly."""
+    reasons: list[dict[str, Any]] = []
+    for task, value in (("spam", spam), ("toxicity", toxicity)):
+        if value < 0.5:
+            continue
+        reasons.append(
+            {
+                "code": f"{task}_score",
+                "message": f"The {task} score {value:.2f} reached the hold threshold 0.50.",
+                "score": value,
+                "threshold": 0.5,
+                "action": "hold",
+            }
+        )
+        if terms.get(task):
+            reasons.append(
+                {
+                    "code": "model_terms",
+                    "message": f"Terms that raised the {task} score: {', '.join(terms[task])}.",
+                    "task": task,
+                    "terms": terms[task],
+                }
+            )
+    return reasons
+
+
+def store_held(session: Session, site_id: str, rows: Sequence[dict[str, Any]]) -> list[str]:
+    """Held comments with scores and reasons, newest last, without going through a model."""
+    ids = []
+    now = utcnow()
+    for index, row in enumerate(rows):
+        spam, toxicity = row.get("spam", 0.0), row.get("toxicity", 0.0)
+        comment = Comment(
+            id=new_id(),
+            site_id=site_id,
+            external_id=row["external_id"],
+            status="held",
+            content=row["content"],
+            post_id=row.get("post_id", "17"),
+            post_title=row.get("post_title"),
+            post_url=row.get("post_url"),
+            author_name=row.get("author"),
+            author_email=row.get("email"),
+            author_email_hash=hash_identifier(row["email"]) if row.get("email") else None,
+            author_ip=row.get("ip"),
+            received_at=now - timedelta(minutes=row.get("minutes_ago", len(rows) - index)),
+            decided_at=now,
+            action="hold",
+            decided_by="model",
+            scores={"spam": spam, "toxicity": toxicity},
+            reasons=score_reasons(spam, toxicity, row.get("terms", {})),
+            model_version="20240601-demo",
+        )
+        session.add(comment)
+        ids.append(comment.id)
+    return ids
