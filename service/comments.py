@@ -11,6 +11,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from service.errors import NotFoundError
+from service.floods import fingerprint
 from service.models import Comment, Site, new_id, utcnow
 from service.security import hash_identifier
 
@@ -40,6 +41,7 @@ def comment_row(site: Site, data: Mapping[str, Any], *, hash_pii: bool = False) 
         "parent_external_id": data.get("parent_external_id"),
         "language": data.get("language"),
         "extra": dict(data.get("metadata") or {}),
+        "fingerprint": fingerprint(data["content"]),
         "source": data.get("source", "api"),
         "created_at": data.get("created_at"),
         "received_at": now,

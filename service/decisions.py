@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from service import policy, webhooks
+from service import floods, policy, reputation, webhooks
 from service.models import Comment, Decision, Site, WebhookDelivery, utcnow
 
 STATUS_OF_ACTION = {"approve": "approved", "hold": "held", "reject": "rejected"}
@@ -33,6 +33,7 @@ def facts_of(comment: Comment) -> policy.Facts:
         author_ip=comment.author_ip,
         language=comment.language,
         metadata=comment.extra or {},
+        submitted_at=comment.created_at or comment.received_at,
     )
 
 
@@ -102,8 +103,20 @@ def decide_pending(session: Session, comment_ids: Sequence[str], model: Scorer) 
 def verdict_for(
     session: Session, site: Site, comment: Comment, output: policy.ModelOutput
 ) -> policy.Verdict:
-    """The one decision path (queue worker, synchronous endpoints, re-scoring): facts, policy."""
-    return policy.decide(facts_of(comment), output, site.policy or {})
+    """The one decision path (queue worker, synchronous endpoints, re-scoring): facts, policy.
+
+    The author's history and earlier copies of the text come from a few indexed, bounded
+    queries; the comment's near-duplicate bands are stored for the comments that follow.
+    """
+    site_policy = site.policy or {}
+    settings = policy.resolve(site_policy)
+    sign = floods.signature(comment.content)
+    history = policy.History(
+        author=reputation.author_record(session, comment, settings),
+        copies=floods.count_copies(session, comment, sign, settings),
+    )
+    floods.remember(session, comment, sign)
+    return policy.decide(replace(facts_of(comment), history=history), output, site_policy)
 
 
 @dataclass(frozen=True)

@@ -227,3 +227,16 @@ class LabeledExample(Base):
     text: Mapped[str] = mapped_column(Text)
     source: Mapped[str] = mapped_column(String(32))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class CommentBand(Base):
+    """One MinHash band of a decided comment's text, to find near copies across sites cheaply."""
+
+    __tablename__ = "comment_bands"
+    __table_args__ = (Index("ix_comment_bands_band_received", "band", "received_at"),)
+
+    comment_id: Mapped[str] = mapped_column(
+        ForeignKey("comments.id", ondelete="CASCADE"), primary_key=True
+    )
+    band: Mapped[str] = mapped_column(String(16), primary_key=True)
+    received_at: Mapped[datetime]

@@ -1,15 +1,35 @@
-"""The decision step: model scores and a site's rules become approve, hold or reject, with reasons.
+"""The decision step: model scores, a site's rules and the author's history become a verdict.
 
 Pure functions, no I/O: the queue worker, the synchronous compatibility endpoints and re-scoring
-all call :func:`decide`, so every path decides the same way.
+all call :func:`decide` (through ``decisions.verdict_for``), so every path decides the same way.
+
+Order of evaluation (the README's "Policy" section says the same):
+
+1. ``honeypot`` - the hidden form field is filled: reject.
+2. ``blocked_term`` - a blocked term in the content, author name, e-mail, URL or IP: reject.
+3. ``repeat_post`` - the same or nearly the same text seen ``flood.copies`` times within the
+   window, on any post of any site: ``flood.action`` (hold or reject).
+4. ``spam_score`` / ``toxicity_score`` (with ``model_terms``) - the model's scores against the
+   site's thresholds: hold or reject.
+5. ``too_many_links``, 6. ``suspect_term``, 7. ``language``, 8. ``too_fast`` - hold.
+9. ``author_history`` - recent rejections of the author, or a burst from one author or IP: hold.
+10. ``author_history`` (trusted) - an author with approved comments and no rejection: the model's
+    hold (or a reject below ``reputation.trusted_max_score``) is waived.
+
+Every rule that fires adds a reason. The most severe action wins (reject > hold > approve); on a
+tie the earlier step in this order decides, and ``decided_by`` says whether that was the model or
+a rule. Nothing fired: approve, decided by the model.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
+
+from service import terms
 
 SEVERITY = {"approve": 0, "hold": 1, "reject": 2}
 DEFAULT_MAX_LINKS = 2
@@ -17,7 +37,53 @@ FALLBACK_THRESHOLDS = {
     "spam": {"approve_below": 0.5, "reject_at": 0.95},
     "toxicity": {"approve_below": 0.5, "reject_at": 0.95},
 }
+DEFAULTS: dict[str, Any] = {
+    "thresholds": {},
+    "max_links": DEFAULT_MAX_LINKS,
+    "blocked_terms": [],
+    "suspect_terms": [],
+    "honeypot_field": None,
+    "min_submit_seconds": None,
+    "languages": [],
+    "reputation": {
+        "enabled": True,
+        "trusted_after": 1,
+        "trusted_max_score": None,
+        "rejections_to_hold": 1,
+        "rejection_window_days": 30.0,
+    },
+    "burst": {"enabled": True, "max_comments": 5, "window_seconds": 60.0},
+    "flood": {
+        "enabled": True,
+        "copies": 3,
+        "window_seconds": 3600.0,
+        "action": "hold",
+        "min_chars": 30,
+        "near_duplicates": True,
+    },
+}
+GROUPS = ("reputation", "burst", "flood")
 LINK_PATTERN = re.compile(r"(?:https?://|www\.)\S+", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Author:
+    """The author's standing on the site, known by e-mail hash or else by IP."""
+
+    known_by: str | None = None
+    approved: int = 0
+    rejected: int = 0
+    recent_rejections: int = 0
+    recent_by_author: int = 0
+    recent_by_ip: int = 0
+
+
+@dataclass(frozen=True)
+class History:
+    """What the store knows around a comment: its author and earlier copies of its text."""
+
+    author: Author = field(default_factory=Author)
+    copies: int = 0
 
 
 @dataclass(frozen=True)
@@ -31,6 +97,8 @@ class Facts:
     author_ip: str | None = None
     language: str | None = None
     metadata: Mapping[str, Any] = field(default_factory=dict)
+    submitted_at: datetime | None = None
+    history: History | None = None
 
 
 @dataclass(frozen=True)
@@ -48,6 +116,39 @@ class Verdict:
     reasons: list[dict[str, Any]]
 
 
+@dataclass
+class _Fired:
+    action: str | None  # None: a reason that explains but does not decide (model_terms)
+    by: str
+    reason: dict[str, Any]
+    task: str | None = None
+
+
+def resolve(site_policy: Mapping[str, Any]) -> dict[str, Any]:
+    """The site's settings over the defaults (groups are merged key by key)."""
+    settings = {**DEFAULTS, **_present(site_policy)}
+    for group in GROUPS:
+        settings[group] = {**DEFAULTS[group], **_present(site_policy.get(group) or {})}
+    return settings
+
+
+def _present(values: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in values.items() if v is not None}
+
+
+def merge(stored: Mapping[str, Any], patch: Mapping[str, Any]) -> dict[str, Any]:
+    """A JSON merge patch (RFC 7386): objects merge, ``null`` removes an override."""
+    result = dict(stored)
+    for key, value in patch.items():
+        if value is None:
+            result.pop(key, None)
+        elif isinstance(value, Mapping) and isinstance(result.get(key), Mapping):
+            result[key] = merge(result[key], value)
+        else:
+            result[key] = value
+    return result
+
+
 def effective_thresholds(
     site_policy: Mapping[str, Any], model_thresholds: Mapping[str, Mapping[str, float]]
 ) -> dict[str, dict[str, float]]:
@@ -57,7 +158,7 @@ def effective_thresholds(
     for task, fallback in FALLBACK_THRESHOLDS.items():
         merged = dict(fallback)
         merged.update(model_thresholds.get(task) or {})
-        merged.update(overrides.get(task) or {})
+        merged.update({k: v for k, v in (overrides.get(task) or {}).items() if v is not None})
         result[task] = merged
     return result
 
@@ -67,10 +168,61 @@ def count_links(text: str) -> int:
 
 
 def decide(facts: Facts, model: ModelOutput, site_policy: Mapping[str, Any]) -> Verdict:
-    """Apply thresholds and rules; the most severe action wins, every fired rule is a reason."""
-    reasons: list[dict[str, Any]] = []
-    outcomes: list[tuple[str, str]] = []
+    """Apply the rules in the documented order; every fired rule is a reason."""
+    settings = resolve(site_policy)
     thresholds = effective_thresholds(site_policy, model.thresholds)
+    fields = (
+        terms.Fields.of(facts) if settings["blocked_terms"] or settings["suspect_terms"] else None
+    )
+    fired: list[_Fired] = [
+        *_honeypot(facts, settings),
+        *_terms(fields, settings["blocked_terms"], "blocked_term", "reject"),
+        *_repeat_post(facts, settings),
+        *_model(model, thresholds),
+        *_links(facts, settings),
+        *_terms(fields, settings["suspect_terms"], "suspect_term", "hold"),
+        *_language(facts, settings),
+        *_too_fast(facts, settings),
+        *_author_history(facts, settings),
+    ]
+    fired.extend(_trusted(facts, settings, model, thresholds, fired))
+    deciding = [f for f in fired if f.action is not None]
+    reasons = [f.reason for f in fired]
+    if not deciding:
+        return Verdict("approve", "model", reasons)
+    top = max(SEVERITY[f.action] for f in deciding if f.action)
+    winner = next(f for f in deciding if f.action and SEVERITY[f.action] == top)
+    return Verdict(winner.action or "approve", winner.by, reasons)
+
+
+def _rule(action: str, code: str, message: str, **details: Any) -> _Fired:
+    return _Fired(action, "rule", {"code": code, "message": message, **details, "action": action})
+
+
+def _honeypot(facts: Facts, settings: Mapping[str, Any]) -> Iterator[_Fired]:
+    name = settings["honeypot_field"]
+    if name and str(facts.metadata.get(name) or "").strip():
+        yield _rule(
+            "reject", "honeypot", f"The hidden form field {name!r} was filled in.", field=name
+        )
+
+
+def _repeat_post(facts: Facts, settings: Mapping[str, Any]) -> Iterator[_Fired]:
+    flood = settings["flood"]
+    copies = facts.history.copies if facts.history else 0
+    if flood["enabled"] and copies >= flood["copies"]:
+        window = flood["window_seconds"]
+        yield _rule(
+            flood["action"],
+            "repeat_post",
+            f"The same text was posted {copies} times before within {window:g} seconds.",
+            copies=copies,
+            max=flood["copies"],
+            window_seconds=window,
+        )
+
+
+def _model(model: ModelOutput, thresholds: Mapping[str, Mapping[str, float]]) -> Iterator[_Fired]:
     for task in ("spam", "toxicity"):
         score = float(model.scores.get(task, 0.0))
         limits = thresholds[task]
@@ -80,41 +232,165 @@ def decide(facts: Facts, model: ModelOutput, site_policy: Mapping[str, Any]) -> 
             action, limit = "hold", limits["approve_below"]
         else:
             continue
-        outcomes.append((action, "model"))
-        reasons.append(
-            {
-                "code": f"{task}_score",
-                "message": f"The {task} score {score:.2f} reached the {action} threshold "
-                f"{limit:.2f}.",
-                "score": round(score, 4),
-                "threshold": limit,
-                "action": action,
-            }
-        )
+        message = f"The {task} score {score:.2f} reached the {action} threshold {limit:.2f}."
+        reason = {
+            "code": f"{task}_score",
+            "message": message,
+            "score": round(score, 4),
+            "threshold": limit,
+            "action": action,
+        }
+        yield _Fired(action, "model", reason, task)
         terms = list(model.terms.get(task) or [])
         if terms:
-            reasons.append(
-                {
-                    "code": "model_terms",
-                    "message": f"Terms that raised the {task} score: {', '.join(terms)}.",
-                    "task": task,
-                    "terms": terms,
-                }
-            )
-    max_links = int(site_policy.get("max_links", DEFAULT_MAX_LINKS))
+            message = f"Terms that raised the {task} score: {', '.join(terms)}."
+            reason = {"code": "model_terms", "message": message, "task": task, "terms": terms}
+            yield _Fired(None, "model", reason, task)
+
+
+def _links(facts: Facts, settings: Mapping[str, Any]) -> Iterator[_Fired]:
+    max_links = int(settings["max_links"])
     links = count_links(facts.content)
     if links > max_links:
-        outcomes.append(("hold", "rule"))
-        reasons.append(
-            {
-                "code": "too_many_links",
-                "message": f"The comment has {links} links; the site allows {max_links}.",
-                "count": links,
-                "max": max_links,
-                "action": "hold",
-            }
+        message = f"The comment has {links} links; the site allows {max_links}."
+        yield _rule("hold", "too_many_links", message, count=links, max=max_links)
+
+
+def _language(facts: Facts, settings: Mapping[str, Any]) -> Iterator[_Fired]:
+    allowed = [str(x).lower() for x in settings["languages"]]
+    if not allowed or not facts.language:
+        return
+    language = facts.language.lower()
+    if language not in allowed and language.split("-")[0] not in allowed:
+        message = f"The comment's language {facts.language!r} is not one the site accepts."
+        yield _rule("hold", "language", message, language=facts.language, allowed=allowed)
+
+
+def _too_fast(facts: Facts, settings: Mapping[str, Any]) -> Iterator[_Fired]:
+    minimum = settings["min_submit_seconds"]
+    if not minimum:
+        return
+    seconds = submit_seconds(facts.metadata, facts.submitted_at)
+    if seconds is not None and seconds < minimum:
+        message = f"The form was sent {seconds:.1f} s after it was shown; humans need {minimum:g}."
+        yield _rule("hold", "too_fast", message, seconds=round(seconds, 3), min=minimum)
+
+
+def _author_history(facts: Facts, settings: Mapping[str, Any]) -> Iterator[_Fired]:
+    if facts.history is None:
+        return
+    author = facts.history.author
+    reputation, burst = settings["reputation"], settings["burst"]
+    if reputation["enabled"] and author.recent_rejections >= reputation["rejections_to_hold"]:
+        days = reputation["rejection_window_days"]
+        yield _rule(
+            "hold",
+            "author_history",
+            f"The author had {author.recent_rejections} comment(s) rejected in the last "
+            f"{days:g} days.",
+            kind="recent_rejections",
+            rejections=author.recent_rejections,
+            window_days=days,
         )
-    if not outcomes:
-        return Verdict("approve", "model", reasons)
-    action, decided_by = max(outcomes, key=lambda item: SEVERITY[item[0]])
-    return Verdict(action, decided_by, reasons)
+    if not burst["enabled"]:
+        return
+    for by, count in (("author", author.recent_by_author), ("ip", author.recent_by_ip)):
+        if count >= burst["max_comments"]:
+            window = burst["window_seconds"]
+            yield _rule(
+                "hold",
+                "author_history",
+                f"This {'IP address' if by == 'ip' else 'author'} sent {count} other comments "
+                f"within {window:g} seconds.",
+                kind="burst",
+                by=by,
+                count=count,
+                max=burst["max_comments"],
+                window_seconds=window,
+            )
+
+
+def _trusted(
+    facts: Facts,
+    settings: Mapping[str, Any],
+    model: ModelOutput,
+    thresholds: Mapping[str, Mapping[str, float]],
+    fired: list[_Fired],
+) -> Iterator[_Fired]:
+    """A trusted author's model outcomes are waived unless a score is very high."""
+    reputation = settings["reputation"]
+    author = facts.history.author if facts.history else None
+    if not reputation["enabled"] or author is None or author.rejected:
+        return
+    if author.approved < reputation["trusted_after"]:
+        return
+    waived = []
+    for item in fired:
+        if item.by != "model" or item.action is None or item.task is None:
+            continue
+        very_high = reputation["trusted_max_score"]
+        if very_high is None:
+            very_high = thresholds[item.task]["reject_at"]
+        if float(model.scores.get(item.task, 0.0)) < very_high:
+            item.action = None
+            waived.append(item.reason["code"])
+    if waived:
+        yield _rule(
+            "approve",
+            "author_history",
+            f"The author has {author.approved} approved comment(s) and no rejection: trusted.",
+            kind="trusted",
+            approved=author.approved,
+            waived=waived,
+        )
+
+
+def submit_seconds(metadata: Mapping[str, Any], submitted_at: datetime | None) -> float | None:
+    """Seconds between form render and submit: ``submit_seconds``, or the two timestamps."""
+    direct = _number(metadata.get("submit_seconds"))
+    if direct is not None:
+        return direct if direct >= 0 else None
+    rendered = _moment(metadata.get("form_rendered_at"))
+    sent = _moment(metadata.get("submitted_at")) or submitted_at
+    if rendered is None or sent is None:
+        return None
+    seconds = (sent - rendered).total_seconds()
+    return seconds if seconds >= 0 else None  # clocks disagree: no measurement
+
+
+def _number(value: Any) -> float | None:
+    if isinstance(value, bool) or value is None:
+        return None
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def _moment(value: Any) -> datetime | None:
+    """An RFC 3339 string or Unix time in seconds (or milliseconds, as JavaScript sends it)."""
+    number = _number(value)
+    if number is not None:
+        try:
+            return datetime.fromtimestamp(number / 1000 if number > 1e11 else number, UTC)
+        except (OverflowError, OSError, ValueError):
+            return None
+    if not isinstance(value, str):
+        return None
+    try:
+        moment = datetime.fromisoformat(value.strip())
+    except ValueError:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _terms(
+    fields: terms.Fields | None, listed: Sequence[str], code: str, action: str
+) -> Iterator[_Fired]:
+    if fields is None:
+        return
+    kind = "blocked" if code == "blocked_term" else "suspect"
+    for term, where in terms.find_terms(fields, listed):
+        label = where.replace("_", " ")
+        message = f"The {label} contains the {kind} term {term!r}."
+        yield _rule(action, code, message, term=term, field=where)

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from service.errors import ConflictError, NotFoundError, ValidationError
-from service.models import Site, utcnow
+from service.models import AuditEntry, Site, utcnow
 from service.security import hash_token, new_api_key, new_webhook_secret, token_matches
 from service.urls import validate_webhook_url
 
@@ -88,3 +89,18 @@ def rotate_api_key(session: Session, site: Site, overlap: timedelta) -> str:
 def rotate_webhook_secret(site: Site) -> str:
     site.webhook_secret = new_webhook_secret()
     return site.webhook_secret
+
+
+def set_policy(
+    session: Session, site: Site, stored: dict[str, Any], *, moderator_id: str | None = None
+) -> None:
+    """Replace the site's policy overrides (validated by the caller); the change is audited."""
+    site.policy = stored
+    session.add(
+        AuditEntry(
+            site_id=site.id,
+            moderator_id=moderator_id,
+            action="policy.update",
+            details={"policy": stored},
+        )
+    )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 
 import click
@@ -10,7 +11,13 @@ from service.cli_support import emit, fail_on_domain_errors, sessions_for
 from service.config import Settings
 from service.db import session_scope
 from service.models import Site
-from service.sites import create_site, rotate_api_key, rotate_webhook_secret, site_by_name
+from service.sites import (
+    create_site,
+    rotate_api_key,
+    rotate_webhook_secret,
+    set_policy,
+    site_by_name,
+)
 
 
 @click.group()
@@ -85,3 +92,40 @@ def sites_rotate_secret(settings: Settings, name: str, as_json: bool) -> None:
         secret = rotate_webhook_secret(site)
         data = {"id": site.id, "name": site.name, "webhook_secret": secret}
     emit(data, as_json, title="New webhook secret (shown once):")
+
+
+@sites.command("policy")
+@click.argument("name")
+@click.option(
+    "--set",
+    "assignments",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="Change a setting; dotted keys reach into groups (flood.action=reject); VALUE is JSON "
+    "or text, lists may be comma-separated (blocked_terms=casino,viagra); null restores the "
+    "default.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@click.pass_obj
+@fail_on_domain_errors
+def sites_policy(
+    settings: Settings, name: str, assignments: tuple[str, ...], as_json: bool
+) -> None:
+    """Show a site's policy, or change settings with --set (the next comment uses them)."""
+    from service.api.policy_schemas import patch_from_assignments, patched, policy_document
+    from service.db import make_engine, make_session_factory
+
+    engine = make_engine(settings.database_url)
+    try:
+        with session_scope(make_session_factory(engine)) as session:
+            site = site_by_name(session, name)
+            if assignments:
+                stored = patched(site.policy or {}, patch_from_assignments(assignments))
+                set_policy(session, site, stored)
+            document = policy_document(site.id, site.policy or {}, settings.model_dir)
+    finally:
+        engine.dispose()
+    if as_json:
+        emit(document, True)
+        return
+    click.echo(json.dumps(document, indent=2))

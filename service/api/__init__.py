@@ -58,6 +58,9 @@ def register_api(app: Flask) -> Api:
 
     app.register_blueprint(akismet.blp)
     app.register_blueprint(perspective.blp)
+    from service.api import sites
+
+    api.register_blueprint(sites.blp)
 
     @app.get("/docs/assets/<path:filename>")
     def docs_assets(filename: str):  # noqa: ANN202

@@ -1,0 +1,87 @@
+"""``/v1/sites/{site_id}/policy``: a site's moderation policy, for the site's admin moderators.
+
+A moderator token of another site gets 404 (sites do not learn of each other), a plain
+moderator of this site 403. A change applies to the next comment decided, in every process,
+because the decision step reads the policy with the site each time.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import request
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from service.api.moderator_auth import require_moderator
+from service.api.policy_schemas import PolicyIn, PolicyOut, overrides, patched, policy_document
+from service.api.schemas import ErrorOut
+from service.errors import NotFoundError
+from service.models import Site
+from service.sites import set_policy
+from service.state import db, state
+
+blp = Blueprint(
+    "sites",
+    __name__,
+    url_prefix="/v1/sites",
+    description="A site's moderation policy: thresholds, rules and reputation (admin token).",
+)
+SECURITY = [{"moderatorToken": []}]
+
+
+@blp.before_request
+def _authorize() -> None:
+    """Before the body is read: 401 without a token, 404 for another site, 403 for non-admins."""
+    moderator = require_moderator()
+    site_id = (request.view_args or {}).get("site_id")
+    if site_id != moderator.site_id:
+        raise NotFoundError("Site not found.")
+    require_moderator(role="admin")
+
+
+def _site(site_id: str) -> Site:
+    site = db().get(Site, site_id)
+    if site is None:
+        raise NotFoundError("Site not found.")
+    return site
+
+
+def _document(site: Site) -> dict[str, Any]:
+    return policy_document(site.id, site.policy or {}, state().settings.model_dir)
+
+
+def _save(site: Site, stored: dict[str, Any]) -> dict[str, Any]:
+    set_policy(db(), site, stored, moderator_id=require_moderator().id)
+    db().commit()
+    return _document(site)
+
+
+@blp.route("/<string:site_id>/policy")
+class SitePolicy(MethodView):
+    @blp.response(200, PolicyOut)
+    @blp.alt_response(401, schema=ErrorOut, description="Missing or invalid moderator token.")
+    @blp.alt_response(403, schema=ErrorOut, description="Not an admin of this site.")
+    @blp.alt_response(404, schema=ErrorOut, description="No such site for this token.")
+    @blp.doc(security=SECURITY)
+    def get(self, site_id: str):  # noqa: ANN201
+        """The site's policy: its settings over the defaults, and the thresholds in force."""
+        return _document(_site(site_id))
+
+    @blp.arguments(PolicyIn)
+    @blp.response(200, PolicyOut)
+    @blp.alt_response(422, schema=ErrorOut, description="Unknown or invalid settings.")
+    @blp.doc(security=SECURITY)
+    def put(self, data: dict[str, Any], site_id: str):  # noqa: ANN201
+        """Replace the policy: settings left out return to their defaults."""
+        site = _site(site_id)
+        return _save(site, overrides(data))
+
+    @blp.arguments(PolicyIn)
+    @blp.response(200, PolicyOut)
+    @blp.alt_response(422, schema=ErrorOut, description="Unknown or invalid settings.")
+    @blp.doc(security=SECURITY)
+    def patch(self, data: dict[str, Any], site_id: str):  # noqa: ANN201
+        """Change some settings (JSON merge patch: objects merge, ``null`` restores a default)."""
+        site = _site(site_id)
+        return _save(site, patched(site.policy or {}, data))

@@ -1,0 +1,346 @@
+"""The policy engine on real stored history, its admin API and its command.
+
+Every test runs on both back ends. Where the queue is not what is tested, comments are stored
+with the ingest code and decided in-process by ``decide_pending`` with a constant model, so the
+scores are known and only the policy and the stored history vary.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+from sqlalchemy import select
+
+from classifier import Scores
+from service.cli import cli
+from service.comments import comment_row, insert_comment
+from service.db import session_scope
+from service.decisions import decide_pending
+from service.floods import fingerprint
+from service.models import AuditEntry, Comment, Site
+from service.moderators import create_moderator
+from service.sites import NewSite, set_policy
+from tests.conftest import auth, wait_for
+
+pytestmark = pytest.mark.integration
+
+# The model everyone would trust: approve below 1.0, never reject; so only rules decide.
+PERMISSIVE = {
+    "spam": {"approve_below": 1.0, "reject_at": 1.0},
+    "toxicity": {"approve_below": 1.0, "reject_at": 1.0},
+}
+FLOOD_TEXT = "Amazing deals on replica watches in our shop today, the best prices guaranteed!"
+
+
+class ConstantModel:
+    """Scores every comment the same; thresholds as a calibrated model would carry them."""
+
+    version = "constant-1"
+    thresholds = {
+        "spam": {"approve_below": 0.5, "reject_at": 0.95},
+        "toxicity": {"approve_below": 0.5, "reject_at": 0.95},
+    }
+
+    def __init__(self, spam: float = 0.05) -> None:
+        self.spam = spam
+
+    def score(self, comments: list[Any]) -> list[Scores]:
+        return [Scores(spam=self.spam, toxicity=0.01) for _ in comments]
+
+
+def sessions(app):  # noqa: ANN001, ANN201
+    return app.extensions["commentgate"].sessions
+
+
+def submit(app, site: NewSite, content: str, spam: float = 0.05, **author: str) -> Comment:  # noqa: ANN001
+    """Store a comment as the API does, then decide it in-process; returns the decided row."""
+    data = {
+        "external_id": uuid.uuid4().hex,
+        "content": content,
+        "post": {"id": f"p-{uuid.uuid4().hex[:6]}"},
+        "author": author,
+    }
+    with session_scope(sessions(app)) as session:
+        row = comment_row(session.get(Site, site.site.id), data)
+        comment_id, _ = insert_comment(session, row)
+    with session_scope(sessions(app)) as session:
+        decide_pending(session, [comment_id], ConstantModel(spam))
+        return session.get(Comment, comment_id)
+
+
+def codes(comment: Comment) -> list[str]:
+    return [r["code"] for r in comment.reasons or []]
+
+
+def store_policy(app, site: NewSite, stored: dict[str, Any]) -> None:  # noqa: ANN001
+    with session_scope(sessions(app)) as session:
+        set_policy(session, session.get(Site, site.site.id), stored)
+
+
+def token(app, site: NewSite, role: str = "admin") -> dict[str, str]:  # noqa: ANN001
+    with session_scope(sessions(app)) as session:
+        created = create_moderator(
+            session, session.get(Site, site.site.id), f"{uuid.uuid4().hex[:8]}@example.org", role
+        )
+        return {"Authorization": f"Bearer {created.token}"}
+
+
+# --- rules on stored history -----------------------------------------------------------------
+
+
+def test_trusted_author_mid_spam_is_approved_and_others_are_held(app, make_site) -> None:  # noqa: ANN001
+    site = make_site()
+    for i in range(2):
+        earlier = submit(app, site, f"Lovely write-up, number {i}.", email="Ann@Example.org")
+        assert earlier.status == "approved"
+
+    trusted = submit(app, site, "Check my new page", spam=0.7, email="ann@example.org")
+    assert (trusted.status, trusted.decided_by) == ("approved", "rule")
+    assert codes(trusted) == ["spam_score", "author_history"]
+    assert trusted.reasons[-1]["kind"] == "trusted" and trusted.reasons[-1]["approved"] == 2
+
+    stranger = submit(app, site, "Check my new page", spam=0.7, email="bob@example.org")
+    assert (stranger.status, stranger.decided_by, codes(stranger)) == (
+        "held",
+        "model",
+        ["spam_score"],
+    )
+    very_high = submit(app, site, "Check my new page", spam=0.97, email="ann@example.org")
+    assert (very_high.status, very_high.decided_by) == ("rejected", "model")
+
+    other_site = make_site()
+    elsewhere = submit(app, other_site, "Check my new page", spam=0.7, email="ann@example.org")
+    assert elsewhere.status == "held", "reputation is per site"
+
+
+def test_recent_rejection_holds_the_authors_next_comment(app, make_site) -> None:  # noqa: ANN001
+    site = make_site()
+    assert submit(app, site, "spam spam", spam=0.99, ip="198.51.100.4").status == "rejected"
+    clean = submit(app, site, "A fair and kind remark.", ip="198.51.100.4")
+    assert (clean.status, clean.decided_by) == ("held", "rule")
+    [reason] = clean.reasons
+    assert (reason["code"], reason["kind"], reason["rejections"]) == (
+        "author_history",
+        "recent_rejections",
+        1,
+    )
+    assert submit(app, site, "A fair and kind remark.", ip="198.51.100.5").status == "approved"
+
+
+def test_burst_from_one_ip_is_held(app, make_site) -> None:  # noqa: ANN001
+    site = make_site()
+    store_policy(app, site, {"reputation": {"enabled": False}})
+    statuses = [
+        submit(app, site, f"Comment number {i} here.", ip="203.0.113.50").status for i in range(7)
+    ]
+    assert statuses == ["approved"] * 5 + ["held"] * 2
+    last = submit(app, site, "One more.", ip="203.0.113.50", email="new@example.org")
+    burst = [r for r in last.reasons if r.get("kind") == "burst"]
+    assert burst and burst[0]["by"] == "ip" and burst[0]["count"] == 7
+
+
+def test_flood_of_copies_across_posts_and_sites_is_held_after_the_first_few(app, make_site) -> None:  # noqa: ANN001
+    first, second = make_site(), make_site()
+    decided = [submit(app, (first, second)[i % 2], FLOOD_TEXT) for i in range(20)]
+    assert [c.status for c in decided] == ["approved"] * 3 + ["held"] * 17
+    assert all(codes(c) == ["repeat_post"] for c in decided[3:])
+    assert decided[-1].reasons[0]["copies"] == 19
+
+    store_policy(app, first, {"flood": {"action": "reject"}})
+    disguised = "AMAZING deals on r3plica watches in our shop today - the best prices guaranteed"
+    assert submit(app, first, disguised).status == "rejected"
+    assert submit(app, second, disguised).status == "held"
+
+
+def test_near_copies_count_as_a_flood(app, make_site) -> None:  # noqa: ANN001
+    site = make_site()
+    names = ["Anna", "Bert", "Carl", "Dora", "Emil", "Fritz"]
+    decided = [
+        submit(app, site, f"Hello {name}, amazing deals on replica watches at our shop today!")
+        for name in names
+    ]
+    assert len({c.fingerprint for c in decided}) == len(names), "no two are exact copies"
+    assert [c.status for c in decided] == ["approved"] * 3 + ["held"] * 3
+    assert codes(decided[-1]) == ["repeat_post"]
+    unrelated = submit(app, site, "Hello Anna, I loved the part about the harbour in winter.")
+    assert unrelated.status == "approved"
+
+
+def test_ingest_stores_the_fingerprint(app, client, make_site) -> None:  # noqa: ANN001
+    site = make_site()
+    body = {"external_id": "fp-1", "content": "Great  POST, visit c\u0430sino!"}
+    created = client.post("/v1/comments", json=body, headers=auth(site)).get_json()
+    with session_scope(sessions(app)) as session:
+        stored = session.get(Comment, created["id"])
+        assert stored.fingerprint == fingerprint("great post visit casino")
+
+
+# --- the admin API ---------------------------------------------------------------------------
+
+
+def test_policy_api_needs_an_admin_of_the_site(app, client, make_site) -> None:  # noqa: ANN001
+    site, other = make_site(), make_site()
+    url = f"/v1/sites/{site.site.id}/policy"
+    assert client.get(url).status_code == 401
+    assert client.get(url, headers={"Authorization": "Bearer nope"}).status_code == 401
+    denied = client.put(url, json={"max_links": 1}, headers=token(app, site, "moderator"))
+    assert denied.status_code == 403 and denied.get_json()["error"]["code"] == "forbidden"
+    hidden = client.patch(url, json={"max_links": 1}, headers=token(app, other))
+    assert hidden.status_code == 404 and hidden.get_json()["error"]["code"] == "not_found"
+    with session_scope(sessions(app)) as session:
+        assert session.get(Site, site.site.id).policy == {}
+
+
+def test_policy_api_reads_replaces_and_patches(app, client, make_site) -> None:  # noqa: ANN001
+    site = make_site()
+    admin = token(app, site)
+    url = f"/v1/sites/{site.site.id}/policy"
+
+    shown = client.get(url, headers=admin).get_json()
+    assert shown["site_id"] == site.site.id and shown["max_links"] == 2
+    assert shown["thresholds"] == {} and shown["model_version"]
+    assert set(shown["effective_thresholds"]) == {"spam", "toxicity"}
+    assert shown["flood"]["action"] == "hold" and shown["blocked_terms"] == []
+
+    replaced = client.put(
+        url,
+        json={"blocked_terms": ["casino"], "thresholds": {"spam": {"approve_below": 0.3}}},
+        headers=admin,
+    )
+    assert replaced.status_code == 200, replaced.get_json()
+    body = replaced.get_json()
+    assert body["blocked_terms"] == ["casino"] and body["effective_thresholds"]["spam"][
+        "approve_below"
+    ] == pytest.approx(0.3)
+
+    patched = client.patch(
+        url, json={"flood": {"action": "reject"}, "thresholds": None}, headers=admin
+    ).get_json()
+    assert patched["flood"] == {**shown["flood"], "action": "reject"}
+    assert patched["blocked_terms"] == ["casino"] and patched["thresholds"] == {}
+
+    round_trip = client.put(url, json=patched, headers=admin)
+    assert round_trip.status_code == 200
+    with session_scope(sessions(app)) as session:
+        stored = session.get(Site, site.site.id).policy
+        assert stored["flood"]["action"] == "reject" and "site_id" not in stored
+        entries = session.scalars(
+            select(AuditEntry).where(AuditEntry.site_id == site.site.id)
+        ).all()
+        assert [e.action for e in entries] == ["policy.update"] * 3
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"max_linkz": 3},
+        {"flood": {"action": "delete"}},
+        {"flood": {"surprise": 1}},
+        {"thresholds": {"spam": {"approve_below": 0.9, "reject_at": 0.5}}},
+        {"thresholds": {"spam": {"approve_below": 1.5}}},
+        {"blocked_terms": ["!!!"]},
+        {"languages": ["english please"]},
+        {"max_links": -1},
+    ],
+)
+def test_invalid_policies_are_422(app, client, make_site, body: dict[str, Any]) -> None:  # noqa: ANN001
+    site = make_site()
+    response = client.put(f"/v1/sites/{site.site.id}/policy", json=body, headers=token(app, site))
+    assert response.status_code == 422
+    error = response.get_json()["error"]
+    assert error["code"] == "validation_error" and error["details"]
+
+
+def test_patch_is_checked_against_the_stored_policy(app, client, make_site) -> None:  # noqa: ANN001
+    site = make_site()
+    admin = token(app, site)
+    url = f"/v1/sites/{site.site.id}/policy"
+    thresholds = {"thresholds": {"spam": {"approve_below": 0.4, "reject_at": 0.6}}}
+    assert client.put(url, json=thresholds, headers=admin).status_code == 200
+    clash = {"thresholds": {"spam": {"approve_below": 0.8}}}
+    response = client.patch(url, json=clash, headers=admin)
+    assert response.status_code == 422
+    assert response.get_json()["error"]["code"] == "validation_error"
+
+
+def test_policy_change_applies_to_the_next_comment_without_restart(
+    app, client, make_site, worker
+) -> None:  # noqa: ANN001
+    site, other = make_site(), make_site()
+    for each in (site, other):
+        response = client.put(
+            f"/v1/sites/{each.site.id}/policy",
+            json={"thresholds": PERMISSIVE},
+            headers=token(app, each),
+        )
+        assert response.status_code == 200
+
+    def decided(each: NewSite, external_id: str, content: str) -> dict[str, Any]:
+        body = {"external_id": external_id, "content": content}
+        comment_id = client.post("/v1/comments", json=body, headers=auth(each)).get_json()["id"]
+
+        def status() -> dict[str, Any] | None:
+            shown = client.get(f"/v1/comments/{comment_id}", headers=auth(each)).get_json()
+            return shown if shown["status"] != "pending" else None
+
+        return wait_for(status, timeout=30)
+
+    assert decided(site, "before", "Poker night at my place?")["status"] == "approved"
+    response = client.patch(
+        f"/v1/sites/{site.site.id}/policy",
+        json={"blocked_terms": ["poker"]},
+        headers=token(app, site),
+    )
+    assert response.status_code == 200
+    after = decided(site, "after", "P0KER night at my place?")
+    assert after["status"] == "rejected" and after["decision"]["decided_by"] == "rule"
+    assert after["decision"]["reasons"][0] == {
+        "code": "blocked_term",
+        "message": "The content contains the blocked term 'poker'.",
+        "term": "poker",
+        "field": "content",
+        "action": "reject",
+    }
+    assert decided(other, "other", "P0KER night at my place?")["status"] == "approved"
+
+
+# --- the command -----------------------------------------------------------------------------
+
+
+def test_sites_policy_command_shows_and_sets(stack, app, make_site) -> None:  # noqa: ANN001
+    site = make_site()
+    runner = CliRunner()
+    name = site.site.name
+    args = ["sites", "policy", name, "--json"]
+    shown = runner.invoke(cli, args, env=stack.env)
+    assert shown.exit_code == 0, shown.output
+    assert '"max_links": 2' in shown.output
+
+    changed = runner.invoke(
+        cli,
+        [
+            *args,
+            "--set",
+            "blocked_terms=casino, poker",
+            "--set",
+            "flood.action=reject",
+            "--set",
+            "max_links=5",
+        ],
+        env=stack.env,
+    )
+    assert changed.exit_code == 0, changed.output
+    with session_scope(sessions(app)) as session:
+        assert session.get(Site, site.site.id).policy == {
+            "blocked_terms": ["casino", "poker"],
+            "flood": {"action": "reject"},
+            "max_links": 5,
+        }
+    reset = runner.invoke(cli, [*args, "--set", "max_links=null"], env=stack.env)
+    assert reset.exit_code == 0 and '"max_links": 2' in reset.output
+
+    bad = runner.invoke(cli, [*args, "--set", "flood.action=delete"], env=stack.env)
+    assert bad.exit_code != 0 and "action" in bad.output
