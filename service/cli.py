@@ -144,11 +144,11 @@ def _register_commands() -> None:
         cli.add_command(command)
     cli.add_command(feedback)
     try:
-        from classifier.cli import evaluate, models, score, train
+        from classifier.cli import evaluate_command, models, score_command, train_command
     except ImportError as exc:  # the classifier's CLI is optional only while it is built
         err.print(f"[yellow]classifier commands unavailable: {exc}[/]")
     else:
-        for command in (train, evaluate, models, score):
+        for command in (train_command, evaluate_command, models, score_command):
             cli.add_command(command)
 
 
