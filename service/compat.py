@@ -18,7 +18,7 @@ from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, make_transient_to_detached
 
 from service import policy
 from service.comments import comment_row, insert_comment
@@ -113,9 +113,12 @@ def check_comment(
     """
     row = comment_row(site, {**data, "source": source}, hash_pii=hash_pii)
     comment_id, created = insert_comment(session, row) if store else (None, False)
-    # Not stored: a transient comment, never added to the session, is decided all the same.
-    comment = session.get(Comment, comment_id) if comment_id else Comment(**row)
-    assert comment is not None
+    if created:
+        comment = _as_stored(session, row)
+    elif comment_id:
+        comment = session.get_one(Comment, comment_id)
+    else:
+        comment = Comment(**row)  # not stored: transient, never added to the session
     output = score_facts(model, [facts_of(comment)])[0]
     verdict = _verdict(session, site, comment, output, honeypot_field, trusted_role)
     if comment_id is None:
@@ -135,6 +138,15 @@ def check_comment(
     elif comment.decided_by == "moderator" and comment.action:
         verdict = policy.Verdict(comment.action, "moderator", list(comment.reasons or []))
     return Checked(verdict, output, comment_id, created)
+
+
+def _as_stored(session: Session, row: dict[str, Any]) -> Comment:
+    """The row just inserted, in the session as if loaded: no query to read it back."""
+    unset = {a.key: None for a in Comment.__mapper__.column_attrs if a.key not in row}
+    comment = Comment(**row, **unset)
+    make_transient_to_detached(comment)
+    session.add(comment)
+    return comment
 
 
 def _verdict(
