@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 
 from flask import Blueprint, Response, jsonify, request
 from werkzeug.datastructures import MultiDict
+from werkzeug.exceptions import HTTPException
 
 from service import compat
 from service.api.auth import bearer_token
@@ -62,6 +63,12 @@ class Unavailable(Exception):
 def _unavailable(exc: Unavailable) -> Response:
     headers = {"X-akismet-debug-help": str(exc), "Retry-After": "30"}
     return _text("CommentGate cannot score comments right now.", headers, status=503)
+
+
+@blp.errorhandler(HTTPException)
+def _http_error(exc: HTTPException) -> Response:
+    """Plain text here too (a body over the size limit, a wrong method...)."""
+    return _text(exc.description or exc.name, status=exc.code or 400)
 
 
 def _text(body: str, headers: dict[str, str] | None = None, status: int = 200) -> Response:
@@ -248,8 +255,8 @@ def key_sites() -> Response:
     month = params.get("month") or compat.month_start().strftime("%Y-%m")
     try:
         start = compat.month_start(month)
-        limit = int(params.get("limit") or 500)
-        offset = int(params.get("offset") or 0)
+        limit = max(0, int(params.get("limit") or 500))
+        offset = max(0, int(params.get("offset") or 0))
     except ValueError as exc:
         raise Invalid(f"Invalid parameter: {exc}") from exc
     seen = compat.activity(db(), site, SOURCE, start)
