@@ -51,13 +51,17 @@ def feedback_export(
     exporting again replaces the file, so no label is counted twice.
     """
     target = out or settings.training_data / "feedback"
-    with session_scope(sessions_for(settings)) as session:
-        site = site_by_name(session, site_name) if site_name else None
-        result = export(
-            session,
-            target,
-            fmt=fmt,
-            since=since.replace(tzinfo=UTC) if since else None,
-            site=site,
-        )
+    sessions = sessions_for(settings)
+    try:
+        with session_scope(sessions) as session:
+            site = site_by_name(session, site_name) if site_name else None
+            result = export(
+                session,
+                target,
+                fmt=fmt,
+                since=since.replace(tzinfo=UTC) if since else None,
+                site=site,
+            )
+    finally:
+        sessions.kw["bind"].dispose()
     emit(result.as_dict(), as_json, title=f"Exported {result.rows} labeled examples.")

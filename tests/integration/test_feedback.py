@@ -1,0 +1,137 @@
+"""``commentgate feedback export``: moderators' labels become files that ``train`` learns from."""
+
+from __future__ import annotations
+
+import csv
+import json
+import shutil
+import subprocess
+import sys
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from sqlalchemy import update
+
+from service.cli import cli
+from service.db import session_scope
+from service.feedback import COLUMNS
+from service.models import Comment, LabeledExample, Moderator, new_id, utcnow
+from service.moderation import decide
+from service.moderators import create_moderator
+from tests.conftest import REPO
+
+pytestmark = pytest.mark.integration
+
+
+def decided_examples(app, site) -> None:  # noqa: ANN001
+    """Four moderator decisions, one of them given two days ago."""
+    sessions = app.extensions["commentgate"].sessions
+    choices = [
+        ("Buy cheap pills, fast shipping", "reject", "spam"),
+        ('You are an "idiot",\nplain and simple', "reject", "toxic"),
+        ("Thoughtful piece, thank you", "approve", None),
+        ("Old label from before", "approve", "ham"),
+    ]
+    with session_scope(sessions) as session:
+        created = create_moderator(session, site.site, "ana@example.org", "moderator")
+        moderator_id = created.moderator.id
+    for text, action, label in choices:
+        with session_scope(sessions) as session:
+            comment = Comment(id=new_id(), site_id=site.site.id, external_id=new_id(), content=text)
+            comment.status = "held"
+            session.add(comment)
+            session.flush()
+            decide(session, session.get(Moderator, moderator_id), comment.id, action, label=label)
+    with session_scope(sessions) as session:
+        session.execute(
+            update(LabeledExample)
+            .where(LabeledExample.text == "Old label from before")
+            .values(created_at=utcnow() - timedelta(days=2))
+        )
+
+
+def export(stack, *args: str) -> dict:  # noqa: ANN001
+    result = CliRunner().invoke(cli, ["feedback", "export", *args, "--json"], env=stack.env)
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout)
+
+
+def test_export_writes_csv_and_jsonl_that_parse(app, stack, make_site, tmp_path: Path) -> None:  # noqa: ANN001
+    site = make_site()
+    decided_examples(app, site)
+    training = tmp_path / "training_data"
+    stack.env["COMMENTGATE_TRAINING_DATA"] = str(training)
+
+    summary = export(stack)
+    path = Path(summary["path"])
+    assert path == training / "feedback" / "moderator_labels.csv"
+    assert summary["rows"] == 5
+    assert summary["tasks"] == {
+        "spam": {"positive": 1, "negative": 2},
+        "toxicity": {"positive": 1, "negative": 1},
+    }
+    with path.open(encoding="utf-8", newline="") as handle:
+        reader = csv.DictReader(handle)
+        assert tuple(reader.fieldnames or ()) == COLUMNS
+        rows = list(reader)
+    assert {(r["text"], r["task"], r["label"]) for r in rows} == {
+        ("Buy cheap pills, fast shipping", "spam", "1"),
+        ('You are an "idiot",\nplain and simple', "toxicity", "1"),
+        ("Thoughtful piece, thank you", "spam", "0"),
+        ("Thoughtful piece, thank you", "toxicity", "0"),
+        ("Old label from before", "spam", "0"),
+    }
+    assert {r["site"] for r in rows} == {site.site.name}
+    assert {r["source"] for r in rows} == {"moderator"}
+
+    again = export(stack)
+    assert again["rows"] == 5 and len(list(path.parent.glob("*.csv"))) == 1, "replaced, not added"
+
+    since = (utcnow() - timedelta(days=1)).strftime("%Y-%m-%d")
+    recent = export(stack, "--since", since, "--format", "jsonl")
+    assert recent["rows"] == 4
+    lines = Path(recent["path"]).read_text(encoding="utf-8").splitlines()
+    records = [json.loads(line) for line in lines]
+    assert all(set(record) == set(COLUMNS) for record in records)
+    assert "Old label from before" not in {record["text"] for record in records}
+
+    chosen = export(stack, "--out", str(tmp_path / "labels.jsonl"), "--site", site.site.name)
+    assert chosen["format"] == "jsonl" and chosen["rows"] == 5
+    other = make_site()
+    assert (
+        export(stack, "--out", str(tmp_path / "other.csv"), "--site", other.site.name)["rows"] == 0
+    )
+    failed = CliRunner().invoke(cli, ["feedback", "export", "--site", "nope"], env=stack.env)
+    assert failed.exit_code != 0 and "nope" in failed.output
+
+
+@pytest.mark.parametrize("stack", ["embedded"], indirect=True)
+def test_train_learns_from_exported_feedback_by_default(
+    app, stack, make_site, tmp_path: Path
+) -> None:  # noqa: ANN001
+    site = make_site()
+    decided_examples(app, site)
+    training = tmp_path / "training_data"
+    shutil.copytree(REPO / "training_data" / "seed", training / "seed")
+    env = {**stack.env, "COMMENTGATE_TRAINING_DATA": str(training)}
+    stack.env.update(env)
+    export(stack)
+
+    result = subprocess.run(
+        [sys.executable, "-m", "service.cli", "train", "--json"],
+        cwd=REPO,
+        env={**env, "COMMENTGATE_MODEL_DIR": str(tmp_path / "models")},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    model = Path(json.loads(result.stdout)["path"])
+    metadata = json.loads((model / "metadata.json").read_text(encoding="utf-8"))
+    learned = {
+        (d["task"], d["name"]): d["train_rows"] + d["dev_rows"] for d in metadata["datasets"]
+    }
+    assert learned[("spam", "feedback")] == 3 and learned[("toxicity", "feedback")] == 2
+    assert any(f["path"].endswith("feedback/moderator_labels.csv") for f in metadata["data_files"])

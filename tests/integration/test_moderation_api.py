@@ -1,0 +1,375 @@
+"""``/v1/moderation``: the queue, decisions, bulk, site isolation, labels, audit and webhooks.
+
+Comments are stored directly with known scores so filters and sorting have exact answers; the
+webhook test runs a real worker and a real receiver. Every test runs on both back ends.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+from standardwebhooks import Webhook
+
+from service.db import session_scope
+from service.models import (
+    AuditEntry,
+    Comment,
+    LabeledExample,
+    WebhookDelivery,
+    new_id,
+    utcnow,
+)
+from service.moderators import create_moderator, revoke_moderator
+from service.security import hash_identifier
+from service.sites import NewSite
+from tests.conftest import auth, wait_for
+
+pytestmark = pytest.mark.integration
+QUEUE = "/v1/moderation/queue"
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def store(app, site: NewSite, rows: list[dict[str, Any]]) -> list[str]:  # noqa: ANN001
+    """Comments with given status, scores and age (minutes), as the pipeline would leave them."""
+    now = utcnow()
+    ids = []
+    with session_scope(app.extensions["commentgate"].sessions) as session:
+        for row in rows:
+            email = row.get("email")
+            comment = Comment(
+                id=new_id(),
+                site_id=site.site.id,
+                external_id=row["external_id"],
+                status=row.get("status", "held"),
+                content=row.get("content", f"Comment {row['external_id']}"),
+                author_name=row.get("author"),
+                author_email=email,
+                author_email_hash=hash_identifier(email) if email else None,
+                author_ip=row.get("ip"),
+                received_at=now - timedelta(minutes=row.get("age", 0)),
+                scores={"spam": row.get("spam", 0.0), "toxicity": row.get("toxicity", 0.0)},
+                reasons=row.get("reasons", [{"code": "spam_score", "message": "held"}]),
+                action="hold",
+                decided_by="model",
+                model_version="v-test",
+            )
+            session.add(comment)
+            ids.append(comment.id)
+    return ids
+
+
+def moderator_token(app, site: NewSite, email: str = "mod@example.org") -> str:  # noqa: ANN001
+    with session_scope(app.extensions["commentgate"].sessions) as session:
+        return create_moderator(session, site.site, email, "moderator").token
+
+
+def external_ids(response) -> list[str]:  # noqa: ANN001
+    assert response.status_code == 200, response.get_json()
+    return [item["external_id"] for item in response.get_json()["items"]]
+
+
+def test_queue_filters_and_sorts(app, client, make_site) -> None:  # noqa: ANN001
+    site = make_site()
+    store(
+        app,
+        site,
+        [
+            {"external_id": "h1", "spam": 0.90, "toxicity": 0.10, "age": 50, "author": "Ann"},
+            {"external_id": "h2", "spam": 0.55, "toxicity": 0.80, "age": 40, "content": "You fool"},
+            {"external_id": "h3", "spam": 0.70, "toxicity": 0.30, "age": 30},
+            {"external_id": "h4", "spam": 0.20, "toxicity": 0.95, "age": 3 * 24 * 60},
+            {"external_id": "a1", "status": "approved", "spam": 0.05, "age": 20},
+            {"external_id": "r1", "status": "rejected", "spam": 0.99, "age": 10},
+            {"external_id": "p1", "status": "pending", "age": 5},
+        ],
+    )
+    headers = bearer(moderator_token(app, site))
+    get = lambda query="": client.get(QUEUE + query, headers=headers)  # noqa: E731
+
+    body = get().get_json()
+    assert [i["external_id"] for i in body["items"]] == ["h4", "h1", "h2", "h3"]
+    assert body["next"] is None
+    item = body["items"][1]
+    assert {"id", "external_id", "status", "content", "scores", "reasons"} <= set(item)
+    assert item["status"] == "held" and item["scores"]["spam"] == 0.9
+    assert item["author"]["name"] == "Ann" and item["decided_by"] == "model"
+
+    assert external_ids(get("?status=approved")) == ["a1"]
+    assert external_ids(get("?status=rejected")) == ["r1"]
+    assert external_ids(get("?status=pending")) == ["p1"]
+    assert external_ids(get("?sort=newest")) == ["h3", "h2", "h1", "h4"]
+    assert external_ids(get("?sort=spam")) == ["h1", "h3", "h2", "h4"]
+    assert external_ids(get("?sort=toxicity")) == ["h4", "h2", "h3", "h1"]
+    assert external_ids(get("?spam_min=0.5&spam_max=0.8")) == ["h2", "h3"]
+    assert external_ids(get("?toxicity_min=0.8")) == ["h4", "h2"]
+    assert external_ids(get("?toxicity_max=0.3&sort=spam")) == ["h1", "h3"]
+    assert external_ids(get("?q=FOOL")) == ["h2"]
+    assert external_ids(get("?q=ann")) == ["h1"]
+    assert external_ids(get("?q=h3")) == ["h3"]
+    assert external_ids(get("?q=100%25")) == []
+    since = (utcnow() - timedelta(hours=1)).isoformat()
+    assert external_ids(client.get(QUEUE, query_string={"since": since}, headers=headers)) == [
+        "h1",
+        "h2",
+        "h3",
+    ]
+    day_ago = (utcnow() - timedelta(days=1)).isoformat()
+    assert external_ids(client.get(QUEUE, query_string={"until": day_ago}, headers=headers)) == [
+        "h4"
+    ]
+    assert external_ids(get("?until=2000-01-01")) == []
+    assert len(external_ids(get("?since=2000-01-01"))) == 4
+
+    for bad in ("?status=spam", "?sort=best", "?spam_min=2", "?spam_min=0.9&spam_max=0.1", "?x=1"):
+        response = get(bad)
+        assert response.status_code == 422, bad
+        assert response.get_json()["error"]["code"] == "validation_error"
+
+
+def test_cursor_pagination_is_complete_and_stable_under_inserts(app, client, make_site) -> None:  # noqa: ANN001
+    site = make_site()
+    store(app, site, [{"external_id": f"c{n}", "age": 100 - n, "spam": 0.5} for n in range(7)])
+    headers = bearer(moderator_token(app, site))
+
+    for sort in ("oldest", "newest", "spam"):
+        seen, cursor = [], None
+        while True:
+            query = {"sort": sort, "limit": 3, **({"cursor": cursor} if cursor else {})}
+            body = client.get(QUEUE, query_string=query, headers=headers).get_json()
+            seen += [i["external_id"] for i in body["items"]]
+            cursor = body["next"]
+            if cursor is None:
+                break
+        assert sorted(seen) == sorted(f"c{n}" for n in range(7)), sort
+        assert len(seen) == len(set(seen)) == 7
+
+    first = client.get(QUEUE, query_string={"sort": "newest", "limit": 3}, headers=headers)
+    assert external_ids(first) == ["c6", "c5", "c4"]
+    store(app, site, [{"external_id": "fresh", "age": 0}, {"external_id": "old", "age": 500}])
+    cursor = first.get_json()["next"]
+    rest = client.get(
+        QUEUE, query_string={"sort": "newest", "limit": 10, "cursor": cursor}, headers=headers
+    )
+    assert external_ids(rest) == ["c3", "c2", "c1", "c0", "old"]
+
+    for cursor in ("not-a-cursor", "e30", first.get_json()["next"][:-3]):
+        response = client.get(QUEUE, query_string={"cursor": cursor}, headers=headers)
+        assert response.status_code == 422
+    other_sort = {"sort": "oldest", "cursor": first.get_json()["next"]}
+    assert client.get(QUEUE, query_string=other_sort, headers=headers).status_code == 422
+
+
+def test_moderators_see_and_decide_only_their_own_site(app, client, make_site) -> None:  # noqa: ANN001
+    site_a, site_b = make_site(), make_site()
+    [a_id] = store(app, site_a, [{"external_id": "a"}])
+    [b_id] = store(app, site_b, [{"external_id": "b"}])
+    token_a = moderator_token(app, site_a, "a@example.org")
+    headers = bearer(token_a)
+
+    assert external_ids(client.get(QUEUE, headers=headers)) == ["a"]
+    assert client.get(f"/v1/moderation/comments/{b_id}", headers=headers).status_code == 404
+    decide_b = client.post(
+        f"/v1/moderation/comments/{b_id}/decision", json={"action": "approve"}, headers=headers
+    )
+    assert decide_b.status_code == 404
+    bulk = client.post(
+        "/v1/moderation/decisions", json={"ids": [a_id, b_id], "action": "reject"}, headers=headers
+    )
+    assert bulk.status_code == 404
+    assert bulk.get_json()["error"]["details"]["missing"] == [b_id]
+    other = client.get(QUEUE, query_string={"site": site_b.site.name}, headers=headers)
+    assert other.status_code == 404
+    own = client.get(QUEUE, query_string={"site": site_a.site.name}, headers=headers)
+    assert external_ids(own) == ["a"]
+    with session_scope(app.extensions["commentgate"].sessions) as session:
+        assert session.get(Comment, a_id).status == "held"
+        assert session.get(Comment, b_id).status == "held"
+
+    assert client.get(QUEUE).status_code == 401
+    assert client.get(QUEUE, headers=auth(site_a)).status_code == 401, "a site key is no token"
+    with session_scope(app.extensions["commentgate"].sessions) as session:
+        revoke_moderator(session, site_a.site, "a@example.org")
+    revoked = client.get(QUEUE, headers=headers)
+    assert revoked.status_code == 401
+    assert revoked.get_json()["error"]["code"] == "unauthorized"
+
+
+def test_decision_updates_comment_keeps_history_labels_and_audit(app, client, make_site) -> None:  # noqa: ANN001
+    site = make_site()
+    reasons = [
+        {"code": "spam_score", "message": "spam", "task": "spam"},
+        {"code": "model_terms", "message": "terms", "task": "spam", "terms": ["cheap", "pills"]},
+    ]
+    ids = store(
+        app,
+        site,
+        [
+            {"external_id": "x", "spam": 0.8, "email": "max@example.org", "reasons": reasons},
+            {"external_id": "y", "status": "approved", "email": "MAX@example.org", "age": 60},
+            {"external_id": "z", "ip": "203.0.113.9", "age": 30, "toxicity": 0.7, "spam": 0.1},
+            {"external_id": "w", "ip": "203.0.113.9", "age": 90, "status": "rejected"},
+        ],
+    )
+    headers = bearer(moderator_token(app, site, "ana@example.org"))
+    url = f"/v1/moderation/comments/{ids[0]}/decision"
+
+    assert client.post(url, json={"action": "hold"}, headers=headers).status_code == 422
+    assert (
+        client.post(url, json={"action": "approve", "label": "meh"}, headers=headers).status_code
+        == 422
+    )
+    answer = client.post(
+        url, json={"action": "reject", "reason": "Pharma spam", "label": "spam"}, headers=headers
+    )
+    assert answer.status_code == 200
+    decided = answer.get_json()
+    assert decided["status"] == "rejected" and decided["decided_by"] == "moderator"
+    assert decided["reasons"][0]["code"] == "moderator"
+    assert decided["reasons"][0]["message"] == "Pharma spam"
+    assert decided["scores"]["spam"] == 0.8, "the model's scores are kept"
+
+    detail = client.get(f"/v1/moderation/comments/{ids[0]}", headers=headers).get_json()
+    assert detail["terms"] == {"spam": ["cheap", "pills"]}
+    assert detail["author"]["email"] == "max@example.org"
+    history = detail["author_history"]
+    assert history["matched_by"] == "email"
+    assert [c["external_id"] for c in history["comments"]] == ["y"]
+    assert history["counts"]["approved"] == 1
+    [decision] = detail["decisions"]
+    assert decision["moderator"] == "ana@example.org" and decision["note"] == "Pharma spam"
+    by_ip = client.get(f"/v1/moderation/comments/{ids[2]}", headers=headers).get_json()
+    assert by_ip["author_history"]["matched_by"] == "ip"
+    assert [c["external_id"] for c in by_ip["author_history"]["comments"]] == ["w"]
+
+    sessions = app.extensions["commentgate"].sessions
+
+    def labels(comment_id: str) -> set[tuple[str, int]]:
+        with session_scope(sessions) as session:
+            rows = session.scalars(
+                select(LabeledExample).where(LabeledExample.comment_id == comment_id)
+            )
+            return {(r.task, r.label) for r in rows}
+
+    assert labels(ids[0]) == {("spam", 1)}
+    client.post(url, json={"action": "approve"}, headers=headers)
+    assert labels(ids[0]) == {("spam", 0), ("toxicity", 0)}, "the latest decision is the label"
+    client.post(
+        f"/v1/moderation/comments/{ids[2]}/decision", json={"action": "reject"}, headers=headers
+    )
+    assert labels(ids[2]) == {("toxicity", 1)}, "no label: the task the model scored higher"
+
+    detail = client.get(f"/v1/moderation/comments/{ids[0]}", headers=headers).get_json()
+    assert [d["action"] for d in detail["decisions"]] == ["reject", "approve"]
+    audit = client.get("/v1/moderation/audit", headers=headers).get_json()
+    assert [(e["comment_id"], e["details"]["action"]) for e in audit["items"]] == [
+        (ids[2], "reject"),
+        (ids[0], "approve"),
+        (ids[0], "reject"),
+    ]
+    entry = audit["items"][2]
+    assert entry["moderator"] == "ana@example.org"
+    assert entry["details"]["previous_status"] == "held" and entry["details"]["label"] == "spam"
+    page = client.get("/v1/moderation/audit?limit=2", headers=headers).get_json()
+    rest = client.get(f"/v1/moderation/audit?cursor={page['next']}", headers=headers).get_json()
+    assert [e["id"] for e in page["items"] + rest["items"]] == [e["id"] for e in audit["items"]]
+    only = client.get(f"/v1/moderation/audit?comment={ids[2]}", headers=headers).get_json()
+    assert [e["comment_id"] for e in only["items"]] == [ids[2]]
+
+
+def test_bulk_decisions_are_all_or_nothing(app, client, make_site) -> None:  # noqa: ANN001
+    site = make_site()
+    ids = store(app, site, [{"external_id": f"b{n}", "spam": 0.9} for n in range(3)])
+    headers = bearer(moderator_token(app, site))
+    sessions = app.extensions["commentgate"].sessions
+
+    def counts() -> tuple[int, int, int, int]:
+        with session_scope(sessions) as session:
+            held = session.scalar(
+                select(func.count()).where(
+                    Comment.site_id == site.site.id, Comment.status == "held"
+                )
+            )
+            audit = session.scalar(select(func.count()).select_from(AuditEntry))
+            labels = session.scalar(select(func.count()).select_from(LabeledExample))
+            deliveries = session.scalar(select(func.count()).select_from(WebhookDelivery))
+            return held, audit, labels, deliveries
+
+    before = counts()
+    assert before == (3, 0, 0, 0)
+    missing = client.post(
+        "/v1/moderation/decisions",
+        json={"ids": [*ids, "0" * 32], "action": "reject", "label": "spam"},
+        headers=headers,
+    )
+    assert missing.status_code == 404
+    assert counts() == before
+    too_many = client.post(
+        "/v1/moderation/decisions",
+        json={"ids": [f"{n:032x}" for n in range(501)], "action": "approve"},
+        headers=headers,
+    )
+    assert too_many.status_code == 422
+    for body in ({"ids": [], "action": "approve"}, {"ids": ids, "action": "hold"}, {"ids": ids}):
+        assert (
+            client.post("/v1/moderation/decisions", json=body, headers=headers).status_code == 422
+        )
+    assert counts() == before
+
+    done = client.post(
+        "/v1/moderation/decisions",
+        json={"ids": [*ids, ids[0]], "action": "reject", "label": "spam", "reason": "Link farm"},
+        headers=headers,
+    )
+    assert done.status_code == 200
+    body = done.get_json()
+    assert body["decided"] == 3
+    assert {i["status"] for i in body["items"]} == {"rejected"}
+    assert counts() == (0, 3, 3, 3)
+    audit = client.get("/v1/moderation/audit", headers=headers).get_json()["items"]
+    assert sorted(e["comment_id"] for e in audit) == sorted(ids)
+    assert all(e["details"]["bulk"] for e in audit)
+
+
+def test_moderator_decision_reaches_the_platform_by_webhook(
+    app, client, make_site, worker, webhook_receiver
+) -> None:  # noqa: ANN001
+    site = make_site(webhook_receiver.url)
+    [comment_id] = store(app, site, [{"external_id": "wp-77", "spam": 0.6}])
+    headers = bearer(moderator_token(app, site))
+    response = client.post(
+        f"/v1/moderation/comments/{comment_id}/decision",
+        json={"action": "reject", "reason": "Off-topic advertising", "label": "spam"},
+        headers=headers,
+    )
+    assert response.status_code == 200
+
+    [event] = wait_for(lambda: webhook_receiver.events_for(comment_id), timeout=30)
+    payload = Webhook(site.site.webhook_secret).verify(event["body"], event["headers"])
+    data = payload["data"]
+    assert payload["type"] == "comment.decided"
+    assert data["external_id"] == "wp-77"
+    assert data["action"] == "reject" and data["decided_by"] == "moderator"
+    assert data["reasons"][0] == {
+        "code": "moderator",
+        "message": "Off-topic advertising",
+        "moderator_id": data["reasons"][0]["moderator_id"],
+        "label": "spam",
+    }
+    assert json.loads(event["body"])["data"]["scores"]["spam"] == 0.6
+
+    client.post(
+        f"/v1/moderation/comments/{comment_id}/decision",
+        json={"action": "approve"},
+        headers=headers,
+    )
+    wait_for(lambda: len(webhook_receiver.events_for(comment_id)) == 2, timeout=30)
+    events = webhook_receiver.events_for(comment_id)
+    actions = [json.loads(e["body"])["data"]["action"] for e in events]
+    assert sorted(actions) == ["approve", "reject"], "a later decision sends a new event"
