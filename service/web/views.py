@@ -139,6 +139,7 @@ def index():  # noqa: ANN201
         filters=filters,
         current=queue_filter,
         counts=moderation.status_counts(session, moderator.site_id),
+        has_filters=any(k not in ("status", "sort") for k in filters),
         back=request.full_path.rstrip("?"),
     )
 

@@ -1,4 +1,6 @@
-"""Take the README's screenshot of the moderator page: ``python -m tests.browser.screenshot [PNG]``.
+"""The README's screenshot of the moderator page.
+
+    python -m tests.browser.screenshot [PNG] [--dark] [--detail]
 
 Starts the API under gunicorn on a scratch SQLite installation, stores a few held comments,
 signs in with Chromium and photographs the queue.
@@ -74,7 +76,7 @@ DEMO = [
 ]
 
 
-def main(out: Path) -> None:
+def main(out: Path, dark: bool = False, detail: bool = False) -> None:
     home = Path(tempfile.mkdtemp(prefix="commentgate-shot-"))
     env = {k: v for k, v in os.environ.items() if not k.startswith("COMMENTGATE_")}
     env.update(COMMENTGATE_HOME=str(home), COMMENTGATE_RATE_LIMITS="off")
@@ -98,13 +100,18 @@ def main(out: Path) -> None:
         wait_for(lambda: _port_open(port), 30)
         with sync_playwright() as playwright:
             browser = launch(playwright)
-            page = browser.new_page(viewport={"width": 1280, "height": 940}, color_scheme="light")
+            page = browser.new_page(
+                viewport={"width": 1280, "height": 940}, color_scheme="dark" if dark else "light"
+            )
             page.goto(f"http://127.0.0.1:{port}/moderate")
             page.fill("#token", token)
             page.click("button[type=submit]")
             page.wait_for_selector(".item.current")
             page.keyboard.press("j")
             page.keyboard.press("x")
+            if detail:
+                page.keyboard.press("o")
+                page.wait_for_selector(".timeline, .detail")
             page.wait_for_timeout(400)
             page.screenshot(path=str(out))
             browser.close()
@@ -113,4 +120,9 @@ def main(out: Path) -> None:
 
 
 if __name__ == "__main__":
-    main(Path(sys.argv[1] if len(sys.argv) > 1 else "docs/moderate.png").resolve())
+    paths = [a for a in sys.argv[1:] if not a.startswith("--")]
+    main(
+        Path(paths[0] if paths else "docs/moderate.png").resolve(),
+        dark="--dark" in sys.argv,
+        detail="--detail" in sys.argv,
+    )

@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from service.models import Comment, new_id, utcnow
+from service.models import Comment, Decision, new_id, utcnow
 from service.security import hash_identifier
 
 CHROMIUM = "/usr/bin/chromium"
@@ -64,6 +64,7 @@ def store_held(session: Session, site_id: str, rows: Sequence[dict[str, Any]]) -
     now = utcnow()
     for index, row in enumerate(rows):
         spam, toxicity = row.get("spam", 0.0), row.get("toxicity", 0.0)
+        received = now - timedelta(minutes=row.get("minutes_ago", len(rows) - index))
         comment = Comment(
             id=new_id(),
             site_id=site_id,
@@ -77,8 +78,8 @@ def store_held(session: Session, site_id: str, rows: Sequence[dict[str, Any]]) -
             author_email=row.get("email"),
             author_email_hash=hash_identifier(row["email"]) if row.get("email") else None,
             author_ip=row.get("ip"),
-            received_at=now - timedelta(minutes=row.get("minutes_ago", len(rows) - index)),
-            decided_at=now,
+            received_at=received,
+            decided_at=received + timedelta(seconds=1),
             action="hold",
             decided_by="model",
             scores={"spam": spam, "toxicity": toxicity},
@@ -86,5 +87,16 @@ def store_held(session: Session, site_id: str, rows: Sequence[dict[str, Any]]) -
             model_version="20240601-demo",
         )
         session.add(comment)
+        session.add(
+            Decision(
+                comment_id=comment.id,
+                action="hold",
+                scores=comment.scores,
+                reasons=comment.reasons,
+                model_version=comment.model_version,
+                decided_by="model",
+                decided_at=received + timedelta(seconds=1),
+            )
+        )
         ids.append(comment.id)
     return ids
