@@ -7,6 +7,7 @@ webhook test runs a real worker and a real receiver. Every test runs on both bac
 from __future__ import annotations
 
 import json
+import re
 from datetime import timedelta
 from typing import Any
 
@@ -373,3 +374,57 @@ def test_moderator_decision_reaches_the_platform_by_webhook(
     events = webhook_receiver.events_for(comment_id)
     actions = [json.loads(e["body"])["data"]["action"] for e in events]
     assert sorted(actions) == ["approve", "reject"], "a later decision sends a new event"
+
+
+def test_page_session_csrf_headers_and_site_isolation(app, client, make_site) -> None:  # noqa: ANN001
+    site_a, site_b = make_site(), make_site()
+    [a_id] = store(app, site_a, [{"external_id": "mine", "content": "<b>bold</b> claim"}])
+    [b_id] = store(app, site_b, [{"external_id": "theirs"}])
+    token = moderator_token(app, site_a, "page@example.org")
+
+    signed_out = client.get("/moderate")
+    assert signed_out.status_code == 200 and 'name="token"' in signed_out.text
+    headers = signed_out.headers
+    assert "script-src 'self'" in headers["Content-Security-Policy"]
+    assert "frame-ancestors 'none'" in headers["Content-Security-Policy"]
+    assert headers["X-Frame-Options"] == "DENY"
+    assert headers["X-Content-Type-Options"] == "nosniff"
+    assert headers["Referrer-Policy"] == "same-origin"
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', signed_out.text).group(1)
+
+    assert client.post("/moderate/sign-in", data={"token": token}).status_code == 403
+    bad = client.post("/moderate/sign-in", data={"token": "cgm_nope", "csrf_token": csrf})
+    assert bad.status_code == 401
+    signed_in = client.post("/moderate/sign-in", data={"token": token, "csrf_token": csrf})
+    assert signed_in.status_code == 303
+    cookie = signed_in.headers["Set-Cookie"]
+    assert "HttpOnly" in cookie and "SameSite=Lax" in cookie and token not in cookie
+
+    queue = client.get("/moderate")
+    assert "mine" in queue.text and "theirs" not in queue.text
+    assert "&lt;b&gt;bold&lt;/b&gt;" in queue.text and "<b>bold</b>" not in queue.text
+    csrf = re.search(r'name="csrf-token" content="([^"]+)"', queue.text).group(1)
+    assert client.get(f"/moderate/comments/{b_id}").status_code == 404
+    foreign = client.post(
+        f"/moderate/comments/{b_id}/decision", data={"decision": "approve", "csrf_token": csrf}
+    )
+    assert foreign.status_code == 404
+    forged = client.post(f"/moderate/comments/{a_id}/decision", data={"decision": "approve"})
+    assert forged.status_code == 403
+    decided = client.post(
+        f"/moderate/comments/{a_id}/decision",
+        data={"decision": "reject:toxic", "csrf_token": csrf},
+        headers={"Accept": "application/json"},
+    )
+    assert decided.status_code == 200
+    assert decided.get_json()["status"] == "rejected"
+    assert "mine" in client.get(f"/moderate/comments/{a_id}").text
+
+    with session_scope(app.extensions["commentgate"].sessions) as session:
+        assert session.get(Comment, b_id).status == "held"
+        labels = session.scalars(
+            select(LabeledExample.task).where(LabeledExample.comment_id == a_id)
+        )
+        assert list(labels) == ["toxicity"]
+        revoke_moderator(session, site_a.site, "page@example.org")
+    assert 'name="token"' in client.get("/moderate").text, "revoking the token ends the session"
