@@ -12,14 +12,14 @@ from service.moderation import ACTIONS, LABELS, MAX_BULK, MAX_PAGE, SORTS, STATU
 SCORE_RANGE = validate.Range(min=0.0, max=1.0)
 
 
-class Instant(fields.Field):
+class Instant(fields.String):
     """An ISO 8601 date or date-time; without a time zone it is UTC."""
 
     default_error_messages = {"invalid": "Not a valid ISO 8601 date or date-time."}
 
-    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> datetime:
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> datetime:  # type: ignore[override]
         try:
-            parsed = datetime.fromisoformat(str(value))
+            parsed = datetime.fromisoformat(super()._deserialize(value, attr, data, **kwargs))
         except ValueError as exc:
             raise self.make_error("invalid") from exc
         return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
@@ -40,8 +40,8 @@ class QueueArgs(Schema):
         validate=validate.Length(min=1, max=200),
         metadata={"description": "Text in the content or author name, or an external id."},
     )
-    since = Instant(metadata={"description": "Received at or after (ISO 8601)."})
-    until = Instant(metadata={"description": "Received before (ISO 8601)."})
+    since = Instant(metadata={"description": "Received at or after (ISO 8601 date or time)."})
+    until = Instant(metadata={"description": "Received before (ISO 8601 date or time)."})
     sort = fields.String(load_default="oldest", validate=validate.OneOf(SORTS))
     limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=MAX_PAGE))
     cursor = fields.String(validate=validate.Length(max=500))
