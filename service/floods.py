@@ -21,11 +21,12 @@ import re
 import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
+from functools import cache
 from typing import Any
 
 import numpy as np
-from sqlalchemy import inspect, select
+from sqlalchemy import bindparam, func, inspect, literal, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -94,72 +95,92 @@ def jaccard(a: frozenset[str], b: frozenset[str]) -> float:
     return len(a & b) / len(a | b) if a and b else 0.0
 
 
+@cache
+def _statements(dialect: str) -> dict[str, Any]:
+    """Built once: copies and near candidates in one statement, their texts, the band insert."""
+    comments, bands = Comment.__table__.c, CommentBand.__table__
+    since, until = bindparam("since"), bindparam("until")
+    exact = (
+        select(literal(1))
+        .where(
+            comments.fingerprint == bindparam("key"),
+            comments.received_at >= since,
+            comments.received_at < until,
+        )
+        .limit(COPY_LIMIT)
+        .subquery()
+    )
+    near = (
+        select(bands.c.comment_id)
+        .where(
+            bands.c.band.in_(bindparam("bands", expanding=True)),
+            bands.c.received_at >= since,
+            bands.c.received_at < until,
+        )
+        .distinct()
+        .limit(COPY_LIMIT)
+        .subquery()
+    )
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    return {
+        "copies": select(
+            select(func.count()).select_from(exact).scalar_subquery(),
+            select(func.aggregate_strings(near.c.comment_id, ",")).scalar_subquery(),
+        ),
+        "texts": select(comments.content).where(
+            comments.id.in_(bindparam("ids", expanding=True)),
+            or_(comments.fingerprint.is_(None), comments.fingerprint != bindparam("key")),
+        ),
+        "remember": insert(bands).on_conflict_do_nothing(),
+    }
+
+
 def count_copies(
     session: Session, comment: Comment, sign: Signature, settings: Mapping[str, Any]
 ) -> int:
-    """Earlier comments on any site, within the site's flood window, with the same text."""
+    """Comments received earlier on any site, within the site's flood window, with the same
+    (or nearly the same) text."""
     flood = settings["flood"]
     if not flood["enabled"] or sign.length < flood["min_chars"]:
         return 0
-    key = comment.fingerprint or fingerprint(comment.content)
     until = comment.received_at or utcnow()
-    since = until - timedelta(seconds=flood["window_seconds"])
-    exact = set(
-        session.scalars(
-            select(Comment.id)
-            .where(
-                Comment.fingerprint == key,
-                Comment.received_at >= since,
-                Comment.received_at <= until,
-                Comment.id != comment.id,
-            )
-            .limit(COPY_LIMIT)
-        )
-    )
-    if len(exact) >= flood["copies"] or not (flood["near_duplicates"] and sign.bands):
-        return len(exact)
-    return len(exact | _near_copies(session, comment, sign, since, until, exact))
-
-
-def _near_copies(
-    session: Session,
-    comment: Comment,
-    sign: Signature,
-    since: datetime,
-    until: datetime,
-    known: set[str],
-) -> set[str]:
-    candidates = set(
-        session.scalars(
-            select(CommentBand.comment_id)
-            .where(
-                CommentBand.band.in_(sign.bands),
-                CommentBand.received_at >= since,
-                CommentBand.received_at <= until,
-                CommentBand.comment_id != comment.id,
-            )
-            .distinct()
-            .limit(COPY_LIMIT)
-        )
-    )
-    candidates -= known
-    if not candidates:
-        return set()
-    texts = session.execute(select(Comment.id, Comment.content).where(Comment.id.in_(candidates)))
-    return {
-        comment_id
-        for comment_id, content in texts
-        if jaccard(sign.shingles, shingles_of(content)) >= NEAR_JACCARD
+    key = comment.fingerprint or fingerprint(comment.content)
+    params = {
+        "key": key,
+        "since": until - timedelta(seconds=flood["window_seconds"]),
+        "until": until,
+        "bands": list(sign.bands) if flood["near_duplicates"] else [],
     }
+    connection = session.connection()
+    statements = _statements(connection.dialect.name)
+    exact, near = connection.execute(statements["copies"], params).one()
+    enough = flood["copies"] - exact
+    if enough <= 0 or not near:
+        return exact
+    texts = connection.execute(statements["texts"], {"ids": near.split(","), "key": key})
+    return exact + _confirmed(sign, list(texts.scalars()), enough)
 
 
 def remember(session: Session, comment: Comment, sign: Signature) -> None:
     """Store a stored comment's bands so later near copies find it (idempotent)."""
     if not sign.bands or not inspect(comment).persistent:
         return
-    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
     received_at = comment.received_at or utcnow()
     rows = [
         {"comment_id": comment.id, "band": band, "received_at": received_at} for band in sign.bands
     ]
-    session.execute(insert(CommentBand).values(rows).on_conflict_do_nothing())
+    connection = session.connection()
+    connection.execute(_statements(connection.dialect.name)["remember"], rows)
+
+
+def _confirmed(sign: Signature, texts: list[str], enough: int) -> int:
+    """How many candidates are near copies, stopping at ``enough`` (each text compared once)."""
+    similar: dict[str, bool] = {}
+    count = 0
+    for text in texts:
+        if text not in similar:
+            similar[text] = jaccard(sign.shingles, shingles_of(text)) >= NEAR_JACCARD
+        count += similar[text]
+        if count >= enough:
+            break
+    return count

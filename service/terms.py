@@ -23,10 +23,20 @@ TEXT_FIELDS = ("content", "author_name")
 SQUASHED_FIELDS = ("author_email", "author_url")
 
 
+_RUN = re.compile(r"(.)\1+")
+_SEPARATORS = re.compile(r"[\W_]+")
+
+
+def _collapsed(squashed: str) -> str:
+    """Squashed text with letter runs cut to one: a cheap necessary test before the pattern."""
+    return _RUN.sub(r"\1", squashed)
+
+
 @dataclass(frozen=True)
 class Term:
     term: str
     squashed: str
+    collapsed: str
     pattern: re.Pattern[str]
     network: ipaddress.IPv4Network | ipaddress.IPv6Network | None
 
@@ -47,7 +57,7 @@ def compile_terms(terms: tuple[str, ...]) -> tuple[Term, ...]:
         body = r"[\W_]*".join(re.escape(char) + "+" for char in squashed)
         end = "" if prefix else r"(?![^\W_])"
         pattern = re.compile(r"(?<![^\W_])" + body + end)
-        compiled.append(Term(term, squashed, pattern, _network(term)))
+        compiled.append(Term(term, squashed, _collapsed(squashed), pattern, _network(term)))
     return tuple(compiled)
 
 
@@ -63,13 +73,16 @@ class Fields:
     """The comment's fields in the forms terms are matched in, computed once per decision."""
 
     texts: dict[str, str]
+    collapsed: dict[str, str]
     squashed: dict[str, str]
     address: ipaddress.IPv4Address | ipaddress.IPv6Address | None
 
     @classmethod
     def of(cls, facts: Any) -> Fields:
+        texts = {name: normalize_text(getattr(facts, name) or "") for name in TEXT_FIELDS}
         return cls(
-            texts={name: normalize_text(getattr(facts, name) or "") for name in TEXT_FIELDS},
+            texts=texts,
+            collapsed={name: _collapsed(_SEPARATORS.sub("", text)) for name, text in texts.items()},
             squashed={name: squash_text(getattr(facts, name) or "") for name in SQUASHED_FIELDS},
             address=_address(facts.author_ip),
         )
@@ -96,7 +109,7 @@ def _where(term: Term, fields: Fields) -> str | None:
             return None
         return "author_ip" if address in term.network else None
     for name in TEXT_FIELDS:
-        if term.pattern.search(fields.texts[name]):
+        if term.collapsed in fields.collapsed[name] and term.pattern.search(fields.texts[name]):
             return name
     for name in SQUASHED_FIELDS:
         if term.squashed in fields.squashed[name]:
