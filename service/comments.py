@@ -21,7 +21,7 @@ def comment_row(site: Site, data: Mapping[str, Any], *, hash_pii: bool = False) 
     post = data.get("post") or {}
     author = data.get("author") or {}
     email = author.get("email")
-    ip = author.get("ip")
+    ip = str(author["ip"]) if author.get("ip") else None
     now = utcnow()
     return {
         "id": new_id(),

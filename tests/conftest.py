@@ -50,11 +50,15 @@ def wait_for(predicate: Callable[[], Any], timeout: float = 20.0, interval: floa
 
 
 def stop_process(process: subprocess.Popen, sig: int = signal.SIGTERM, timeout: float = 15) -> None:
-    """Stop a child and its process group, by its process id."""
+    """Stop a child by its process id: SIGTERM to the main process (it stops its own children),
+    SIGKILL to the whole process group (a crash: nothing gets to clean up)."""
     if process.poll() is not None:
         return
     try:
-        os.killpg(process.pid, sig)
+        if sig == signal.SIGKILL:
+            os.killpg(process.pid, signal.SIGKILL)
+        else:
+            process.send_signal(sig)
     except ProcessLookupError:
         return
     try:
@@ -62,6 +66,11 @@ def stop_process(process: subprocess.Popen, sig: int = signal.SIGTERM, timeout: 
     except subprocess.TimeoutExpired:
         os.killpg(process.pid, signal.SIGKILL)
         process.wait(timeout=10)
+    else:
+        try:
+            os.killpg(process.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
 
 
 # --- the model ---------------------------------------------------------------------------
@@ -70,17 +79,12 @@ def stop_process(process: subprocess.Popen, sig: int = signal.SIGTERM, timeout: 
 @pytest.fixture(scope="session")
 def model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A registry with one active model trained on the project's seed set (seconds, not minutes)."""
+    from classifier import Registry, default_training_paths, train
+
     root = tmp_path_factory.mktemp("models")
-    env = {**os.environ, "COMMENTGATE_MODEL_DIR": str(root), "COMMENTGATE_HOME": str(root / "h")}
-    result = subprocess.run(
-        [sys.executable, "-m", "service.cli", "train", "--activate", "--json"],
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
+    registry = Registry(root)
+    result = train(default_training_paths(REPO / "training_data"), registry)
+    registry.promote(result.version)
     return root
 
 
@@ -120,8 +124,9 @@ class Stack:
         return process
 
     def stop_workers(self) -> None:
+        """Cold shutdown (SIGQUIT): the test is over, nothing needs to finish gracefully."""
         for process in self.workers:
-            stop_process(process)
+            stop_process(process, signal.SIGQUIT)
 
 
 def _base_env(home: Path, model_dir: Path) -> dict[str, str]:

@@ -123,5 +123,6 @@ def test_health_readiness_openapi_docs_and_metrics(client) -> None:  # noqa: ANN
     assert "/v1/comments" in spec["paths"] and "/v1/comments/{comment_id}" in spec["paths"]
     docs = client.get("/docs")
     assert docs.status_code == 200 and b"/docs/assets/swagger-ui-bundle.js" in docs.data
-    assert client.get("/docs/assets/swagger-ui-bundle.js").status_code == 200
+    with client.get("/docs/assets/swagger-ui-bundle.js") as asset:
+        assert asset.status_code == 200 and b"SwaggerUIBundle" in asset.data
     assert b"commentgate_comments" in client.get("/metrics").data

@@ -1,0 +1,153 @@
+"""Time from POST /v1/comments to the signed webhook received, at fixed offered rates.
+
+    .venv/bin/python bench/e2e.py                       # both back ends, rates 20,100,200,400
+    .venv/bin/python bench/e2e.py --backend embedded --rates 20 --count 200
+
+Runs a real installation (gunicorn API, Celery workers with beat, a webhook receiver process) per
+back end and worker count; an open-loop load generator sends each comment at its scheduled time,
+so a slow system shows up as latency rather than as a slower sender. Prints one row per rate:
+p50/p99 latency, achieved throughput and the deepest pending backlog seen; the first rate whose
+throughput falls below 90% of the offered rate is the saturation point.
+"""
+
+from __future__ import annotations
+
+import argparse
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from datetime import date
+from pathlib import Path
+
+import requests
+
+from bench.harness import create_site, installation, machine, percentile
+
+
+def offer(inst, rate: float, count: int, prefix: str) -> tuple[dict[str, float], float]:  # noqa: ANN001
+    """Send ``count`` comments at ``rate``/s; returns comment id → send time, and the send span."""
+    sent: dict[str, float] = {}
+    lock = threading.Lock()
+    local = threading.local()
+    headers = {"Authorization": f"Bearer {inst.site['api_key']}"}
+    url = f"{inst.base_url}/v1/comments"
+    start = time.time() + 0.2
+
+    def send(i: int) -> None:
+        session = getattr(local, "session", None)
+        if session is None:
+            session = local.session = requests.Session()
+        due = start + i / rate
+        delay = due - time.time()
+        if delay > 0:
+            time.sleep(delay)
+        t0 = time.time()
+        body = {"external_id": f"{prefix}-{i}", "content": f"Thoughtful comment number {i}."}
+        response = session.post(url, json=body, headers=headers, timeout=30)
+        if response.status_code == 202:
+            with lock:
+                sent[response.json()["id"]] = t0
+
+    with ThreadPoolExecutor(max_workers=min(64, max(8, int(rate // 4)))) as pool:
+        list(pool.map(send, range(count)))
+    return sent, time.time() - start
+
+
+def measure(inst, rate: float, count: int, prefix: str, drain_timeout: float) -> dict:  # noqa: ANN001
+    depth = [0]
+    stop = threading.Event()
+
+    def sample() -> None:
+        while not stop.is_set():
+            try:
+                depth[0] = max(depth[0], inst.pending())
+            except requests.RequestException:
+                pass
+            stop.wait(0.5)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    sent, span = offer(inst, rate, count, prefix)
+    deadline = time.time() + drain_timeout
+    while time.time() < deadline:
+        delivered = inst.delivered()
+        if all(comment_id in delivered for comment_id in sent):
+            break
+        time.sleep(0.2)
+    stop.set()
+    delivered = inst.delivered()
+    latencies = [(delivered[c] - t) * 1000 for c, t in sent.items() if c in delivered]
+    finished = max((delivered[c] for c in sent if c in delivered), default=time.time())
+    first = min(sent.values(), default=time.time())
+    return {
+        "rate": rate,
+        "sent": len(sent),
+        "delivered": len(latencies),
+        "p50_ms": percentile(latencies, 50),
+        "p99_ms": percentile(latencies, 99),
+        "throughput": len(latencies) / max(1e-9, finished - first),
+        "send_span": span,
+        "max_pending": depth[0],
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawTextHelpFormatter
+    )
+    parser.add_argument("--backend", choices=["embedded", "postgres-redis", "both"], default="both")
+    parser.add_argument(
+        "--rates", default="20,100,200,400", help="offered comments/s, comma-separated"
+    )
+    parser.add_argument(
+        "--count", type=int, default=0, help="comments per rate (default: 4 s worth, ≥200)"
+    )
+    parser.add_argument("--concurrency", default="2", help="worker processes, e.g. 2,4")
+    parser.add_argument(
+        "--model-dir", type=Path, default=None, help="registry with an active model"
+    )
+    parser.add_argument("--drain-timeout", type=float, default=60.0)
+    args = parser.parse_args()
+    backends = ["embedded", "postgres-redis"] if args.backend == "both" else [args.backend]
+    rates = [float(r) for r in args.rates.split(",")]
+    print(f"# e2e latency, {date.today()}, {machine()}")
+    print(
+        "| back end | worker procs | offered/s | sent | delivered | p50 ms | p99 ms | achieved/s | max pending |"
+    )
+    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+    for backend in backends:
+        for concurrency in [int(c) for c in args.concurrency.split(",")]:
+            with installation(backend, args.model_dir) as inst:
+                inst.start_receiver()
+                create_site(inst)
+                inst.start_api()
+                inst.start_worker(concurrency=concurrency)
+                measure(inst, 20, 20, "warmup", 30)
+                saturated = None
+                for index, rate in enumerate(rates):
+                    count = args.count or max(200, int(rate * 4))
+                    row = measure(inst, rate, count, f"r{index}", args.drain_timeout)
+                    if saturated is None and row["throughput"] < 0.9 * rate:
+                        saturated = rate
+                    print(
+                        f"| {backend} | {concurrency} | {rate:.0f} | {row['sent']} | {row['delivered']} "
+                        f"| {row['p50_ms']:.1f} | {row['p99_ms']:.1f} | {row['throughput']:.0f} "
+                        f"| {row['max_pending']} |",
+                        flush=True,
+                    )
+                    _drain(inst)
+                print(
+                    f"<!-- {backend}, {concurrency} worker procs: saturation at "
+                    f"{saturated or 'none of the offered rates'} -->",
+                    flush=True,
+                )
+
+
+def _drain(inst) -> None:  # noqa: ANN001
+    deadline = time.time() + 60
+    while time.time() < deadline and inst.pending() > 0:
+        time.sleep(0.5)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,212 @@
+"""POST /v1/comments throughput and latency against a bare-Flask ceiling, in one run.
+
+    .venv/bin/python -m bench.ingest                      # both back ends
+    .venv/bin/python -m bench.ingest --backend postgres-redis --duration 10
+
+The load generator is wrk (Debian package ``wrk``) in its own process, with a Lua script that
+gives every request a unique external_id. The ceiling is a Flask app with one route returning a
+constant 202 JSON, served by the same gunicorn configuration. Every comment the real endpoint
+accepts is committed to the database and published to the broker before the 202.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import textwrap
+from datetime import date
+from pathlib import Path
+
+from bench.harness import REPO, free_port, installation, machine, stop, wait_until
+
+CEILING_APP = textwrap.dedent(
+    """
+    from flask import Flask, jsonify, request
+
+    app = Flask(__name__)
+
+    @app.post("/v1/comments")
+    def accept():
+        request.get_json()
+        return jsonify({"id": "0", "external_id": "x", "status": "pending"}), 202
+    """
+)
+
+WRK_SCRIPT = textwrap.dedent(
+    """
+    local counter = 0
+    local thread_id = 0
+    local threads = {}
+    function setup(thread)
+      thread:set("thread_id", #threads)
+      table.insert(threads, thread)
+    end
+    function request()
+      counter = counter + 1
+      local body = '{"external_id":"' .. RUN .. '-' .. thread_id .. '-' .. counter ..
+        '","content":"A thoughtful comment about the post, with nothing to hide.",' ..
+        '"post":{"id":"p1","url":"https://blog.example/p1"},' ..
+        '"author":{"name":"Reader","email":"reader@example.org","ip":"203.0.113.9"}}'
+      return wrk.format("POST", "/v1/comments", {
+        ["Content-Type"] = "application/json",
+        ["Authorization"] = "Bearer " .. KEY,
+      }, body)
+    end
+    """
+)
+
+
+def run_wrk(url: str, key: str, run: str, duration: int, connections: int) -> dict:
+    folder = Path(tempfile.mkdtemp(prefix="cg-wrk-"))
+    script = folder / "post.lua"
+    script.write_text(f'KEY = "{key}"\nRUN = "{run}"\n' + WRK_SCRIPT)
+    output = subprocess.run(
+        ["wrk", "-t2", f"-c{connections}", f"-d{duration}s", "--latency", "-s", str(script), url],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    return parse_wrk(output)
+
+
+def parse_wrk(output: str) -> dict:
+    def ms(text: str) -> float:
+        value = float(re.match(r"[\d.]+", text).group())
+        return (
+            value / 1000
+            if text.endswith("us")
+            else value * 1000
+            if text.endswith("s") and not text.endswith("ms")
+            else value
+        )
+
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))
+    p50 = ms(re.search(r"50%\s+(\S+)", output).group(1))
+    p99 = ms(re.search(r"99%\s+(\S+)", output).group(1))
+    non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
+    errors = re.search(r"Socket errors: (.*)", output)
+    return {
+        "rps": rps,
+        "p50": p50,
+        "p99": p99,
+        "non2xx": int(non2xx.group(1)) if non2xx else 0,
+        "socket_errors": errors.group(1) if errors else "",
+    }
+
+
+def gunicorn_args(config: str) -> list[str]:
+    processes, _, threads = config.partition("x")
+    args = ["--workers", processes]
+    if threads and int(threads) > 1:
+        args += ["--worker-class", "gthread", "--threads", threads]
+    return args
+
+
+def serve_ceiling(config: str) -> tuple[subprocess.Popen, str]:
+    folder = Path(tempfile.mkdtemp(prefix="cg-ceiling-"))
+    (folder / "ceiling.py").write_text(CEILING_APP)
+    port = free_port()
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "--chdir",
+            str(folder),
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--log-level",
+            "warning",
+            *gunicorn_args(config),
+            "ceiling:app",
+        ],
+        start_new_session=True,
+    )
+    wait_until(lambda: _up(port), 20)
+    return process, f"http://127.0.0.1:{port}"
+
+
+def _up(port: int) -> bool:
+    import socket
+
+    with socket.socket() as sock:
+        return sock.connect_ex(("127.0.0.1", port)) == 0
+
+
+def count_committed(inst) -> int:  # noqa: ANN001
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(
+        inst.env.get("COMMENTGATE_DATABASE_URL") or f"sqlite:///{inst.home / 'commentgate.db'}"
+    )
+    with engine.connect() as connection:
+        count = connection.execute(text("SELECT count(*) FROM comments")).scalar()
+    engine.dispose()
+    return int(count)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawTextHelpFormatter
+    )
+    parser.add_argument("--backend", choices=["embedded", "postgres-redis", "both"], default="both")
+    parser.add_argument("--configs", default="2x4,4x1", help="gunicorn PROCESSESxTHREADS configs")
+    parser.add_argument("--duration", type=int, default=10)
+    parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--model-dir", type=Path, default=None)
+    args = parser.parse_args()
+    if not shutil.which("wrk"):
+        sys.exit("wrk is needed: apt-get install wrk")
+    configs = args.configs.split(",")
+    print(f"# ingest, {date.today()}, {machine()}, wrk -t2 -c{args.connections} -d{args.duration}s")
+    ceilings = {}
+    for config in configs:
+        process, url = serve_ceiling(config)
+        try:
+            ceilings[config] = run_wrk(url, "none", "ceiling", args.duration, args.connections)
+        finally:
+            stop(process)
+    best = max(ceilings, key=lambda c: ceilings[c]["rps"])
+    print(
+        "| server | gunicorn | req/s | p50 ms | p99 ms | ratio to best ceiling | non-2xx | committed |"
+    )
+    print("| --- | --- | --- | --- | --- | --- | --- | --- |")
+    for config, row in ceilings.items():
+        print(
+            f"| bare Flask (ceiling) | {config} | {row['rps']:.0f} | {row['p50']:.2f} | "
+            f"{row['p99']:.2f} | {row['rps'] / ceilings[best]['rps']:.2f} | {row['non2xx']} | – |"
+        )
+    backends = ["embedded", "postgres-redis"] if args.backend == "both" else [args.backend]
+    for backend in backends:
+        with installation(backend, args.model_dir) as inst:
+            from bench.harness import create_site
+
+            inst.start_receiver()
+            create_site(inst)
+            for config in configs:
+                processes, _, threads = config.partition("x")
+                inst.start_api(workers=int(processes), threads=int(threads or 1))
+                before = count_committed(inst)
+                row = run_wrk(
+                    inst.base_url,
+                    inst.site["api_key"],
+                    f"{backend}-{config}",
+                    args.duration,
+                    args.connections,
+                )
+                committed = count_committed(inst) - before
+                print(
+                    f"| CommentGate {backend} | {config} | {row['rps']:.0f} | {row['p50']:.2f} | "
+                    f"{row['p99']:.2f} | {row['rps'] / ceilings[best]['rps']:.2f} | "
+                    f"{row['non2xx']} | {committed} |",
+                    flush=True,
+                )
+                stop(inst.processes.pop())
+
+
+if __name__ == "__main__":
+    main()
