@@ -112,7 +112,8 @@ def main() -> None:
     rates = [float(r) for r in args.rates.split(",")]
     print(f"# e2e latency, {date.today()}, {machine()}")
     print(
-        "| back end | worker procs | offered/s | sent | delivered | p50 ms | p99 ms | achieved/s | max pending |"
+        "| back end | worker procs | offered/s | sent | delivered | p50 ms | p99 ms "
+        "| achieved/s | max pending |"
     )
     print("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
     for backend in backends:
@@ -130,7 +131,8 @@ def main() -> None:
                     if saturated is None and row["throughput"] < 0.9 * rate:
                         saturated = rate
                     print(
-                        f"| {backend} | {concurrency} | {rate:.0f} | {row['sent']} | {row['delivered']} "
+                        f"| {backend} | {concurrency} | {rate:.0f} | {row['sent']} "
+                        f"| {row['delivered']} "
                         f"| {row['p50_ms']:.1f} | {row['p99_ms']:.1f} | {row['throughput']:.0f} "
                         f"| {row['max_pending']} |",
                         flush=True,
