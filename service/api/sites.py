@@ -7,6 +7,7 @@ because the decision step reads the policy with the site each time.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from flask import request
@@ -57,30 +58,37 @@ def _save(site: Site, stored: dict[str, Any]) -> dict[str, Any]:
     return _document(site)
 
 
+def _admin_only(view: Callable[..., Any]) -> Callable[..., Any]:
+    """The error answers every method shares, for the OpenAPI document."""
+    errors = (
+        (401, "Missing or invalid moderator token."),
+        (403, "Not an admin of this site."),
+        (404, "No such site for this token."),
+    )
+    for status, description in errors:
+        view = blp.alt_response(status, schema=ErrorOut, description=description)(view)
+    return blp.doc(security=SECURITY)(view)
+
+
+def _writes(view: Callable[..., Any]) -> Callable[..., Any]:
+    view = blp.alt_response(422, schema=ErrorOut, description="Unknown or invalid settings.")(view)
+    return blp.arguments(PolicyIn)(blp.response(200, PolicyOut)(_admin_only(view)))
+
+
 @blp.route("/<string:site_id>/policy")
 class SitePolicy(MethodView):
     @blp.response(200, PolicyOut)
-    @blp.alt_response(401, schema=ErrorOut, description="Missing or invalid moderator token.")
-    @blp.alt_response(403, schema=ErrorOut, description="Not an admin of this site.")
-    @blp.alt_response(404, schema=ErrorOut, description="No such site for this token.")
-    @blp.doc(security=SECURITY)
+    @_admin_only
     def get(self, site_id: str):  # noqa: ANN201
         """The site's policy: its settings over the defaults, and the thresholds in force."""
         return _document(_site(site_id))
 
-    @blp.arguments(PolicyIn)
-    @blp.response(200, PolicyOut)
-    @blp.alt_response(422, schema=ErrorOut, description="Unknown or invalid settings.")
-    @blp.doc(security=SECURITY)
+    @_writes
     def put(self, data: dict[str, Any], site_id: str):  # noqa: ANN201
         """Replace the policy: settings left out return to their defaults."""
-        site = _site(site_id)
-        return _save(site, overrides(data))
+        return _save(_site(site_id), overrides(data))
 
-    @blp.arguments(PolicyIn)
-    @blp.response(200, PolicyOut)
-    @blp.alt_response(422, schema=ErrorOut, description="Unknown or invalid settings.")
-    @blp.doc(security=SECURITY)
+    @_writes
     def patch(self, data: dict[str, Any], site_id: str):  # noqa: ANN201
         """Change some settings (JSON merge patch: objects merge, ``null`` restores a default)."""
         site = _site(site_id)
