@@ -1,0 +1,33 @@
+"""kombu's filesystem transport with atomic publishing, for the embedded (server-less) broker.
+
+kombu writes a message file in place under an advisory lock, while a consumer may already rename
+and read it: the consumer then reads an empty or partial file and the message is lost. Here a
+message is written under a name consumers ignore and renamed into the queue folder when complete.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from time import monotonic
+
+from kombu.transport import filesystem
+from kombu.utils.encoding import str_to_bytes
+from kombu.utils.json import dumps
+
+
+class Channel(filesystem.Channel):
+    def _put(self, queue: str, payload: dict, **kwargs: object) -> None:
+        name = f"{int(round(monotonic() * 1000))}_{uuid.uuid4()}.{queue}.msg"
+        final = os.path.join(self.data_folder_out, name)
+        partial = os.path.join(self.data_folder_out, f".{name}.partial")
+        try:
+            with open(partial, "wb") as handle:
+                handle.write(str_to_bytes(dumps(payload)))
+            os.replace(partial, final)
+        except OSError as exc:
+            raise filesystem.ChannelError(f"Cannot add message to {final!r}") from exc
+
+
+class Transport(filesystem.Transport):
+    Channel = Channel
