@@ -28,7 +28,7 @@ def celery_config(settings: Settings) -> dict[str, Any]:
         "task_ignore_result": True,
         "task_acks_late": True,
         "task_reject_on_worker_lost": True,
-        "worker_prefetch_multiplier": 8,
+        "worker_prefetch_multiplier": 32,
         "worker_concurrency": settings.worker_concurrency,
         "worker_hijack_root_logger": False,
         "broker_connection_retry_on_startup": True,

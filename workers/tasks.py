@@ -1,58 +1,80 @@
-"""Thin tasks with stable names: each loads what it needs and calls one domain function."""
+"""Thin tasks with stable names: each loads what it needs and calls one domain function.
+
+Scoring and delivery are batched (celery-batches): when several messages wait, one task call
+takes them all, so the model scores them in one matrix operation, one transaction records the
+decisions, and webhooks go out concurrently over pooled connections. Messages are acknowledged
+only after the batch returns; if the worker dies first they are redelivered, and the periodic
+sweep re-enqueues anything still pending in the database.
+"""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 from celery import shared_task
 from celery.utils.time import get_exponential_backoff_interval
-from sqlalchemy.exc import OperationalError
+from celery_batches import Batches
 
 from service import decisions, recovery, webhooks
 from service.db import session_scope
 from service.models import utcnow
 from workers.celery_app import DELIVER_TASK, SCORE_TASK, SWEEP_TASK
-from workers.context import get_context
+from workers.context import WorkerContext, get_context
 
 log = logging.getLogger(__name__)
+
+BATCH_SIZE = 32
+BATCH_WAIT = 0.01
+DELIVERY_THREADS = 16
+
+
+def _ids(requests: Sequence) -> list[str]:
+    """Distinct ids in arrival order (a message redelivered into the same batch counts once)."""
+    return list(dict.fromkeys(str(r.args[0]) for r in requests if r.args))
 
 
 @shared_task(
     name=SCORE_TASK,
+    base=Batches,
     bind=True,
     acks_late=True,
-    reject_on_worker_lost=True,
-    autoretry_for=(OperationalError,),
-    retry_backoff=True,
-    retry_backoff_max=30,
-    max_retries=None,
+    flush_every=BATCH_SIZE,
+    flush_interval=BATCH_WAIT,
 )
-def score_comment(self, comment_id: str) -> None:  # noqa: ANN001
-    """Score a pending comment, decide it, and queue its webhook (idempotent)."""
+def score_comment(self, requests: Sequence) -> None:  # noqa: ANN001
+    """Score pending comments, decide them, and queue their webhooks (idempotent)."""
     ctx = get_context(self.app)
     model = ctx.model.get()
     with session_scope(ctx.sessions) as session:
-        delivery_ids = decisions.decide_pending(session, [comment_id], model)
-    for delivery_id in delivery_ids:
-        deliver_webhook.delay(delivery_id)
+        delivery_ids = decisions.decide_pending(session, _ids(requests), model)
+    _publish(self.app, DELIVER_TASK, delivery_ids)
 
 
 @shared_task(
     name=DELIVER_TASK,
+    base=Batches,
     bind=True,
     acks_late=True,
-    reject_on_worker_lost=True,
-    autoretry_for=(OperationalError,),
-    retry_backoff=True,
-    retry_backoff_max=30,
-    max_retries=None,
+    flush_every=BATCH_SIZE,
+    flush_interval=BATCH_WAIT,
 )
-def deliver_webhook(self, delivery_id: str) -> None:  # noqa: ANN001
-    """One attempt; on failure, retry with exponential backoff and full jitter up to the cap."""
+def deliver_webhook(self, requests: Sequence) -> None:  # noqa: ANN001
+    """One attempt per delivery, concurrently; failures are retried with backoff and jitter."""
     ctx = get_context(self.app)
+    ids = _ids(requests)
+    with ThreadPoolExecutor(max_workers=min(DELIVERY_THREADS, len(ids) or 1)) as pool:
+        outcomes = list(pool.map(lambda delivery_id: _attempt(ctx, delivery_id), ids))
+    for outcome in outcomes:
+        if outcome is not None and outcome.retry:
+            _schedule_retry(self.app, ctx, outcome)
+
+
+def _attempt(ctx: WorkerContext, delivery_id: str) -> webhooks.AttemptOutcome | None:
     settings = ctx.settings
-    outcome = webhooks.attempt_delivery(
+    return webhooks.attempt_delivery(
         ctx.sessions,
         ctx.http,
         delivery_id,
@@ -60,8 +82,11 @@ def deliver_webhook(self, delivery_id: str) -> None:  # noqa: ANN001
         max_attempts=settings.webhook_max_attempts,
         allow_private=settings.webhook_allow_private,
     )
-    if outcome is None or not outcome.retry:
-        return
+
+
+def _schedule_retry(app, ctx: WorkerContext, outcome: webhooks.AttemptOutcome) -> None:  # noqa: ANN001
+    """Celery's exponential backoff with full jitter; the next attempt is a delayed message."""
+    settings = ctx.settings
     countdown = get_exponential_backoff_interval(
         factor=settings.webhook_backoff_base,
         retries=outcome.attempts - 1,
@@ -69,15 +94,24 @@ def deliver_webhook(self, delivery_id: str) -> None:  # noqa: ANN001
         full_jitter=True,
     )
     countdown = max(countdown, settings.webhook_backoff_base / 2)
-    webhooks.schedule_next(ctx.sessions, delivery_id, utcnow() + timedelta(seconds=countdown))
+    due = utcnow() + timedelta(seconds=countdown)
+    webhooks.schedule_next(ctx.sessions, outcome.delivery_id, due)
     log.info(
         "webhook %s attempt %d failed (%s); retry in %.1fs",
-        delivery_id,
+        outcome.delivery_id,
         outcome.attempts,
         outcome.error,
         countdown,
     )
-    raise self.retry(countdown=countdown, max_retries=None)
+    app.send_task(DELIVER_TASK, args=[outcome.delivery_id], countdown=countdown)
+
+
+def _publish(app, task_name: str, ids: Sequence[str]) -> None:  # noqa: ANN001
+    if not ids:
+        return
+    with app.producer_or_acquire() as producer:
+        for item in ids:
+            app.send_task(task_name, args=[item], producer=producer)
 
 
 @shared_task(name=SWEEP_TASK, bind=True, ignore_result=True)
@@ -89,10 +123,8 @@ def sweep(self) -> None:  # noqa: ANN001
     with session_scope(ctx.sessions) as session:
         comment_ids = recovery.claim_stale_comments(session, now, settings.pending_timeout)
         delivery_ids = recovery.claim_overdue_deliveries(session, now, settings.pending_timeout)
-    for comment_id in comment_ids:
-        score_comment.delay(comment_id)
-    for delivery_id in delivery_ids:
-        deliver_webhook.delay(delivery_id)
+    _publish(self.app, SCORE_TASK, comment_ids)
+    _publish(self.app, DELIVER_TASK, delivery_ids)
     if comment_ids or delivery_ids:
         log.warning(
             "sweep re-enqueued %d comments and %d deliveries", len(comment_ids), len(delivery_ids)
