@@ -23,6 +23,8 @@ import psycopg
 import redis
 import requests
 
+from classifier import Registry, default_training_paths, train
+
 REPO = Path(__file__).resolve().parents[1]
 PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
 REDIS_BENCH_DB = "redis://127.0.0.1:6379/13"
@@ -214,10 +216,11 @@ def installation(
     inst = Installation(backend=backend, home=home, env=env)
     try:
         inst.run("db", "upgrade")
-        if "active" not in inst.run("models", "list", "--json") or '"active": true' not in inst.run(
-            "models", "list", "--json"
-        ):
-            inst.run("train", "--activate", "--json")
+        registry = Registry(Path(env.get("COMMENTGATE_MODEL_DIR") or home / "models"))
+        if registry.active_version() is None:
+            registry.promote(
+                train(default_training_paths(REPO / "training_data"), registry).version
+            )
         yield inst
     finally:
         inst.stop_all()
