@@ -134,22 +134,18 @@ def _supervise(children: list[subprocess.Popen]) -> None:
 
 
 def _register_commands() -> None:
+    """Subcommands live beside what they drive; the group only gathers them."""
+    from classifier.cli import evaluate_command, models, score_command, train_command
     from service.feedback_cli import feedback
     from service.moderators_cli import moderators
     from service.privacy_cli import purge
     from service.sites_cli import sites
     from service.webhooks_cli import webhooks
 
-    for command in (sites, moderators, webhooks, purge):
+    for command in (sites, moderators, webhooks, feedback, purge):
         cli.add_command(command)
-    cli.add_command(feedback)
-    try:
-        from classifier.cli import evaluate_command, models, score_command, train_command
-    except ImportError as exc:  # the classifier's CLI is optional only while it is built
-        err.print(f"[yellow]classifier commands unavailable: {exc}[/]")
-    else:
-        for command in (train_command, evaluate_command, models, score_command):
-            cli.add_command(command)
+    for command in (train_command, evaluate_command, models, score_command):
+        cli.add_command(command)
 
 
 _register_commands()

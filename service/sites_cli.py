@@ -10,6 +10,7 @@ import click
 from service.cli_support import emit, fail_on_domain_errors, sessions_for
 from service.config import Settings
 from service.db import session_scope
+from service.errors import InvalidWebhookURLError
 from service.models import Site
 from service.sites import (
     create_site,
@@ -18,6 +19,7 @@ from service.sites import (
     set_policy,
     site_by_name,
 )
+from service.urls import validate_webhook_url
 
 
 @click.group()
@@ -32,11 +34,23 @@ def sites() -> None:
 @click.pass_obj
 @fail_on_domain_errors
 def sites_create(settings: Settings, name: str, webhook_url: str, as_json: bool) -> None:
-    """Create a site; its API key and webhook secret are printed once, never stored in clear."""
-    with session_scope(sessions_for(settings)) as session:
-        created = create_site(
-            session, name, webhook_url, allow_private=settings.webhook_allow_private
+    """Create a site; its API key and webhook secret are printed once, never stored in clear.
+
+    The operator is trusted with the URL: a loopback or private address is accepted with a
+    warning, since the sending worker checks every resolved address again at send time
+    (allowed only with COMMENTGATE_WEBHOOK_ALLOW_PRIVATE=true, as under `commentgate run`).
+    """
+    try:
+        validate_webhook_url(webhook_url, allow_private=settings.webhook_allow_private)
+    except InvalidWebhookURLError as exc:
+        validate_webhook_url(webhook_url, allow_private=True)
+        click.echo(
+            f"warning: {exc.message} Deliveries need COMMENTGATE_WEBHOOK_ALLOW_PRIVATE=true "
+            "in the worker's environment (it is the default under `commentgate run`).",
+            err=True,
         )
+    with session_scope(sessions_for(settings)) as session:
+        created = create_site(session, name, webhook_url, allow_private=True)
         data = created.as_dict()
     emit(data, as_json, title=f"Site {name!r} created. Keep the API key: it is shown only once.")
 
