@@ -159,8 +159,14 @@ def overrides(data: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def patched(stored: Mapping[str, Any], loaded: Mapping[str, Any]) -> dict[str, Any]:
-    """The overrides to store after a merge patch; the result is checked as a whole."""
-    return overrides(load_policy(policy.merge(stored, loaded)))
+    """The overrides to store after a merge patch; the result is checked as a whole.
+
+    Stored keys the schema does not know (written by hand, or by an older version) are dropped
+    rather than making every later change fail.
+    """
+    known = PolicyIn().fields
+    current = {key: value for key, value in stored.items() if key in known}
+    return overrides(load_policy(policy.merge(current, loaded)))
 
 
 def load_policy(raw: Mapping[str, Any]) -> dict[str, Any]:

@@ -265,6 +265,11 @@ def test_patch_is_checked_against_the_stored_policy(app, client, make_site) -> N
     assert response.status_code == 422
     assert response.get_json()["error"]["code"] == "validation_error"
 
+    store_policy(app, site, {"max_links": 4, "written_by_hand": True})
+    assert client.patch(url, json={"max_links": 3}, headers=admin).status_code == 200
+    with session_scope(sessions(app)) as session:
+        assert session.get(Site, site.site.id).policy == {"max_links": 3}
+
 
 def test_policy_change_applies_to_the_next_comment_without_restart(
     app, client, make_site, worker
