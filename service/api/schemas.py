@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, ValidationError, fields, validate
 
 MAX_CONTENT_CHARS = 20_000
 MAX_ID_CHARS = 200
@@ -11,6 +11,28 @@ MAX_FIELD_CHARS = 2_000
 
 def _text(max_chars: int = MAX_FIELD_CHARS, **kwargs: object) -> fields.String:
     return fields.String(validate=validate.Length(max=max_chars), **kwargs)  # type: ignore[arg-type]
+
+
+MAX_JSON_DEPTH = 4
+MAX_JSON_ITEMS = 100
+
+
+def _check_json_shape(value: object, depth: int = 1) -> int:
+    """Count the items of a nested JSON value, refusing documents nested too deeply."""
+    if depth > MAX_JSON_DEPTH:
+        raise ValidationError(f"Nested deeper than {MAX_JSON_DEPTH} levels.")
+    if isinstance(value, dict):
+        children = list(value.values())
+    elif isinstance(value, list):
+        children = value
+    else:
+        return 1
+    return len(children) + sum(_check_json_shape(child, depth + 1) for child in children)
+
+
+def bounded_json(value: dict) -> None:
+    if _check_json_shape(value) > MAX_JSON_ITEMS:
+        raise ValidationError(f"More than {MAX_JSON_ITEMS} values in all.")
 
 
 class PostIn(Schema):
@@ -37,7 +59,9 @@ class CommentIn(Schema):
     parent_external_id = _text(MAX_ID_CHARS, allow_none=True)
     created_at = fields.AwareDateTime(format="iso", allow_none=True)
     language = fields.String(validate=validate.Length(min=2, max=16), allow_none=True)
-    metadata = fields.Dict(keys=fields.String(validate=validate.Length(max=100)))
+    metadata = fields.Dict(
+        keys=fields.String(validate=validate.Length(max=100)), validate=bounded_json
+    )
 
 
 class DecisionOut(Schema):
