@@ -44,11 +44,16 @@ class Comments(MethodView):
         row = comment_row(site, data, hash_pii=app_state.settings.store_pii_hashed)
         comment_id, created = insert_comment(session, row)
         session.commit()
-        comment = session.get(Comment, comment_id)
         if not created:
-            return comment_view(comment), 200
+            return comment_view(session.get(Comment, comment_id)), 200
         app_state.enqueue_scoring([comment_id])
-        return comment_view(comment)
+        return {
+            "id": comment_id,
+            "external_id": row["external_id"],
+            "status": "pending",
+            "received_at": row["received_at"],
+            "decision": None,
+        }
 
 
 @blp.route("/<string:comment_id>")
