@@ -38,6 +38,8 @@ _FREE_MAIL = frozenset(
     "gmail.com yahoo.com hotmail.com outlook.com aol.com mail.ru yandex.ru".split()
 )
 _BIGRAM_MIX = 0x9E3779B1
+_NON_LETTER = re.compile(r"[\W\d_]")
+_UPPER = re.compile(r"[A-Z\u00c0-\u00de\u0391-\u03a9\u0410-\u042f]")
 _LENGTHS = ("length<15", "length<40", "length<100", "length<300", "length<1000", "length>=1000")
 
 
@@ -112,9 +114,9 @@ def meta_terms(comment: CommentInput, text: str) -> list[str]:
         terms.append("html:anchor")
     if _EMAIL.search(text):
         terms.append("email in text")
-    letters = sum(c.isalpha() for c in text)
+    letters = len(text) - _NON_LETTER.subn("", text)[1]
     if letters >= 8:
-        upper = sum(c.isupper() for c in text) / letters
+        upper = _UPPER.subn("", text)[1] / letters
         terms.append(
             ("caps:few", "caps:some", "caps:many", "shouting")[_bucket(upper, (0.1, 0.3, 0.6))]
         )
@@ -178,11 +180,12 @@ class Featurizer:
     def tokens(self, text: str) -> list[str]:
         return _join_spelled(_TOKEN.findall(normalize_text(text)))
 
-    def _indices(self, comment: CommentInput, out: list[int]) -> None:
+    def _indices(self, comment: CommentInput, out: list[int], keep: list | None = None) -> None:
         cache, entry, mask = self._cache, self._entry, self._word_mask
         prev = -1
         chars: list[int] = []
-        for token in self.tokens(comment.content):
+        tokens = self.tokens(comment.content)
+        for token in tokens:
             e = cache.get(token) or entry(token)
             out.append(e[1])
             chars.extend(e[2])
@@ -191,14 +194,17 @@ class Featurizer:
             prev = e[0]
         out.extend(chars)
         off, mmask = self._meta_offset, self._meta_mask
-        out.extend(off + (_hash(t) & mmask) for t in meta_terms(comment, comment.content))
+        meta = meta_terms(comment, comment.content)
+        out.extend(off + (_hash(t) & mmask) for t in meta)
+        if keep is not None:
+            keep.append((tokens, meta))
 
-    def counts(self, comments: Iterable[CommentInput]) -> sp.csr_matrix:
+    def counts(self, comments: Iterable[CommentInput], keep: list | None = None) -> sp.csr_matrix:
         """Raw term counts, one row per comment."""
         indices: list[int] = []
         indptr = [0]
         for comment in comments:
-            self._indices(comment, indices)
+            self._indices(comment, indices, keep)
             indptr.append(len(indices))
         cols = np.asarray(indices, dtype=np.int32)
         data = np.ones(len(cols), dtype=np.float32)
@@ -236,25 +242,29 @@ class Featurizer:
     def transform(self, comments: Sequence[CommentInput]) -> sp.csr_matrix:
         return self.weigh(self.counts(comments))
 
-    def readable_terms(self, comment: CommentInput) -> dict[int, set[str]]:
-        """Feature index -> the readable terms of `comment` that map to it (for explanations)."""
+    def readable_terms(
+        self, tokens: list[str], meta: list[str], wanted: set[int]
+    ) -> dict[int, set[str]]:
+        """Which of a comment's tokens, bigrams and metadata terms map to the `wanted` indices."""
         found: dict[int, set[str]] = {}
         mask = self._word_mask
-        tokens = self.tokens(comment.content)
         prev_h, prev_t = -1, ""
         for token in tokens:
             h, word_idx, chars = self._cache.get(token) or self._entry(token)
-            found.setdefault(word_idx, set()).add(token)
-            for idx in chars:
+            for idx in wanted.intersection(chars):
                 found.setdefault(idx, set()).add(token)
+            if word_idx in wanted:
+                found.setdefault(word_idx, set()).add(token)
             if prev_h >= 0:
-                found.setdefault(((prev_h * _BIGRAM_MIX) ^ h) & mask, set()).add(
-                    f"{prev_t} {token}"
-                )
+                bigram = ((prev_h * _BIGRAM_MIX) ^ h) & mask
+                if bigram in wanted:
+                    found.setdefault(bigram, set()).add(f"{prev_t} {token}")
             prev_h, prev_t = h, token
         off, mmask = self._meta_offset, self._meta_mask
-        for term in meta_terms(comment, comment.content):
-            found.setdefault(off + (_hash(term) & mmask), set()).add(term)
+        for term in meta:
+            idx = off + (_hash(term) & mmask)
+            if idx in wanted:
+                found.setdefault(idx, set()).add(term)
         return found
 
 

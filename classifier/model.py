@@ -50,6 +50,7 @@ class Model:
         self.bias = bias
         self._spam = self.outputs.index("spam")
         self._toxicity = self.outputs.index("toxicity")
+        self._explained = np.ascontiguousarray(weights[:, [self._spam, self._toxicity]])
         self._attributes = [
             (i, n) for i, n in enumerate(self.outputs) if n not in ("spam", "toxicity")
         ]
@@ -65,13 +66,14 @@ class Model:
         """Calibrated probabilities and the most influential terms, one `Scores` per comment."""
         if not comments:
             return []
-        x = self.featurizer.transform(comments)
+        kept: list = []
+        x = self.featurizer.weigh(self.featurizer.counts(comments, kept))
         probs = 1.0 / (1.0 + np.exp(-(np.asarray(x @ self.weights) + self.bias)))
         results = []
-        for row, comment in enumerate(comments):
+        for row in range(len(comments)):
             start, end = x.indptr[row], x.indptr[row + 1]
             cols, values = x.indices[start:end], x.data[start:end]
-            spam_terms, toxicity_terms = self._explain(comment, cols, values)
+            spam_terms, toxicity_terms = self._explain(kept[row], cols, values)
             p = probs[row]
             results.append(
                 Scores(
@@ -84,11 +86,9 @@ class Model:
             )
         return results
 
-    def _explain(
-        self, comment: CommentInput, cols: np.ndarray, values: np.ndarray
-    ) -> tuple[list[str], list[str]]:
+    def _explain(self, kept: tuple, cols: np.ndarray, values: np.ndarray) -> tuple[list, list]:
         """Terms whose weight x value pushed each score up most."""
-        contrib = values[:, None] * self.weights[cols][:, [self._spam, self._toxicity]]
+        contrib = values[:, None] * self._explained[cols]
         wanted = []
         for j in range(2):
             column = contrib[:, j]
@@ -97,7 +97,8 @@ class Model:
             wanted.append([(int(cols[i]), float(column[i])) for i in top if column[i] > 0])
         if not wanted[0] and not wanted[1]:
             return [], []
-        readable = self.featurizer.readable_terms(comment)
+        wanted_idx = {idx for pairs in wanted for idx, _ in pairs}
+        readable = self.featurizer.readable_terms(*kept, wanted_idx)
         out = []
         for pairs in wanted:
             totals: dict[str, float] = {}
