@@ -113,9 +113,8 @@ def verdict_for(
     sign = floods.signature(comment.content)
     history = policy.History(
         author=reputation.author_record(session, comment, settings),
-        copies=floods.count_copies(session, comment, sign, settings),
+        copies=floods.copies(session, comment, sign, settings),
     )
-    floods.remember(session, comment, sign)
     return policy.decide(replace(facts_of(comment), history=history), output, site_policy)
 
 

@@ -26,7 +26,7 @@ from functools import cache
 from typing import Any
 
 import numpy as np
-from sqlalchemy import bindparam, func, inspect, literal, or_, select
+from sqlalchemy import Connection, bindparam, func, inspect, literal, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -97,7 +97,8 @@ def jaccard(a: frozenset[str], b: frozenset[str]) -> float:
 
 @cache
 def _statements(dialect: str) -> dict[str, Any]:
-    """Built once: copies and near candidates in one statement, their texts, the band insert."""
+    """Built once: copies and near candidates in one statement, their texts, the band insert
+    (all bands in one statement)."""
     comments, bands = Comment.__table__.c, CommentBand.__table__
     since, until = bindparam("since"), bindparam("until")
     exact = (
@@ -121,28 +122,57 @@ def _statements(dialect: str) -> dict[str, Any]:
         .limit(COPY_LIMIT)
         .subquery()
     )
+    counted = select(
+        select(func.count()).select_from(exact).scalar_subquery(),
+        select(func.aggregate_strings(near.c.comment_id, ",")).scalar_subquery(),
+    )
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    remember = (
+        insert(bands)
+        .values(
+            [
+                {
+                    "comment_id": bindparam("comment_id"),
+                    "band": bindparam(f"band{index}"),
+                    "received_at": bindparam("received_at", type_=bands.c.received_at.type),
+                }
+                for index in range(BANDS)
+            ]
+        )
+        .on_conflict_do_nothing()
+    )
     return {
-        "copies": select(
-            select(func.count()).select_from(exact).scalar_subquery(),
-            select(func.aggregate_strings(near.c.comment_id, ",")).scalar_subquery(),
-        ),
+        "copies": counted,
+        "remember": remember,
         "texts": select(comments.content).where(
             comments.id.in_(bindparam("ids", expanding=True)),
             or_(comments.fingerprint.is_(None), comments.fingerprint != bindparam("key")),
         ),
-        "remember": insert(bands).on_conflict_do_nothing(),
     }
 
 
-def count_copies(
-    session: Session, comment: Comment, sign: Signature, settings: Mapping[str, Any]
-) -> int:
-    """Comments received earlier on any site, within the site's flood window, with the same
-    (or nearly the same) text."""
+def copies(session: Session, comment: Comment, sign: Signature, settings: Mapping[str, Any]) -> int:
+    """Count the comments received earlier on any site, within the site's flood window, with the
+    same (or nearly the same) text; and store this comment's bands for the ones that follow."""
     flood = settings["flood"]
-    if not flood["enabled"] or sign.length < flood["min_chars"]:
-        return 0
+    connection = session.connection()
+    statements = _statements(connection.dialect.name)
+    count = 0
+    if flood["enabled"] and sign.length >= flood["min_chars"]:
+        count = _count(connection, statements, comment, sign, flood)
+    remembered = _remember_params(comment, sign)
+    if remembered:
+        connection.execute(statements["remember"], remembered)
+    return count
+
+
+def _count(
+    connection: Connection,
+    statements: Mapping[str, Any],
+    comment: Comment,
+    sign: Signature,
+    flood: Mapping[str, Any],
+) -> int:
     until = comment.received_at or utcnow()
     key = comment.fingerprint or fingerprint(comment.content)
     params = {
@@ -151,8 +181,6 @@ def count_copies(
         "until": until,
         "bands": list(sign.bands) if flood["near_duplicates"] else [],
     }
-    connection = session.connection()
-    statements = _statements(connection.dialect.name)
     exact, near = connection.execute(statements["copies"], params).one()
     enough = flood["copies"] - exact
     if enough <= 0 or not near:
@@ -161,16 +189,13 @@ def count_copies(
     return exact + _confirmed(sign, list(texts.scalars()), enough)
 
 
-def remember(session: Session, comment: Comment, sign: Signature) -> None:
-    """Store a stored comment's bands so later near copies find it (idempotent)."""
+def _remember_params(comment: Comment, sign: Signature) -> dict[str, Any] | None:
+    """The band insert's parameters; None for a comment that is not stored (nothing to point to)."""
     if not sign.bands or not inspect(comment).persistent:
-        return
-    received_at = comment.received_at or utcnow()
-    rows = [
-        {"comment_id": comment.id, "band": band, "received_at": received_at} for band in sign.bands
-    ]
-    connection = session.connection()
-    connection.execute(_statements(connection.dialect.name)["remember"], rows)
+        return None
+    params: dict[str, Any] = {f"band{index}": band for index, band in enumerate(sign.bands)}
+    params.update(comment_id=comment.id, received_at=comment.received_at or utcnow())
+    return params
 
 
 def _confirmed(sign: Signature, texts: list[str], enough: int) -> int:
