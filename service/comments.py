@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Connection, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -49,13 +49,15 @@ def comment_row(site: Site, data: Mapping[str, Any], *, hash_pii: bool = False) 
     }
 
 
-def insert_comment(session: Session, row: dict[str, Any]) -> tuple[str, bool]:
+def insert_comment(session: Session | Connection, row: dict[str, Any]) -> tuple[str, bool]:
     """Insert unless (site, external_id) exists; returns (comment id, created).
 
     One statement with ON CONFLICT DO NOTHING, so concurrent retries of the same comment
-    never race into a duplicate or an integrity error.
+    never race into a duplicate or an integrity error. On an autocommit connection it is also
+    one round trip to the database, durable when it returns.
     """
-    dialect = session.get_bind().dialect.name
+    bind = session.get_bind() if isinstance(session, Session) else session
+    dialect = bind.dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     values = dict(row)
     values["metadata"] = values.pop("extra")

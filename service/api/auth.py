@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import threading
+import time
+
 from flask import g, request
 
 from service.errors import UnauthorizedError
 from service.models import Site
+from service.security import hash_token
 from service.sites import authenticate_site
 from service.state import db
 
@@ -18,6 +22,34 @@ def bearer_token() -> str | None:
     return token.strip()
 
 
+class _RecentKeys:
+    """Sites of recently seen API keys, so the ingest path needs no lookup per request.
+
+    A revoked or rotated-out key stops working within ``ttl`` seconds.
+    """
+
+    def __init__(self, ttl: float = 10.0, size: int = 10_000) -> None:
+        self.ttl = ttl
+        self.size = size
+        self._items: dict[str, tuple[float, Site]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, digest: str) -> Site | None:
+        item = self._items.get(digest)
+        if item is None or item[0] < time.monotonic():
+            return None
+        return item[1]
+
+    def put(self, digest: str, site: Site) -> None:
+        with self._lock:
+            if len(self._items) >= self.size:
+                self._items.clear()
+            self._items[digest] = (time.monotonic() + self.ttl, site)
+
+
+_recent_keys = _RecentKeys()
+
+
 def require_site() -> Site:
     """The site the request's API key belongs to, or a 401."""
     if "site" in g:
@@ -25,8 +57,13 @@ def require_site() -> Site:
     token = bearer_token()
     if token is None:
         raise UnauthorizedError("Missing API key: send 'Authorization: Bearer <site API key>'.")
-    site = authenticate_site(db(), token)
+    digest = hash_token(token)
+    site = _recent_keys.get(digest)
     if site is None:
-        raise UnauthorizedError("Invalid API key.")
+        site = authenticate_site(db(), token)
+        if site is None:
+            raise UnauthorizedError("Invalid API key.")
+        db().expunge(site)
+        _recent_keys.put(digest, site)
     g.site = site
     return site

@@ -40,12 +40,13 @@ class Comments(MethodView):
         """Submit a comment; the decision follows by webhook."""
         site = require_site()
         app_state = state()
-        session = db()
         row = comment_row(site, data, hash_pii=app_state.settings.store_pii_hashed)
-        comment_id, created = insert_comment(session, row)
-        session.commit()
+        with app_state.engine.connect().execution_options(
+            isolation_level="AUTOCOMMIT"
+        ) as connection:
+            comment_id, created = insert_comment(connection, row)
         if not created:
-            return comment_view(session.get(Comment, comment_id)), 200
+            return comment_view(db().get(Comment, comment_id)), 200
         app_state.enqueue_scoring([comment_id])
         return {
             "id": comment_id,
