@@ -111,19 +111,20 @@ def _statements(dialect: str) -> dict[str, Any]:
         .limit(COPY_LIMIT)
         .subquery()
     )
+    exact_count = select(func.count()).select_from(exact).scalar_subquery()
     near = (
         select(bands.c.comment_id)
         .where(
+            exact_count < bindparam("copies"),  # evaluated once: a flood skips the near scan
             bands.c.band.in_(bindparam("bands", expanding=True)),
             bands.c.received_at >= since,
             bands.c.received_at < until,
         )
-        .distinct()
-        .limit(COPY_LIMIT)
+        .limit(BANDS * COPY_LIMIT)
         .subquery()
     )
     counted = select(
-        select(func.count()).select_from(exact).scalar_subquery(),
+        exact_count,
         select(func.aggregate_strings(near.c.comment_id, ",")).scalar_subquery(),
     )
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
@@ -180,12 +181,14 @@ def _count(
         "since": until - timedelta(seconds=flood["window_seconds"]),
         "until": until,
         "bands": list(sign.bands) if flood["near_duplicates"] else [],
+        "copies": flood["copies"],
     }
     exact, near = connection.execute(statements["copies"], params).one()
     enough = flood["copies"] - exact
     if enough <= 0 or not near:
         return exact
-    texts = connection.execute(statements["texts"], {"ids": near.split(","), "key": key})
+    ids = sorted(set(near.split(",")))[:COPY_LIMIT]
+    texts = connection.execute(statements["texts"], {"ids": ids, "key": key})
     return exact + _confirmed(sign, list(texts.scalars()), enough)
 
 
