@@ -98,18 +98,30 @@ def _metrics_table(result, previous: dict) -> Table:
     type=click.Path(exists=True, path_type=Path),
     help="CSV/JSONL file or folder (recursive); repeatable. Default: the training_data folder.",
 )
+@click.option(
+    "--project-data/--no-project-data",
+    default=True,
+    show_default=True,
+    help="Also learn from the project's training_data folder (seed set and moderators' labels).",
+)
 @click.option("--activate", is_flag=True, help="Make the new version the active model.")
 @click.option("--seed", default=0, show_default=True, help="Random seed for splits and solvers.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object on stdout.")
 @click.pass_obj
-def train_command(obj, data: tuple[Path, ...], activate: bool, seed: int, as_json: bool) -> None:
+def train_command(
+    obj, data: tuple[Path, ...], project_data: bool, activate: bool, seed: int, as_json: bool
+) -> None:
     """Train spam and toxicity models, evaluate them on dev splits and register a new version.
 
     `*_train.csv` files train and matching `*_dev.csv` files measure; other files train with a
     15% stratified hold-out. The table compares the new model with the active one.
     """
     registry = _registry(obj)
-    paths = list(data) or default_training_paths(Path(obj.training_data))
+    paths = list(data)
+    if project_data or not paths:
+        known = {p.resolve() for p in paths}
+        extra = default_training_paths(Path(obj.training_data))
+        paths += [p for p in extra if p.resolve() not in known]
     if not paths:
         raise click.UsageError("no training data: pass --data PATH")
     columns = (SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn())

@@ -268,8 +268,20 @@ class Featurizer:
         return found
 
 
+# Terms that say what a comment lacks, or words too common to explain anything to a moderator.
+_UNINFORMATIVE = frozenset(
+    "no links|caps:few|no !|i|a|an|the|and|or|of|to|in|on|for|is|it|this|that|my|me|are|be|at"
+    "|with|as|was|so|but|if|by|from".split("|")
+) | frozenset(_LENGTHS)
+
+
 def top_terms(contributions: dict[str, float], k: int = 5) -> list[str]:
     ranked = sorted(
-        ((v, t) for t, v in contributions.items() if v > 0 and math.isfinite(v)), reverse=True
+        (
+            (v, t)
+            for t, v in contributions.items()
+            if v > 0 and math.isfinite(v) and t not in _UNINFORMATIVE
+        ),
+        reverse=True,
     )
     return [t for _, t in ranked[:k]]
