@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
@@ -49,6 +50,18 @@ def comment_row(site: Site, data: Mapping[str, Any], *, hash_pii: bool = False) 
     }
 
 
+@functools.cache
+def _insert_once_statement(dialect: str) -> Any:
+    """Built once per dialect: the ingest path only binds values to a cached compiled form."""
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    table = Comment.__table__
+    return (
+        insert(table)
+        .on_conflict_do_nothing(index_elements=["site_id", "external_id"])
+        .returning(table.c.id)
+    )
+
+
 def insert_comment(session: Session | Connection, row: dict[str, Any]) -> tuple[str, bool]:
     """Insert unless (site, external_id) exists; returns (comment id, created).
 
@@ -57,18 +70,10 @@ def insert_comment(session: Session | Connection, row: dict[str, Any]) -> tuple[
     one round trip to the database, durable when it returns.
     """
     bind = session.get_bind() if isinstance(session, Session) else session
-    dialect = bind.dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     values = dict(row)
     values["metadata"] = values.pop("extra")
-    table = Comment.__table__
-    statement = (
-        insert(table)
-        .values(**values)
-        .on_conflict_do_nothing(index_elements=["site_id", "external_id"])
-        .returning(table.c.id)
-    )
-    created_id = session.execute(statement).scalar()
+    statement = _insert_once_statement(bind.dialect.name)
+    created_id = session.execute(statement, values).scalar()
     if created_id is not None:
         return created_id, True
     existing = session.scalar(

@@ -23,7 +23,7 @@ def make_engine(database_url: str) -> Engine:
         database_url,
         pool_size=5,
         max_overflow=10,
-        pool_pre_ping=True,
+        pool_pre_ping=False,
         pool_recycle=1800,
     )
 

@@ -37,7 +37,9 @@ class TaskPublisher:
         try:
             with self.celery.producer_or_acquire() as producer:
                 for item in ids:
-                    self.celery.send_task(task_name, args=[item], producer=producer)
+                    self.celery.send_task(
+                        task_name, args=[item], producer=producer, argsrepr="", kwargsrepr=""
+                    )
         except Exception as exc:  # noqa: BLE001 - any broker failure: the stored work is safe
             with self._lock:
                 self._down_until = time.monotonic() + self.cooldown

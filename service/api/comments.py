@@ -30,7 +30,7 @@ def _authenticate() -> None:
 
 @blp.route("")
 class Comments(MethodView):
-    @blp.arguments(CommentIn)
+    @blp.arguments(CommentIn())
     @blp.response(202, CommentOut, description="Stored durably and queued for a decision.")
     @blp.alt_response(200, schema=CommentOut, description="Already received: the existing comment.")
     @blp.alt_response(401, schema=ErrorOut, description="Missing or invalid API key.")
