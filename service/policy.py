@@ -215,7 +215,8 @@ def _repeat_post(facts: Facts, settings: Mapping[str, Any]) -> Iterator[_Fired]:
         yield _rule(
             flood["action"],
             "repeat_post",
-            f"The same text was posted {copies} times before within {window:g} seconds.",
+            f"The same or nearly the same text was posted at least {copies} times before "
+            f"within {window:g} seconds.",
             copies=copies,
             max=flood["copies"],
             window_seconds=window,
@@ -241,10 +242,10 @@ def _model(model: ModelOutput, thresholds: Mapping[str, Mapping[str, float]]) ->
             "action": action,
         }
         yield _Fired(action, "model", reason, task)
-        terms = list(model.terms.get(task) or [])
-        if terms:
-            message = f"Terms that raised the {task} score: {', '.join(terms)}."
-            reason = {"code": "model_terms", "message": message, "task": task, "terms": terms}
+        raised_by = list(model.terms.get(task) or [])
+        if raised_by:
+            message = f"Terms that raised the {task} score: {', '.join(raised_by)}."
+            reason = {"code": "model_terms", "message": message, "task": task, "terms": raised_by}
             yield _Fired(None, "model", reason, task)
 
 
