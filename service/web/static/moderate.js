@@ -106,6 +106,7 @@
       if (event.key === "Escape") target.blur();
       return;
     }
+    if (event.key === "Enter" && target.closest("a, button")) return;
     if (help?.open && event.key !== "?") return;
     const item = items()[current];
     const actions = {
