@@ -27,7 +27,7 @@ from workers.context import WorkerContext, get_context
 log = logging.getLogger(__name__)
 
 BATCH_SIZE = 32
-BATCH_WAIT = 0.01
+BATCH_WAIT = 0.005
 DELIVERY_THREADS = 16
 
 
