@@ -26,7 +26,7 @@ from functools import cache
 from typing import Any
 
 import numpy as np
-from sqlalchemy import Connection, bindparam, func, inspect, literal, or_, select
+from sqlalchemy import Connection, bindparam, case, func, inspect, literal, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -112,15 +112,17 @@ def _statements(dialect: str) -> dict[str, Any]:
         .subquery()
     )
     exact_count = select(func.count()).select_from(exact).scalar_subquery()
+    # A LIMIT of 0 once the exact copies suffice: both databases then skip the near scan
+    # (a WHERE condition would be checked row by row by SQLite over a whole flood).
+    enough_exact = case((exact_count < bindparam("copies"), BANDS * COPY_LIMIT), else_=0)
     near = (
         select(bands.c.comment_id)
         .where(
-            exact_count < bindparam("copies"),  # evaluated once: a flood skips the near scan
             bands.c.band.in_(bindparam("bands", expanding=True)),
             bands.c.received_at >= since,
             bands.c.received_at < until,
         )
-        .limit(BANDS * COPY_LIMIT)
+        .limit(enough_exact)
         .subquery()
     )
     counted = select(
