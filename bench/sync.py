@@ -254,8 +254,8 @@ STAGES = {
     "score_facts": "the model",
     "verdict_for": "the policy, with its queries:",
     "author_record": "  author history",
+    "copies": "  exact and near copies",
     "count_copies": "  exact and near copies",
-    "remember": "  store the text's bands",
     "record_decision": "record the decision",
     "commit": "commit",
 }
@@ -269,14 +269,14 @@ def stages(send: Send, key: str, rounds: int) -> list[str]:
         _, method, path, body, headers = requests_for(key, 4 * 10**6 + n)[1]
         send(method, path, body, headers)
     profile.disable()
-    lines = [f"\nwhere comment-check's time goes ({rounds} calls, in-process, under cProfile)"]
     found = {}
     for (file, _, name), (_, calls, _, total, _) in pstats.Stats(profile).stats.items():
         if name in STAGES and ("/service/" in file or name == "commit" and "orm/session" in file):
-            found[name] = (calls, total)
+            found[name] = 1000 * total / calls
+    lines = [f"\nwhere comment-check's time goes ({rounds} calls, in-process, under cProfile)"]
     for name, label in STAGES.items():
-        calls, total = found.get(name, (0, 0.0))
-        lines.append(f"{label:32} {name:18} {1000 * total / max(calls, 1):8.2f} ms")
+        if name in found:
+            lines.append(f"{label:32} {name:18} {found[name]:8.2f} ms")
     return lines
 
 
