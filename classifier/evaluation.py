@@ -50,13 +50,14 @@ def task_probabilities(model: Model, task: str, comments: Sequence[CommentInput]
 def evaluate(
     model: Model, task: str, comments: Sequence[CommentInput], labels: Sequence[int]
 ) -> dict:
-    """ROC AUC, average precision, and precision/recall/F1 at the model's reject threshold."""
+    """ROC AUC, average precision, and precision/recall/F1 at 0.5 (the calibrated midpoint),
+    plus the same at the model's reject threshold."""
     if task not in TASKS:
         raise ValueError(f"task must be one of {', '.join(TASKS)}")
     probs = task_probabilities(model, task, comments)
     threshold = float(model.thresholds.get(task, {}).get("reject_at", 0.5))
     result = {"task": task, "model_version": model.version}
-    result.update(binary_metrics(labels, probs, threshold=threshold))
-    result["at_0.5"] = binary_metrics(labels, probs, threshold=0.5)
+    result.update(binary_metrics(labels, probs, threshold=0.5))
+    result["at_reject_threshold"] = binary_metrics(labels, probs, threshold=threshold)
     result["thresholds"] = model.thresholds.get(task)
     return result

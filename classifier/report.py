@@ -69,8 +69,8 @@ def write_report(folder: str | Path, result: dict, labels, probs, data_name: str
     report = out / "report.md"
     report.write_text(
         f"# {task} evaluation of model {result['model_version']}\n\n"
-        f"Data: `{data_name}`. Precision, recall and F1 at the model's reject threshold "
-        f"({threshold:.4f}).\n\n| metric | value |\n| --- | --- |\n{rows}\n\n"
+        f"Data: `{data_name}`. Precision, recall, F1 and the confusion matrix at score "
+        f"{threshold:.4f}.\n\n| metric | value |\n| --- | --- |\n{rows}\n\n"
         "![ROC curve](roc.png)\n\n![Precision-recall curve](precision_recall.png)\n\n"
         "![Confusion matrix](confusion_matrix.png)\n",
         encoding="utf-8",
