@@ -19,7 +19,6 @@ import json
 import os
 import random
 import statistics
-import string
 import tempfile
 import time
 import uuid
@@ -35,6 +34,7 @@ from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
 from bench.harness import PG_ADMIN, machine, percentile
+from bench.sync import sentences
 from service import floods, policy
 from service.comments import comment_row, insert_comment
 from service.db import make_engine, make_session_factory
@@ -44,7 +44,6 @@ from service.models import Comment, CommentBand, Site, utcnow
 from service.security import hash_identifier
 
 TARGET_P99_MS = 5.0
-COMMON = "the a and to of in is it that this for on with was as but be have you not are at".split()
 SITE_POLICY: dict[str, Any] = {
     "blocked_terms": [f"blocked{i}" for i in range(48)] + ["casino", "viagra"],
     "suspect_terms": [f"suspect{i}" for i in range(48)] + ["crypto", "free money"],
@@ -83,23 +82,19 @@ def database(backend: str) -> Iterator[str]:
 class Population:
     """Who writes and what: skewed like a real site, with a few very busy authors and a flood.
 
-    Texts are drawn from a Zipf-distributed vocabulary of 5,000 words, so unrelated comments
-    share about as many character 4-grams as real ones do (Jaccard about 0.02).
+    Texts are English prose (sentences of the standard library's docstrings, as ``bench.sync``
+    uses): 2,000 comments of one to six sentences, posted as they are or with a sentence more.
+    Comments that share sentences share MinHash bands, so the near-copy check has real work.
     """
 
     def __init__(self, rng: random.Random) -> None:
         self.rng = rng
         self.emails = [f"reader{i}@example.org" for i in range(5000)]
         self.ips = [f"10.{i // 250}.{i % 250}.{rng.randrange(1, 250)}" for i in range(3000)]
-        letters = string.ascii_lowercase
-        self.words = COMMON + [
-            "".join(rng.choice(letters) for _ in range(rng.randrange(3, 10))) for _ in range(5000)
+        self.sentences = sentences()
+        self.templates = [
+            " ".join(rng.sample(self.sentences, rng.randrange(1, 7))) for _ in range(2000)
         ]
-        self.weights = [1 / rank for rank in range(1, len(self.words) + 1)]
-        self.templates = [self.sentence(rng.randrange(8, 30)) for _ in range(2000)]
-
-    def sentence(self, words: int) -> str:
-        return " ".join(self.rng.choices(self.words, self.weights, k=words)).capitalize() + "."
 
     def author(self) -> dict[str, str]:
         roll = self.rng.random()
@@ -114,7 +109,7 @@ class Population:
         if roll < 0.03:
             return FLOOD
         template = self.rng.choice(self.templates)
-        return template if roll < 0.5 else f"{template} {self.sentence(2)}"
+        return template if roll < 0.5 else f"{template} {self.rng.choice(self.sentences)}"
 
 
 def fill(session: Session, site: Site, people: Population, count: int) -> None:
