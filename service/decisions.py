@@ -8,6 +8,7 @@ from typing import Any, Protocol
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from service import floods, policy, reputation, webhooks
 from service.models import Comment, Decision, Site, WebhookDelivery, utcnow
@@ -163,7 +164,7 @@ def record_decision(
     if result.rowcount != 1:
         return None
     for key, value in values.items():
-        setattr(comment, key, value)
+        set_committed_value(comment, key, value)
     decision = Decision(
         comment_id=comment.id,
         action=action,
