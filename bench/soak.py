@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -30,47 +29,12 @@ from sqlalchemy import create_engine, text
 from bench.harness import (
     Installation,
     create_site,
-    free_port,
     installation,
     machine,
     percentile,
     stop,
 )
-
-
-class OwnRedis:
-    def __init__(self, folder: Path) -> None:
-        self.port = free_port()
-        self.folder = folder
-        self.process: subprocess.Popen | None = None
-
-    @property
-    def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
-
-    def start(self) -> None:
-        self.process = subprocess.Popen(
-            [
-                shutil.which("redis-server") or "redis-server",
-                "--port",
-                str(self.port),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-                "--dir",
-                str(self.folder),
-            ],
-            stdout=subprocess.DEVNULL,
-            start_new_session=True,
-        )
-        time.sleep(0.5)
-
-    def stop(self) -> None:
-        if self.process is not None:
-            stop(self.process)
+from tests.support.redis_server import RedisServer
 
 
 def restart_postgres() -> None:
@@ -88,7 +52,7 @@ def log(message: str) -> None:
 
 def faults(
     inst: Installation,
-    redis_server: OwnRedis,
+    redis_server: RedisServer,
     duration: float,
     stop_flag: threading.Event,
     receiver_down: float,
@@ -191,7 +155,7 @@ def main() -> None:
     args = parser.parse_args()
     duration = args.count / args.rate
     folder = Path(os.environ.get("TMPDIR", "/tmp"))
-    redis_server = OwnRedis(folder)
+    redis_server = RedisServer(folder)
     redis_server.start()
     extra = {
         "COMMENTGATE_BROKER_URL": redis_server.url,

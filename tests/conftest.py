@@ -309,11 +309,10 @@ def auth(site: NewSite) -> dict[str, str]:
     return {"Authorization": f"Bearer {site.api_key}"}
 
 
-@pytest.fixture
-def live_server(stack: Stack) -> Iterator[str]:
-    """The API under gunicorn (the production server) in its own process; yields its base URL."""
+def serve(stack: Stack) -> tuple[subprocess.Popen, str]:
+    """The API under gunicorn (the production server) in its own process, and its base URL."""
     port = free_port()
-    log = stack.home / "server.log"
+    log = stack.home / f"server-{port}.log"
     with open(log, "wb") as handle:
         process = subprocess.Popen(
             [sys.executable, "-m", "service.cli", "serve", "--port", str(port), "--workers", "2"],
@@ -325,7 +324,13 @@ def live_server(stack: Stack) -> Iterator[str]:
         )
     wait_for(lambda: _port_open(port) or process.poll() is not None, 30)
     assert process.poll() is None, log.read_text()[-3000:]
-    yield f"http://127.0.0.1:{port}"
+    return process, f"http://127.0.0.1:{port}"
+
+
+@pytest.fixture
+def live_server(stack: Stack) -> Iterator[str]:
+    process, base = serve(stack)
+    yield base
     stop_process(process)
 
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 import time
@@ -20,59 +19,15 @@ from sqlalchemy import select
 
 from service.db import session_scope
 from service.models import WebhookDelivery
-from tests.conftest import REPO, Stack, _make_stack, auth, free_port, stop_process, wait_for
+from tests.conftest import REPO, Stack, _make_stack, auth, free_port, serve, stop_process, wait_for
+from tests.support.redis_server import RedisServer
 
 pytestmark = pytest.mark.integration
 
 
-class PrivateRedis:
-    """A Redis server of the test's own, on a free loopback port, stopped by its process id."""
-
-    def __init__(self, folder: Path) -> None:
-        self.port = free_port()
-        self.folder = folder
-        self.process: subprocess.Popen | None = None
-
-    @property
-    def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
-
-    def start(self) -> None:
-        self.process = subprocess.Popen(
-            [
-                shutil.which("redis-server") or "redis-server",
-                "--port",
-                str(self.port),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-                "--dir",
-                str(self.folder),
-            ],
-            stdout=subprocess.DEVNULL,
-            start_new_session=True,
-        )
-        wait_for(self._pong, 10)
-
-    def _pong(self) -> bool:
-        import redis
-
-        try:
-            return bool(redis.Redis(port=self.port, socket_timeout=0.5).ping())
-        except redis.RedisError:
-            return False
-
-    def stop(self) -> None:
-        if self.process is not None:
-            stop_process(self.process)
-
-
 @pytest.fixture
-def private_redis(tmp_path: Path) -> Iterator[PrivateRedis]:
-    server = PrivateRedis(tmp_path)
+def private_redis(tmp_path: Path) -> Iterator[RedisServer]:
+    server = RedisServer(tmp_path)
     server.start()
     yield server
     server.stop()
@@ -85,30 +40,6 @@ def _post(base: str, site, external_id: str) -> requests.Response:  # noqa: ANN0
         headers=auth(site),
         timeout=10,
     )
-
-
-def _serve(stack: Stack) -> tuple[subprocess.Popen, str]:
-    port = free_port()
-    log = stack.home / f"server-{port}.log"
-    with open(log, "wb") as handle:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "service.cli", "serve", "--port", str(port), "--workers", "2"],
-            cwd=REPO,
-            env=stack.env,
-            stdout=handle,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    base = f"http://127.0.0.1:{port}"
-    wait_for(lambda: _healthy(base), 30)
-    return process, base
-
-
-def _healthy(base: str) -> bool:
-    try:
-        return requests.get(f"{base}/healthz", timeout=1).status_code == 200
-    except requests.RequestException:
-        return False
 
 
 def _delivered_ids(receiver) -> set[str]:  # noqa: ANN001
@@ -126,7 +57,7 @@ def test_redis_outage_under_load_loses_nothing(
     )
     receiver = start_receiver()
     site = make_site_for(stack, receiver.url)
-    server, base = _serve(stack)
+    server, base = serve(stack)
     try:
         stack.start_worker()
         accepted: list[str] = []
@@ -167,7 +98,7 @@ def test_postgres_restart_recovers_without_restarting_the_service(
 ) -> None:  # noqa: ANN001
     receiver = start_receiver()
     site = make_site_for(pg_stack, receiver.url)
-    server, base = _serve(pg_stack)
+    server, base = serve(pg_stack)
     try:
         pg_stack.start_worker()
         accepted = [_post(base, site, f"pre-{i}").json()["id"] for i in range(10)]
