@@ -73,24 +73,6 @@ def trusted(verdict: policy.Verdict, role: str) -> policy.Verdict:
     return policy.Verdict("approve", "rule", [reason, *verdict.reasons])
 
 
-def honeypot(verdict: policy.Verdict, name: str, value: Any) -> policy.Verdict:
-    """The client's own hidden field (Akismet's ``honeypot_field_name``) filled in: reject.
-
-    The site's policy rejects for its configured ``honeypot_field`` already; this covers the
-    field a client names per request, with the same reason.
-    """
-    filled = str(value or "").strip()
-    if not filled or any(r.get("code") == "honeypot" for r in verdict.reasons):
-        return verdict
-    reason = {
-        "code": "honeypot",
-        "message": f"The hidden form field {name!r} was filled in.",
-        "field": name,
-        "action": "reject",
-    }
-    return policy.Verdict("reject", "rule", [reason, *verdict.reasons])
-
-
 def check_comment(
     session: Session,
     site: Site,
@@ -100,7 +82,6 @@ def check_comment(
     source: str,
     store: bool,
     hash_pii: bool = False,
-    honeypot_field: str | None = None,
     trusted_role: str | None = None,
 ) -> Checked:
     """Score and decide one comment now; store it and its decision unless ``store`` is false.
@@ -108,8 +89,9 @@ def check_comment(
     ``data`` has the shape ``comment_row`` takes (``external_id``, ``content``, ``post``,
     ``author``, ...). Sent again with the same ``external_id``, the stored comment is reused: no
     duplicate and no second decision, and a moderator's decision on it wins over the model.
-    ``honeypot_field`` names a field of ``data["metadata"]`` that must be empty, and an author
-    with ``trusted_role`` is approved whatever the scores. The caller commits.
+    A hidden field the client names per request (``metadata["honeypot_field_name"]``) is checked
+    by the shared policy; an author with ``trusted_role`` is approved whatever the scores. The
+    caller commits.
     """
     row = comment_row(site, {**data, "source": source}, hash_pii=hash_pii)
     comment_id, created = insert_comment(session, row) if store else (None, False)
@@ -120,7 +102,9 @@ def check_comment(
     else:
         comment = Comment(**row)  # not stored: transient, never added to the session
     output = score_facts(model, [facts_of(comment)])[0]
-    verdict = _verdict(session, site, comment, output, honeypot_field, trusted_role)
+    verdict = verdict_for(session, site, comment, output)
+    if trusted_role:
+        verdict = trusted(verdict, trusted_role)
     if comment_id is None:
         return Checked(verdict, output)
     if comment.status == "pending":
@@ -147,20 +131,6 @@ def _as_stored(session: Session, row: dict[str, Any]) -> Comment:
     make_transient_to_detached(comment)
     session.add(comment)
     return comment
-
-
-def _verdict(
-    session: Session,
-    site: Site,
-    comment: Comment,
-    output: policy.ModelOutput,
-    honeypot_field: str | None,
-    trusted_role: str | None,
-) -> policy.Verdict:
-    verdict = verdict_for(session, site, comment, output)
-    if honeypot_field:
-        verdict = honeypot(verdict, honeypot_field, (comment.extra or {}).get(honeypot_field))
-    return trusted(verdict, trusted_role) if trusted_role else verdict
 
 
 def score_texts(model: Scorer, texts: Sequence[str]) -> list[Mapping[str, float]]:

@@ -32,6 +32,7 @@ from typing import Any
 from service import terms
 
 SEVERITY = {"approve": 0, "hold": 1, "reject": 2}
+HONEYPOT_NAME_KEY = "honeypot_field_name"
 DEFAULT_MAX_LINKS = 2
 FALLBACK_THRESHOLDS = {
     "spam": {"approve_below": 0.5, "reject_at": 0.95},
@@ -200,11 +201,15 @@ def _rule(action: str, code: str, message: str, **details: Any) -> _Fired:
 
 
 def _honeypot(facts: Facts, settings: Mapping[str, Any]) -> Iterator[_Fired]:
-    name = settings["honeypot_field"]
-    if name and str(facts.metadata.get(name) or "").strip():
-        yield _rule(
-            "reject", "honeypot", f"The hidden form field {name!r} was filled in.", field=name
-        )
+    """The site's hidden field, or one the platform names per comment (as Akismet clients do)."""
+    per_comment = facts.metadata.get(HONEYPOT_NAME_KEY)
+    names = dict.fromkeys(n for n in (settings["honeypot_field"], per_comment) if n)
+    for name in names:
+        if isinstance(name, str) and str(facts.metadata.get(name) or "").strip():
+            yield _rule(
+                "reject", "honeypot", f"The hidden form field {name!r} was filled in.", field=name
+            )
+            return
 
 
 def _repeat_post(facts: Facts, settings: Mapping[str, Any]) -> Iterator[_Fired]:

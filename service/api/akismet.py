@@ -202,7 +202,6 @@ def comment_check() -> Response:
         source=SOURCE,
         store=not _flag(params.get("is_test")),
         hash_pii=state().settings.store_pii_hashed,
-        honeypot_field=(params.get("honeypot_field_name") or "")[:100] or None,
         trusted_role=_trusted_role(params),
     )
     session.commit()
