@@ -17,8 +17,8 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     COMMENTGATE_TRAINING_DATA=/app/training_data
 RUN groupadd --system commentgate \
     && useradd --system --gid commentgate --home-dir /var/lib/commentgate commentgate \
-    && mkdir -p /var/lib/commentgate /app \
-    && chown commentgate:commentgate /var/lib/commentgate
+    && mkdir -p /var/lib/commentgate/models /app \
+    && chown -R commentgate:commentgate /var/lib/commentgate
 COPY --from=build /wheels /wheels
 RUN pip install --no-cache-dir /wheels/* && rm -rf /wheels
 WORKDIR /app
