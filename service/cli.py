@@ -92,6 +92,7 @@ def run(settings: Settings, host: str, port: int, worker_count: int) -> None:
 
     env = dict(os.environ)
     env.setdefault("COMMENTGATE_WEBHOOK_ALLOW_PRIVATE", "true")
+    env.setdefault("COMMENTGATE_SECURE_COOKIES", "false")  # plain http on this machine
     settings = Settings.from_env(env)
     upgrade(make_engine(settings.database_url))
     ensure_model(settings, err)

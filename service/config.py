@@ -56,6 +56,7 @@ class Settings:
     model_check_interval: float = 2.0
     worker_concurrency: int = 2
     store_pii_hashed: bool = False
+    secure_cookies: bool = True
     log_level: str = "INFO"
     extra: Mapping[str, str] = field(default_factory=dict)
 
@@ -100,6 +101,7 @@ class Settings:
             model_check_interval=float(get("MODEL_CHECK_INTERVAL", "2")),
             worker_concurrency=int(get("WORKER_CONCURRENCY", "2")),
             store_pii_hashed=_bool(get("STORE_PII_HASHED", "false")),
+            secure_cookies=_bool(get("SECURE_COOKIES", "true")),
             log_level=get("LOG_LEVEL", "INFO"),
             extra={k[len(PREFIX) :]: v for k, v in env.items() if k.startswith(PREFIX)},
         )

@@ -141,6 +141,7 @@ def _base_env(home: Path, model_dir: Path) -> dict[str, str]:
         COMMENTGATE_WEBHOOK_BACKOFF_MAX="2",
         COMMENTGATE_WEBHOOK_TIMEOUT="3",
         COMMENTGATE_RATE_LIMITS="off",
+        COMMENTGATE_SECURE_COOKIES="false",
         PYTHONUNBUFFERED="1",
     )
     return env

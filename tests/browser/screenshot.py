@@ -79,7 +79,11 @@ DEMO = [
 def main(out: Path, dark: bool = False, detail: bool = False) -> None:
     home = Path(tempfile.mkdtemp(prefix="commentgate-shot-"))
     env = {k: v for k, v in os.environ.items() if not k.startswith("COMMENTGATE_")}
-    env.update(COMMENTGATE_HOME=str(home), COMMENTGATE_RATE_LIMITS="off")
+    env.update(
+        COMMENTGATE_HOME=str(home),
+        COMMENTGATE_RATE_LIMITS="off",
+        COMMENTGATE_SECURE_COOKIES="false",
+    )
     settings = Settings.from_env(env)
     app = create_app(settings)
     state = app.extensions["commentgate"]

@@ -31,3 +31,15 @@ def test_urls_and_flags_are_read(tmp_path: Path) -> None:
     assert settings.rate_limit_storage_url == "redis://r:6379/0"
     assert settings.webhook_allow_private is True
     assert settings.model_dir == tmp_path / "m"
+
+
+def test_session_cookies_are_secure_unless_turned_off(tmp_path: Path) -> None:
+    from service import create_app
+
+    secure = create_app(Settings.from_env({"COMMENTGATE_HOME": str(tmp_path)}))
+    assert secure.config["SESSION_COOKIE_SECURE"] is True
+    assert secure.config["SESSION_COOKIE_HTTPONLY"] is True
+    plain = create_app(
+        Settings.from_env({"COMMENTGATE_HOME": str(tmp_path), "COMMENTGATE_SECURE_COOKIES": "no"})
+    )
+    assert plain.config["SESSION_COOKIE_SECURE"] is False
