@@ -10,7 +10,8 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
-from service import floods, policy, reputation, webhooks
+from service import floods, policy, webhooks
+from service.history import history_of
 from service.models import Comment, Decision, Site, WebhookDelivery, utcnow
 
 STATUS_OF_ACTION = {"approve": "approved", "hold": "held", "reject": "rejected"}
@@ -106,16 +107,12 @@ def verdict_for(
 ) -> policy.Verdict:
     """The one decision path (queue worker, synchronous endpoints, re-scoring): facts, policy.
 
-    The author's history and earlier copies of the text come from a few indexed, bounded
-    queries; the comment's near-duplicate bands are stored for the comments that follow.
+    The author's history and earlier copies of the text come from one statement of indexed,
+    bounded scans; the comment's near-duplicate bands are stored for the comments that follow.
     """
     site_policy = site.policy or {}
     settings = policy.resolve(site_policy)
-    sign = floods.signature(comment.content)
-    history = policy.History(
-        author=reputation.author_record(session, comment, settings),
-        copies=floods.copies(session, comment, sign, settings),
-    )
+    history = history_of(session, comment, settings, floods.signature(comment.content))
     return policy.decide(replace(facts_of(comment), history=history), output, site_policy)
 
 

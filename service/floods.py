@@ -30,7 +30,6 @@ from typing import Any
 import numpy as np
 from sqlalchemy import Connection, bindparam, case, func, inspect, literal, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import Session
 
 from classifier import normalize_text, squash_text
 from service.models import Comment, CommentBand, utcnow
@@ -100,15 +99,15 @@ def jaccard(a: frozenset[str], b: frozenset[str]) -> float:
 
 
 @cache
-def _statements(dialect: str) -> dict[str, Any]:
-    """Built once: copies and near candidates in one statement, their texts, the band insert
-    (all bands in one statement)."""
-    comments, bands = Comment.__table__.c, CommentBand.__table__
-    since, until = bindparam("since"), bindparam("until")
+def copy_columns() -> tuple[Any, Any]:
+    """Exact copies (counted) and near-copy candidates (ids, one per band shared) as two scalar
+    subqueries, to be selected with other history (built once)."""
+    comments, bands = Comment.__table__.c, CommentBand.__table__.c
+    since, until = bindparam("flood_since"), bindparam("until")
     exact = (
         select(literal(1))
         .where(
-            comments.fingerprint == bindparam("key"),
+            comments.fingerprint == bindparam("fingerprint"),
             comments.received_at >= since,
             comments.received_at < until,
         )
@@ -120,93 +119,79 @@ def _statements(dialect: str) -> dict[str, Any]:
     # (a WHERE condition would be checked row by row by SQLite over a whole flood).
     enough_exact = case((exact_count < bindparam("copies"), BANDS * COPY_LIMIT), else_=0)
     near = (
-        select(bands.c.comment_id)
+        select(bands.comment_id)
         .where(
-            bands.c.band.in_(bindparam("bands", expanding=True)),
-            bands.c.received_at >= since,
-            bands.c.received_at < until,
+            bands.band.in_(bindparam("bands", expanding=True)),
+            bands.received_at >= since,
+            bands.received_at < until,
         )
         .limit(enough_exact)
         .subquery()
     )
-    counted = select(
-        exact_count,
-        select(func.aggregate_strings(near.c.comment_id, ",")).scalar_subquery(),
-    )
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    remember = (
-        insert(bands)
-        .values(
-            [
-                {
-                    "comment_id": bindparam("comment_id"),
-                    "band": bindparam(f"band{index}"),
-                    "received_at": bindparam("received_at", type_=bands.c.received_at.type),
-                }
-                for index in range(BANDS)
-            ]
-        )
-        .on_conflict_do_nothing()
-    )
+    candidates = select(func.aggregate_strings(near.c.comment_id, ",")).scalar_subquery()
+    return exact_count.label("exact"), candidates.label("near")
+
+
+def copy_params(comment: Comment, sign: Signature, settings: Mapping[str, Any]) -> dict[str, Any]:
+    """Parameters of :func:`copy_columns`; they match nothing when the site does not count."""
+    flood = settings["flood"]
+    counting = flood["enabled"] and sign.length >= flood["min_chars"]
+    until = comment.received_at or utcnow()
     return {
-        "copies": counted,
-        "remember": remember,
+        "fingerprint": (comment.fingerprint or fingerprint(comment.content)) if counting else None,
+        "flood_since": until - timedelta(seconds=flood["window_seconds"]),
+        "until": until,
+        "bands": list(sign.bands) if counting and flood["near_duplicates"] else [],
+        "copies": flood["copies"],
+    }
+
+
+def count_copies(
+    connection: Connection,
+    row: Mapping[str, Any],
+    comment: Comment,
+    sign: Signature,
+    settings: Mapping[str, Any],
+) -> int:
+    """Earlier copies of the text from a :func:`copy_columns` row: the exact ones, plus near
+    candidates confirmed (most bands shared first) until the flood threshold is reached."""
+    exact, near = int(row["exact"] or 0), row["near"]
+    enough = settings["flood"]["copies"] - exact
+    if enough <= 0 or not near:
+        return exact
+    shared = Counter(near.split(","))  # candidate -> bands it shares with this comment
+    ids = [comment_id for comment_id, _ in shared.most_common(COPY_LIMIT)]
+    key = comment.fingerprint or fingerprint(comment.content)
+    statement = _statements(connection.dialect.name)["texts"]
+    texts = dict(connection.execute(statement, {"ids": ids, "key": key}).all())
+    candidates = [(shared[i], texts[i]) for i in ids if i in texts]  # exact copies left out
+    return exact + _confirmed(sign, candidates, enough)
+
+
+def remember(connection: Connection, comment: Comment, sign: Signature) -> None:
+    """Store a stored comment's bands so later near copies find it (idempotent)."""
+    if not sign.bands or not inspect(comment).persistent:
+        return
+    received_at = comment.received_at or utcnow()
+    rows = [
+        {"comment_id": comment.id, "band": band, "received_at": received_at} for band in sign.bands
+    ]
+    connection.execute(_statements(connection.dialect.name)["remember"], rows)
+
+
+@cache
+def _statements(dialect: str) -> dict[str, Any]:
+    """Built once: the candidates' texts, and the band insert (run as an executemany: a
+    multi-row VALUES statement cannot be cached and would be compiled on every call)."""
+    comments = Comment.__table__.c
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    return {
+        "remember": insert(CommentBand.__table__).on_conflict_do_nothing(),
         "texts": select(comments.id, comments.content).where(
             comments.id.in_(bindparam("ids", expanding=True)),
             or_(comments.fingerprint.is_(None), comments.fingerprint != bindparam("key")),
         ),
     }
-
-
-def copies(session: Session, comment: Comment, sign: Signature, settings: Mapping[str, Any]) -> int:
-    """Count the comments received earlier on any site, within the site's flood window, with the
-    same (or nearly the same) text; and store this comment's bands for the ones that follow."""
-    flood = settings["flood"]
-    connection = session.connection()
-    statements = _statements(connection.dialect.name)
-    count = 0
-    if flood["enabled"] and sign.length >= flood["min_chars"]:
-        count = _count(connection, statements, comment, sign, flood)
-    remembered = _remember_params(comment, sign)
-    if remembered:
-        connection.execute(statements["remember"], remembered)
-    return count
-
-
-def _count(
-    connection: Connection,
-    statements: Mapping[str, Any],
-    comment: Comment,
-    sign: Signature,
-    flood: Mapping[str, Any],
-) -> int:
-    until = comment.received_at or utcnow()
-    key = comment.fingerprint or fingerprint(comment.content)
-    params = {
-        "key": key,
-        "since": until - timedelta(seconds=flood["window_seconds"]),
-        "until": until,
-        "bands": list(sign.bands) if flood["near_duplicates"] else [],
-        "copies": flood["copies"],
-    }
-    exact, near = connection.execute(statements["copies"], params).one()
-    enough = flood["copies"] - exact
-    if enough <= 0 or not near:
-        return exact
-    shared = Counter(near.split(","))  # candidate -> bands it shares with this comment
-    ids = [comment_id for comment_id, _ in shared.most_common(COPY_LIMIT)]
-    texts = dict(connection.execute(statements["texts"], {"ids": ids, "key": key}).all())
-    candidates = [(shared[i], texts[i]) for i in ids if i in texts]  # exact copies left out
-    return exact + _confirmed(sign, candidates, enough)
-
-
-def _remember_params(comment: Comment, sign: Signature) -> dict[str, Any] | None:
-    """The band insert's parameters; None for a comment that is not stored (nothing to point to)."""
-    if not sign.bands or not inspect(comment).persistent:
-        return None
-    params: dict[str, Any] = {f"band{index}": band for index, band in enumerate(sign.bands)}
-    params.update(comment_id=comment.id, received_at=comment.received_at or utcnow())
-    return params
 
 
 def _confirmed(sign: Signature, candidates: list[tuple[int, str]], enough: int) -> int:

@@ -15,7 +15,6 @@ from functools import cache
 from typing import Any
 
 from sqlalchemy import Select, bindparam, case, func, literal, select
-from sqlalchemy.orm import Session
 
 from service.models import Comment, utcnow
 from service.policy import Author
@@ -24,15 +23,15 @@ HISTORY_LIMIT = 100
 
 
 @cache
-def _standing(by: str) -> Select[Any]:
-    """One statement, two index range scans: the author's latest comments, summed up, and the
-    IP's comments within the burst window. Built once per key column."""
+def standing(by: str) -> Select[Any]:
+    """The author's latest comments on the site, summed up, and the IP's comments within the
+    burst window: two index range scans, one row. Built once per key column."""
     comments = Comment.__table__.c
     latest = (
         select(comments.status, comments.received_at)
         .where(
             comments.site_id == bindparam("site_id"),
-            comments[by] == bindparam("key"),
+            comments[by] == bindparam("author_key"),
             comments.received_at < bindparam("until"),
         )
         .order_by(comments.received_at.desc())
@@ -40,8 +39,8 @@ def _standing(by: str) -> Select[Any]:
         .subquery()
     )
 
-    def total(condition: Any) -> Any:
-        return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
+    def total(condition: Any, name: str) -> Any:
+        return func.coalesce(func.sum(case((condition, 1), else_=0)), 0).label(name)
 
     by_ip = (
         select(literal(1))
@@ -56,43 +55,48 @@ def _standing(by: str) -> Select[Any]:
     )
     rejected = latest.c.status == "rejected"
     return select(
-        total(latest.c.status == "approved"),
-        total(rejected),
-        total(rejected & (latest.c.received_at >= bindparam("rejections_since"))),
-        total(latest.c.received_at >= bindparam("burst_since")),
-        select(func.count()).select_from(by_ip).scalar_subquery(),
+        total(latest.c.status == "approved", "approved"),
+        total(rejected, "rejected"),
+        total(rejected & (latest.c.received_at >= bindparam("rejections_since")), "rejections"),
+        total(latest.c.received_at >= bindparam("burst_since"), "recent"),
+        select(func.count()).select_from(by_ip).scalar_subquery().label("by_ip"),
     )
 
 
-def author_record(session: Session, comment: Comment, settings: Mapping[str, Any]) -> Author:
-    """Approved and rejected comments of the author, recent rejections and recent volume.
+def standing_params(comment: Comment, settings: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
+    """The key column and parameters of :func:`standing` for ``comment``.
 
     ``settings`` is the site's resolved policy (``policy.resolve``): its ``reputation`` and
     ``burst`` windows decide what "recent" means.
     """
-    if comment.author_email_hash:
-        known_by, column, key = "email", "author_email_hash", comment.author_email_hash
-    elif comment.author_ip:
-        known_by, column, key = "ip", "author_ip", comment.author_ip
-    else:
-        return Author()
     until = comment.received_at or utcnow()
-    params = {
+    by, key = "author_email_hash", comment.author_email_hash
+    if not key and comment.author_ip:
+        by, key = "author_ip", comment.author_ip
+    return by, {
         "site_id": comment.site_id,
-        "key": key,
-        "ip": comment.author_ip if known_by == "email" else None,
+        "author_key": key,
+        "ip": comment.author_ip if by == "author_email_hash" else None,
         "until": until,
         "burst_since": until - timedelta(seconds=settings["burst"]["window_seconds"]),
         "rejections_since": until - timedelta(days=settings["reputation"]["rejection_window_days"]),
     }
-    approved, rejected, recent_rejections, recent, by_ip = (
-        session.connection().execute(_standing(column), params).one()
-    )
+
+
+def author_from(row: Mapping[str, Any], comment: Comment) -> Author:
+    """The :class:`Author` a :func:`standing` row describes."""
+    if comment.author_email_hash:
+        known_by = "email"
+    elif comment.author_ip:
+        known_by = "ip"
+    else:
+        return Author()
+    recent = int(row["recent"])
     return Author(
         known_by=known_by,
-        approved=int(approved),
-        rejected=int(rejected),
-        recent_rejections=int(recent_rejections),
-        recent_by_author=int(recent) if known_by == "email" else 0,
-        recent_by_ip=int(recent) if known_by == "ip" else int(by_ip),
+        approved=int(row["approved"]),
+        rejected=int(row["rejected"]),
+        recent_rejections=int(row["rejections"]),
+        recent_by_author=recent if known_by == "email" else 0,
+        recent_by_ip=recent if known_by == "ip" else int(row["by_ip"]),
     )
