@@ -68,6 +68,7 @@ class Installation:
     home: Path
     env: dict[str, str]
     processes: list[subprocess.Popen] = field(default_factory=list)
+    names: dict[int, str] = field(default_factory=dict)
     base_url: str = ""
     receiver_log: Path | None = None
     receiver_port: int = 0
@@ -95,7 +96,12 @@ class Installation:
             start_new_session=True,
         )
         self.processes.append(process)
+        self.names[process.pid] = name
         return process
+
+    def named(self, prefix: str) -> list[subprocess.Popen]:
+        """Running processes whose name starts with ``prefix`` (``worker``, ``api``, ...)."""
+        return [p for p in self.processes if self.names.get(p.pid, "").startswith(prefix)]
 
     def start_receiver(self, *options: str) -> None:
         self.receiver_port = free_port()
@@ -130,7 +136,7 @@ class Installation:
         wait_until(lambda: _port_open(port), 30)
 
     def start_worker(self, concurrency: int = 2, beat: bool = True) -> subprocess.Popen:
-        index = sum(1 for p in self.processes if "worker" in " ".join(map(str, p.args)))
+        index = len(self.names)
         args = [
             sys.executable,
             "-m",

@@ -67,7 +67,7 @@ def faults(
         return True
 
     if at(0.15):
-        victim = next(p for p in inst.processes if "worker" in " ".join(map(str, p.args)))
+        victim = inst.named("worker")[0]
         log(f"fault: SIGKILL worker {victim.pid}")
         stop(victim, signal.SIGKILL)
         inst.processes.remove(victim)
@@ -84,7 +84,7 @@ def faults(
         log("fault: PostgreSQL back")
     if at(0.70):
         log(f"fault: receiver down for {receiver_down:.0f} s")
-        receiver = next(p for p in inst.processes if "receiver" in " ".join(map(str, p.args)))
+        receiver = inst.named("receiver")[0]
         stop(receiver)
         inst.processes.remove(receiver)
         time.sleep(receiver_down)
