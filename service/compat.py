@@ -2,7 +2,7 @@
 
 These callers want the answer in the HTTP response, so one comment is scored in-process, but with
 the same pieces as the queue path: ``comment_row``/``insert_comment`` to store it once,
-``score_facts`` for the model, ``verdict_for`` for the policy and ``record_decision`` (without a
+``score_facts`` for the model, ``verdict_for`` for the policy and ``record_verdict`` (without a
 webhook) to keep the decision. Their feedback calls (Akismet's ``submit-spam``/``submit-ham``,
 Perspective's ``suggestscore``) become labeled examples, like moderator decisions.
 """
@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session, make_transient_to_detached
 
 from service import policy
 from service.comments import comment_row, insert_comment
-from service.decisions import Scorer, facts_of, record_decision, score_facts, verdict_for
+from service.decisions import Scorer, facts_of, record_verdict, score_facts, verdict_for
 from service.models import Comment, LabeledExample, Site
 
 # Holding for these reasons means "probably spam"; holding only for toxicity or a suspect term
@@ -108,17 +108,7 @@ def check_comment(
     if comment_id is None:
         return Checked(verdict, output)
     if comment.status == "pending":
-        record_decision(
-            session,
-            comment,
-            action=verdict.action,
-            scores=dict(output.scores),
-            reasons=verdict.reasons,
-            model_version=output.version,
-            decided_by=verdict.decided_by,
-            expect_status="pending",
-            notify=False,
-        )
+        record_verdict(session, comment, verdict, output, notify=False)
     elif comment.decided_by == "moderator" and comment.action:
         verdict = policy.Verdict(comment.action, "moderator", list(comment.reasons or []))
     return Checked(verdict, output, comment_id, created)

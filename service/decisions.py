@@ -87,16 +87,7 @@ def decide_pending(session: Session, comment_ids: Sequence[str], model: Scorer) 
     deliveries: list[str] = []
     for comment, output in zip(comments, outputs, strict=True):
         verdict = verdict_for(session, sites[comment.site_id], comment, output)
-        recorded = record_decision(
-            session,
-            comment,
-            action=verdict.action,
-            scores=dict(output.scores),
-            reasons=verdict.reasons,
-            model_version=output.version,
-            decided_by=verdict.decided_by,
-            expect_status="pending",
-        )
+        recorded = record_verdict(session, comment, verdict, output)
         if recorded is not None and recorded.delivery is not None:
             deliveries.append(recorded.delivery.id)
     return deliveries
@@ -114,6 +105,28 @@ def verdict_for(
     settings = policy.resolve(site_policy)
     history = history_of(session, comment, settings, floods.signature(comment.content))
     return policy.decide(replace(facts_of(comment), history=history), output, site_policy)
+
+
+def record_verdict(
+    session: Session,
+    comment: Comment,
+    verdict: policy.Verdict,
+    output: policy.ModelOutput,
+    *,
+    notify: bool = True,
+) -> Recorded | None:
+    """Record the policy's verdict on a still-pending comment (see :func:`record_decision`)."""
+    return record_decision(
+        session,
+        comment,
+        action=verdict.action,
+        scores=dict(output.scores),
+        reasons=verdict.reasons,
+        model_version=output.version,
+        decided_by=verdict.decided_by,
+        expect_status="pending",
+        notify=notify,
+    )
 
 
 @dataclass(frozen=True)
