@@ -77,7 +77,10 @@ def squash_text(text: str) -> str:
     """`normalize_text` without anything but letters and digits, so "c a s-i.n o" is "casino".
 
     Spaced-out leetspeak ("v 1 a g r a") is only visible once squashed, so the leet mapping
-    applies again to the squashed form: it is for matching terms, not for display.
+    applies again to the squashed form: it is for matching terms, not for display. Joining the
+    pieces can form new letter runs ("co ool"), so runs are collapsed again afterwards.
     """
     squashed = _NON_ALNUM.sub("", normalize_text(text))
-    return squashed.translate(_LEET) if not squashed.isdigit() else squashed
+    if not squashed.isdigit():
+        squashed = squashed.translate(_LEET)
+    return _LETTER_RUN.sub(r"\1\1", squashed)

@@ -1,0 +1,46 @@
+"""Properties of the one text normalizer, over arbitrary Unicode (hypothesis)."""
+
+from __future__ import annotations
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from classifier import normalize_text, squash_text
+
+ZERO_WIDTH = "\u200b\u200c\u200d\u2060\ufeff\u00ad"
+TEXT = st.text(alphabet=st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=200)
+
+
+@settings(max_examples=300, deadline=None)
+@given(TEXT)
+def test_normalizing_is_total_idempotent_and_strips_invisible_characters(text: str) -> None:
+    once = normalize_text(text)
+    assert isinstance(once, str)
+    assert normalize_text(once) == once
+    assert not any(c in once for c in ZERO_WIDTH)
+    assert once == once.lower()
+
+
+@settings(max_examples=300, deadline=None)
+@given(TEXT)
+def test_squashed_text_is_lowercase_alphanumeric_and_agrees_with_normalized(text: str) -> None:
+    squashed = squash_text(text)
+    assert squashed == "" or squashed.isalnum()
+    assert squashed == squashed.lower()
+    assert squash_text(normalize_text(text)) == squashed
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(alphabet="abcdefghijklmnopqrstuvwxyz", min_size=3, max_size=12), st.data())
+def test_invisible_characters_and_spacing_do_not_hide_a_word(word: str, data) -> None:  # noqa: ANN001
+    separators = data.draw(
+        st.lists(
+            st.sampled_from(["", " ", "\u200b", "\u200d", ".", "-"]),
+            min_size=len(word) - 1,
+            max_size=len(word) - 1,
+        )
+    )
+    disguised = word[0] + "".join(
+        sep + letter for sep, letter in zip(separators, word[1:], strict=True)
+    )
+    assert squash_text(word) in squash_text(disguised)
