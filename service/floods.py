@@ -23,13 +23,14 @@ import zlib
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from functools import cache
 from typing import Any
 
 import numpy as np
-from sqlalchemy import Connection, bindparam, case, func, inspect, literal, or_, select
+from sqlalchemy import Connection, bindparam, case, delete, func, inspect, literal, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
 
 from classifier import normalize_text, squash_text
 from service.models import Comment, CommentBand, utcnow
@@ -204,3 +205,16 @@ def _confirmed(sign: Signature, candidates: list[tuple[int, str]], enough: int) 
             if count >= enough:
                 break
     return count
+
+
+MAX_WINDOW = timedelta(days=30)
+
+
+def prune_bands(session: Session, now: datetime) -> int:
+    """Forget the bands of comments older than the longest flood window a policy may set."""
+    result = session.execute(
+        delete(CommentBand)
+        .where(CommentBand.received_at < now - MAX_WINDOW)
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount or 0

@@ -233,7 +233,10 @@ class CommentBand(Base):
     """One MinHash band of a decided comment's text, to find near copies across sites cheaply."""
 
     __tablename__ = "comment_bands"
-    __table_args__ = (Index("ix_comment_bands_band_received", "band", "received_at"),)
+    __table_args__ = (
+        Index("ix_comment_bands_band_received", "band", "received_at"),
+        Index("ix_comment_bands_received", "received_at"),
+    )
 
     comment_id: Mapped[str] = mapped_column(
         ForeignKey("comments.id", ondelete="CASCADE"), primary_key=True

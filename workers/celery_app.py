@@ -16,6 +16,7 @@ from service.config import Settings
 SCORE_TASK = "commentgate.score_comment"
 DELIVER_TASK = "commentgate.deliver_webhook"
 SWEEP_TASK = "commentgate.sweep"
+PRUNE_TASK = "commentgate.prune"
 QUEUE = "commentgate"
 
 
@@ -42,6 +43,7 @@ def celery_config(settings: Settings) -> dict[str, Any]:
         },
         "beat_schedule": {
             "sweep": {"task": SWEEP_TASK, "schedule": settings.sweep_interval},
+            "prune": {"task": PRUNE_TASK, "schedule": 3600.0},
         },
         "beat_schedule_filename": str(settings.home / "celerybeat-schedule"),
     }

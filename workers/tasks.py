@@ -18,10 +18,10 @@ from celery import shared_task
 from celery.utils.time import get_exponential_backoff_interval
 from celery_batches import Batches
 
-from service import decisions, recovery, webhooks
+from service import decisions, floods, recovery, webhooks
 from service.db import session_scope
 from service.models import utcnow
-from workers.celery_app import DELIVER_TASK, SCORE_TASK, SWEEP_TASK
+from workers.celery_app import DELIVER_TASK, PRUNE_TASK, SCORE_TASK, SWEEP_TASK
 from workers.context import WorkerContext, get_context
 
 log = logging.getLogger(__name__)
@@ -129,3 +129,13 @@ def sweep(self) -> None:  # noqa: ANN001
         log.warning(
             "sweep re-enqueued %d comments and %d deliveries", len(comment_ids), len(delivery_ids)
         )
+
+
+@shared_task(name=PRUNE_TASK, bind=True, ignore_result=True)
+def prune(self) -> None:  # noqa: ANN001
+    """Drop near-copy bands older than any flood window; they can no longer match."""
+    ctx = get_context(self.app)
+    with session_scope(ctx.sessions) as session:
+        removed = floods.prune_bands(session, utcnow())
+    if removed:
+        log.info("pruned %d near-copy bands", removed)
