@@ -253,9 +253,8 @@ STAGES = {
     "insert_comment": "store the comment",
     "score_facts": "the model",
     "verdict_for": "the policy, with its queries:",
-    "author_record": "  author history",
-    "copies": "  exact and near copies",
-    "count_copies": "  exact and near copies",
+    "history_of": "  author history and copies (one query)",
+    "count_copies": "  interpret the copies found",
     "record_decision": "record the decision",
     "commit": "commit",
 }
