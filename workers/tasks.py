@@ -21,7 +21,7 @@ from celery_batches import Batches
 from service import decisions, floods, recovery, webhooks
 from service.db import session_scope
 from service.models import utcnow
-from workers.celery_app import DELIVER_TASK, PRUNE_TASK, SCORE_TASK, SWEEP_TASK
+from workers.celery_app import DELIVER_TASK, PRUNE_TASK, QUEUE, SCORE_TASK, SWEEP_TASK
 from workers.context import WorkerContext, get_context
 
 log = logging.getLogger(__name__)
@@ -116,7 +116,15 @@ def _publish(app, task_name: str, ids: Sequence[str]) -> None:  # noqa: ANN001
 
 @shared_task(name=SWEEP_TASK, bind=True, ignore_result=True)
 def sweep(self) -> None:  # noqa: ANN001
-    """Re-enqueue comments and deliveries whose messages were lost (worker killed, broker down)."""
+    """Re-enqueue comments and deliveries whose messages were lost (worker killed, broker down).
+
+    While the queue still holds messages, what waits is most likely among them: re-enqueueing
+    would only add duplicates to a backlog, so the sweep waits for the queue to drain.
+    """
+    backlog = _queue_length(self.app)
+    if backlog:
+        log.info("sweep skipped: %d messages still queued", backlog)
+        return
     ctx = get_context(self.app)
     settings = ctx.settings
     now = utcnow()
@@ -129,6 +137,16 @@ def sweep(self) -> None:  # noqa: ANN001
         log.warning(
             "sweep re-enqueued %d comments and %d deliveries", len(comment_ids), len(delivery_ids)
         )
+
+
+def _queue_length(app) -> int:  # noqa: ANN001
+    """Messages waiting in the task queue (not those already reserved by workers)."""
+    try:
+        with app.connection_for_read() as connection:
+            declared = connection.default_channel.queue_declare(queue=QUEUE, passive=True)
+            return int(declared.message_count or 0)
+    except Exception:  # noqa: BLE001 - unknown length: sweep as usual
+        return 0
 
 
 @shared_task(name=PRUNE_TASK, bind=True, ignore_result=True)
