@@ -69,6 +69,8 @@ class Installation:
     env: dict[str, str]
     processes: list[subprocess.Popen] = field(default_factory=list)
     names: dict[int, str] = field(default_factory=dict)
+    _seen: dict[str, float] = field(default_factory=dict)
+    _offset: int = 0
     base_url: str = ""
     receiver_log: Path | None = None
     receiver_port: int = 0
@@ -152,17 +154,25 @@ class Installation:
         return process
 
     def delivered(self) -> dict[str, float]:
-        """comment id → time the receiver got its first successful webhook."""
-        seen: dict[str, float] = {}
+        """comment id → time the receiver got its first successful webhook.
+
+        Reads only what the receiver appended since the last call: re-parsing the whole log
+        on every poll would take CPU from the system being measured.
+        """
         if not self.receiver_log or not self.receiver_log.exists():
-            return seen
-        for line in self.receiver_log.read_text().splitlines():
+            return dict(self._seen)
+        with self.receiver_log.open("rb") as handle:
+            handle.seek(self._offset)
+            chunk = handle.read()
+        complete = chunk[: chunk.rfind(b"\n") + 1]
+        self._offset += len(complete)
+        for line in complete.splitlines():
             record = json.loads(line)
             if record["status"] != 200:
                 continue
             comment_id = json.loads(record["body"])["data"]["comment_id"]
-            seen.setdefault(comment_id, record["received_at"])
-        return seen
+            self._seen.setdefault(comment_id, record["received_at"])
+        return dict(self._seen)
 
     def webhook_counts(self) -> tuple[int, int]:
         """(distinct events delivered, total successful POSTs) — the difference is duplicates."""
