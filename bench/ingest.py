@@ -39,15 +39,15 @@ CEILING_APP = textwrap.dedent(
 WRK_SCRIPT = textwrap.dedent(
     """
     local counter = 0
-    local thread_id = 0
-    local threads = {}
-    function setup(thread)
-      thread:set("thread_id", #threads)
-      table.insert(threads, thread)
+    local prefix = ""
+    local created, existing, other = 0, 0, 0
+    function init(args)
+      -- every thread has its own Lua state: the address of a fresh table tells them apart
+      prefix = string.gsub(tostring({}), "table: ", "")
     end
     function request()
       counter = counter + 1
-      local body = '{"external_id":"' .. RUN .. '-' .. thread_id .. '-' .. counter ..
+      local body = '{"external_id":"' .. RUN .. '-' .. prefix .. '-' .. counter ..
         '","content":"A thoughtful comment about the post, with nothing to hide.",' ..
         '"post":{"id":"p1","url":"https://blog.example/p1"},' ..
         '"author":{"name":"Reader","email":"reader@example.org","ip":"203.0.113.9"}}'
@@ -85,8 +85,9 @@ def parse_wrk(output: str) -> dict:
         )
 
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))
-    p50 = ms(re.search(r"50%\s+(\S+)", output).group(1))
-    p99 = ms(re.search(r"99%\s+(\S+)", output).group(1))
+    distribution = output.split("Latency Distribution", 1)[1]
+    p50 = ms(re.search(r"^\s+50%\s+(\S+)", distribution, re.M).group(1))
+    p99 = ms(re.search(r"^\s+99%\s+(\S+)", distribution, re.M).group(1))
     non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
     errors = re.search(r"Socket errors: (.*)", output)
     return {
