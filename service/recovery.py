@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from service.models import Comment, WebhookDelivery
 
@@ -18,43 +18,39 @@ def claim_stale_comments(
     session: Session, now: datetime, timeout: float, limit: int = 1000
 ) -> list[str]:
     """Pending comments enqueued over ``timeout`` seconds ago, re-stamped as enqueued now."""
-    cutoff = now - timedelta(seconds=timeout)
-    ids = list(
-        session.scalars(
-            select(Comment.id)
-            .where(Comment.status == "pending", Comment.enqueued_at < cutoff)
-            .order_by(Comment.enqueued_at)
-            .limit(limit)
-        )
-    )
-    if ids:
-        session.execute(
-            update(Comment)
-            .where(Comment.id.in_(ids), Comment.status == "pending")
-            .values(enqueued_at=now)
-            .execution_options(synchronize_session=False)
-        )
-    return ids
+    return _claim(session, Comment, Comment.enqueued_at, now, timeout, limit)
 
 
 def claim_overdue_deliveries(
     session: Session, now: datetime, grace: float, limit: int = 1000
 ) -> list[str]:
     """Pending deliveries whose next attempt is more than ``grace`` seconds overdue."""
-    cutoff = now - timedelta(seconds=grace)
+    return _claim(session, WebhookDelivery, WebhookDelivery.next_attempt_at, now, grace, limit)
+
+
+def _claim(
+    session: Session,
+    model: type[Comment] | type[WebhookDelivery],
+    stamp: InstrumentedAttribute[datetime | None],
+    now: datetime,
+    wait: float,
+    limit: int,
+) -> list[str]:
+    """Ids of ``pending`` rows whose ``stamp`` is over ``wait`` seconds old; stamped ``now``
+    so the next sweep leaves them alone while their new message is under way."""
     ids = list(
         session.scalars(
-            select(WebhookDelivery.id)
-            .where(WebhookDelivery.status == "pending", WebhookDelivery.next_attempt_at < cutoff)
-            .order_by(WebhookDelivery.next_attempt_at)
+            select(model.id)
+            .where(model.status == "pending", stamp < now - timedelta(seconds=wait))
+            .order_by(stamp)
             .limit(limit)
         )
     )
     if ids:
         session.execute(
-            update(WebhookDelivery)
-            .where(WebhookDelivery.id.in_(ids), WebhookDelivery.status == "pending")
-            .values(next_attempt_at=now)
+            update(model)
+            .where(model.id.in_(ids), model.status == "pending")
+            .values({stamp.key: now})
             .execution_options(synchronize_session=False)
         )
     return ids
