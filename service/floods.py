@@ -19,16 +19,28 @@ from __future__ import annotations
 
 import hashlib
 import re
-import zlib
-from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from functools import cache
+from functools import cache, cached_property
 from typing import Any
 
 import numpy as np
-from sqlalchemy import Connection, bindparam, case, delete, func, inspect, literal, or_, select
+from sqlalchemy import (
+    JSON,
+    Connection,
+    String,
+    any_,
+    bindparam,
+    case,
+    delete,
+    func,
+    inspect,
+    literal,
+    literal_column,
+    or_,
+    select,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -46,6 +58,7 @@ _WORD = re.compile(r"[^\W_]+")
 _SEEDS = np.random.default_rng(20261127).integers(0, 2**63, size=(2, ROWS * BANDS), dtype=np.uint64)
 _MULTIPLIERS = _SEEDS[0] * np.uint64(2) + np.uint64(1)  # odd: multiply-shift hashing
 _OFFSETS = _SEEDS[1]
+_POWERS = np.uint64(0x100000001B3) ** np.arange(SHINGLE_CHARS, dtype=np.uint64)
 
 
 def fingerprint(content: str) -> str | None:
@@ -58,34 +71,56 @@ def fingerprint(content: str) -> str | None:
 
 @dataclass(frozen=True)
 class Signature:
-    """What the flood rule compares: the squashed length, the shingles and their LSH bands."""
+    """What the flood rule compares: the squashed length, the normalized text and its LSH bands.
+
+    The shingles themselves are only needed to confirm an uncertain near copy, so they are
+    built on first use."""
 
     length: int
-    shingles: frozenset[str]
+    text: str
     bands: tuple[str, ...]
+
+    @cached_property
+    def shingles(self) -> frozenset[str]:
+        return _shingles(self.text)
 
 
 def signature(content: str) -> Signature:
-    words = _WORD.findall(normalize_text(content[:MAX_TEXT_CHARS]))
-    length = sum(len(w) for w in words)
-    grams = _shingles(words) if length >= SIGNATURE_MIN_CHARS else frozenset()
-    return Signature(length, grams, _bands(grams) if grams else ())
+    text = _words(content)
+    length = len(text) - text.count(" ")
+    if length < SIGNATURE_MIN_CHARS:
+        return Signature(length, text, ())
+    return Signature(length, text, _bands(_shingle_hashes(text)))
 
 
 def shingles_of(content: str) -> frozenset[str]:
-    return _shingles(_WORD.findall(normalize_text(content[:MAX_TEXT_CHARS])))
+    return _shingles(_words(content))
 
 
-def _shingles(words: list[str]) -> frozenset[str]:
+def _words(content: str) -> str:
+    return " ".join(_WORD.findall(normalize_text(content[:MAX_TEXT_CHARS])))
+
+
+def _shingles(text: str) -> frozenset[str]:
     """Character 5-grams of the normalized words: a changed word changes few of them, and
     unrelated texts share fewer of them than 4-grams ("the ", "ing ")."""
-    text = " ".join(words)
     return frozenset(text[i : i + SHINGLE_CHARS] for i in range(len(text) - SHINGLE_CHARS + 1))
 
 
-def _bands(grams: frozenset[str]) -> tuple[str, ...]:
-    """MinHash the shingles, then hash each band of ``ROWS`` minima to a short key."""
-    hashed = np.fromiter((zlib.crc32(g.encode("utf-8")) for g in grams), np.uint64, len(grams))
+def _shingle_hashes(text: str) -> np.ndarray:
+    """A 64-bit hash of each of the text's 5-grams, all windows at once: a polynomial over the
+    code points (numpy's uint64 arithmetic wraps, i.e. works mod 2**64). Repeated 5-grams
+    repeat their hash, which leaves every minimum, and so the MinHash, unchanged."""
+    points = np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32).astype(np.uint64)
+    count = len(points) - SHINGLE_CHARS + 1
+    hashed = points[:count].copy()
+    for offset in range(1, SHINGLE_CHARS):
+        hashed += points[offset : offset + count] * _POWERS[offset]
+    return hashed
+
+
+def _bands(hashed: np.ndarray) -> tuple[str, ...]:
+    """MinHash the shingle hashes, then hash each band of ``ROWS`` minima to a short key."""
     minima = ((hashed[:, None] * _MULTIPLIERS + _OFFSETS) >> np.uint64(32)).min(axis=0)
     raw = minima.astype(">u4").tobytes()
     size = ROWS * 4
@@ -100,9 +135,12 @@ def jaccard(a: frozenset[str], b: frozenset[str]) -> float:
 
 
 @cache
-def copy_columns() -> tuple[Any, Any]:
+def copy_columns(dialect: str) -> tuple[Any, Any]:
     """Exact copies (counted) and near-copy candidates (ids, one per band shared) as two scalar
-    subqueries, to be selected with other history (built once)."""
+    subqueries, to be selected with other history (built once per dialect).
+
+    PostgreSQL gets the bands as one array parameter (``= ANY``), so the statement's text is
+    the same whatever the number of bands and stays prepared on the server."""
     comments, bands = Comment.__table__.c, CommentBand.__table__.c
     since, until = bindparam("flood_since"), bindparam("until")
     exact = (
@@ -119,17 +157,41 @@ def copy_columns() -> tuple[Any, Any]:
     # A LIMIT of 0 once the exact copies suffice: both databases then skip the near scan
     # (a WHERE condition would be checked row by row by SQLite over a whole flood).
     enough_exact = case((exact_count < bindparam("copies"), BANDS * COPY_LIMIT), else_=0)
-    near = (
+    if dialect == "postgresql":
+        in_bands = bands.band == any_(bindparam("bands", type_=postgresql.ARRAY(String)))
+        pair, gather = func.json_build_array, func.json_agg
+    else:
+        in_bands = bands.band.in_(bindparam("bands", expanding=True))
+        pair, gather = func.json_array, func.json_group_array
+    matches = (
         select(bands.comment_id)
-        .where(
-            bands.band.in_(bindparam("bands", expanding=True)),
-            bands.received_at >= since,
-            bands.received_at < until,
-        )
+        .where(in_bands, bands.received_at >= since, bands.received_at < until)
         .limit(enough_exact)
         .subquery()
     )
-    candidates = select(func.aggregate_strings(near.c.comment_id, ",")).scalar_subquery()
+    shared = func.count().label("shared")
+    ranked = (
+        select(matches.c.comment_id, shared)
+        .group_by(matches.c.comment_id)
+        .order_by(shared.desc())
+        .limit(COPY_LIMIT)
+        .subquery()
+    )
+    # Exact copies are counted above; a candidate's text is only needed to confirm it.
+    candidate = Comment.__table__.alias("candidate")
+    text = case((ranked.c.shared < literal_column(str(SURE_BANDS)), candidate.c.content))
+    candidates = (
+        select(gather(pair(ranked.c.shared, text), type_=JSON))
+        .select_from(ranked.join(candidate, candidate.c.id == ranked.c.comment_id))
+        .where(
+            or_(
+                candidate.c.fingerprint.is_(None),
+                candidate.c.fingerprint != bindparam("fingerprint"),
+            )
+        )
+        .correlate(None)
+        .scalar_subquery()
+    )
     return exact_count.label("exact"), candidates.label("near")
 
 
@@ -147,26 +209,42 @@ def copy_params(comment: Comment, sign: Signature, settings: Mapping[str, Any]) 
     }
 
 
-def count_copies(
-    connection: Connection,
-    row: Mapping[str, Any],
-    comment: Comment,
-    sign: Signature,
-    settings: Mapping[str, Any],
-) -> int:
+def count_copies(row: Mapping[str, Any], sign: Signature, settings: Mapping[str, Any]) -> int:
     """Earlier copies of the text from a :func:`copy_columns` row: the exact ones, plus near
     candidates confirmed (most bands shared first) until the flood threshold is reached."""
     exact, near = int(row["exact"] or 0), row["near"]
     enough = settings["flood"]["copies"] - exact
     if enough <= 0 or not near:
         return exact
-    shared = Counter(near.split(","))  # candidate -> bands it shares with this comment
-    ids = [comment_id for comment_id, _ in shared.most_common(COPY_LIMIT)]
-    key = comment.fingerprint or fingerprint(comment.content)
-    statement = _statements(connection.dialect.name)["texts"]
-    texts = dict(connection.execute(statement, {"ids": ids, "key": key}).all())
-    candidates = [(shared[i], texts[i]) for i in ids if i in texts]  # exact copies left out
+    candidates = sorted(((int(shared), text) for shared, text in near), key=lambda c: -c[0])
     return exact + _confirmed(sign, candidates, enough)
+
+
+@cache
+def remembered_column() -> Any:
+    """PostgreSQL only: the band insert as a data-modifying CTE, counted in a scalar subquery so
+    it runs within the history statement (one round trip). The statement's other parts read
+    the snapshot taken before it, so a comment never finds its own bands."""
+    values = select(
+        bindparam("remember_id", type_=String),
+        func.unnest(bindparam("remember_bands", type_=postgresql.ARRAY(String))),
+        bindparam("until"),
+    )
+    table = CommentBand.__table__
+    stored = (
+        postgresql.insert(table)
+        .from_select([table.c.comment_id, table.c.band, table.c.received_at], values)
+        .on_conflict_do_nothing()
+        .returning(table.c.band)
+        .cte("remembered")
+    )
+    return select(func.count()).select_from(stored).scalar_subquery().label("remembered")
+
+
+def remember_params(comment: Comment, sign: Signature) -> dict[str, Any]:
+    """Parameters of :func:`remembered_column`: no bands for a comment that is not stored."""
+    stored = bool(sign.bands) and inspect(comment).persistent
+    return {"remember_id": comment.id, "remember_bands": list(sign.bands) if stored else []}
 
 
 def remember(connection: Connection, comment: Comment, sign: Signature) -> None:
@@ -177,33 +255,34 @@ def remember(connection: Connection, comment: Comment, sign: Signature) -> None:
     rows = [
         {"comment_id": comment.id, "band": band, "received_at": received_at} for band in sign.bands
     ]
-    connection.execute(_statements(connection.dialect.name)["remember"], rows)
+    connection.execute(_remember_statement(connection.dialect.name), rows)
 
 
 @cache
-def _statements(dialect: str) -> dict[str, Any]:
-    """Built once: the candidates' texts, and the band insert (run as an executemany: a
-    multi-row VALUES statement cannot be cached and would be compiled on every call)."""
-    comments = Comment.__table__.c
+def _remember_statement(dialect: str) -> Any:
+    """Built once, run as an executemany: a multi-row VALUES statement cannot be cached and
+    would be compiled on every call."""
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    return {
-        "remember": insert(CommentBand.__table__).on_conflict_do_nothing(),
-        "texts": select(comments.id, comments.content).where(
-            comments.id.in_(bindparam("ids", expanding=True)),
-            or_(comments.fingerprint.is_(None), comments.fingerprint != bindparam("key")),
-        ),
-    }
+    return insert(CommentBand.__table__).on_conflict_do_nothing()
 
 
-def _confirmed(sign: Signature, candidates: list[tuple[int, str]], enough: int) -> int:
+def _confirmed(sign: Signature, candidates: list[tuple[int, str | None]], enough: int) -> int:
     """How many (bands shared, text) candidates are near copies, most shared first, stopping at
-    ``enough``; only those sharing fewer than ``SURE_BANDS`` bands have their text compared."""
+    ``enough``; only those sharing fewer than ``SURE_BANDS`` bands have their text compared
+    (once per distinct text: the candidates of a flood are often copies of each other)."""
     count = 0
+    similar: dict[str, bool] = {}
     for bands_shared, text in candidates:
-        if bands_shared >= SURE_BANDS or jaccard(sign.shingles, shingles_of(text)) >= NEAR_JACCARD:
-            count += 1
-            if count >= enough:
-                break
+        if bands_shared < SURE_BANDS:
+            if text is None:
+                continue
+            if text not in similar:
+                similar[text] = jaccard(sign.shingles, shingles_of(text)) >= NEAR_JACCARD
+            if not similar[text]:
+                continue
+        count += 1
+        if count >= enough:
+            break
     return count
 
 

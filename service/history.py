@@ -2,7 +2,8 @@
 
 The author's standing on the site (``service.reputation``) and the earlier copies of the text on
 any site (``service.floods``) are selected together, so deciding a comment costs one read and one
-write (its near-duplicate bands) whatever the size of the store.
+write (its near-duplicate bands) whatever the size of the store. On PostgreSQL the write rides in
+the same statement, so the whole history is one round trip.
 """
 
 from __future__ import annotations
@@ -20,8 +21,11 @@ from service.policy import History
 
 
 @cache
-def _statement(by: str) -> Select[Any]:
-    return reputation.standing(by).add_columns(*floods.copy_columns())
+def _statement(by: str, dialect: str) -> Select[Any]:
+    statement = reputation.standing(by).add_columns(*floods.copy_columns(dialect))
+    if dialect == "postgresql":
+        statement = statement.add_columns(floods.remembered_column())
+    return statement
 
 
 def history_of(
@@ -31,10 +35,14 @@ def history_of(
     by, params = reputation.standing_params(comment, settings)
     params.update(floods.copy_params(comment, sign, settings))
     connection = session.connection()
-    row = connection.execute(_statement(by), params).one()._mapping
+    dialect = connection.dialect.name
+    if dialect == "postgresql":
+        params.update(floods.remember_params(comment, sign))
+    row = connection.execute(_statement(by, dialect), params).one()._mapping
     history = History(
         author=reputation.author_from(row, comment),
-        copies=floods.count_copies(connection, row, comment, sign, settings),
+        copies=floods.count_copies(row, sign, settings),
     )
-    floods.remember(connection, comment, sign)
+    if dialect != "postgresql":
+        floods.remember(connection, comment, sign)
     return history
