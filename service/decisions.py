@@ -6,11 +6,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
-from sqlalchemy import select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import select
+from sqlalchemy.orm import Session, make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 
-from service import floods, policy, webhooks
+from service import floods, policy, recording, webhooks
 from service.history import history_of
 from service.models import Comment, Decision, Site, WebhookDelivery, utcnow
 
@@ -165,16 +165,6 @@ def record_decision(
         "reasons": reasons,
         "model_version": model_version,
     }
-    statement = update(Comment).where(Comment.id == comment.id)
-    if expect_status is not None:
-        statement = statement.where(Comment.status == expect_status)
-    result = session.execute(
-        statement.values(**values).execution_options(synchronize_session=False)
-    )
-    if result.rowcount != 1:
-        return None
-    for key, value in values.items():
-        set_committed_value(comment, key, value)
     decision = Decision(
         comment_id=comment.id,
         action=action,
@@ -186,11 +176,27 @@ def record_decision(
         note=note,
         decided_at=now,
     )
-    session.add(decision)
-    session.flush()
-    if not notify:
-        return Recorded(decision, None)
-    delivery = webhooks.new_delivery(comment, decision)
-    session.add(delivery)
-    session.flush()
+    previous = {key: getattr(comment, key) for key in values}
+    for key, value in values.items():  # the event describes the comment as decided
+        set_committed_value(comment, key, value)
+    delivery = webhooks.new_delivery(comment, decision) if notify else None
+    decision.id = recording.write(
+        session.connection(),
+        {**values, "id": comment.id, "expect": expect_status},
+        {c: getattr(decision, c) for c in recording.DECISION_FIELDS},
+        None if delivery is None else {c: getattr(delivery, c) for c in recording.DELIVERY_FIELDS},
+    )
+    if decision.id is None:
+        for key, value in previous.items():
+            set_committed_value(comment, key, value)
+        return None
+    _as_persistent(session, decision)
+    if delivery is not None:
+        _as_persistent(session, delivery)
     return Recorded(decision, delivery)
+
+
+def _as_persistent(session: Session, row: Decision | WebhookDelivery) -> None:
+    """Put a row just written with Core into the session as if loaded: no flush, no query."""
+    make_transient_to_detached(row)
+    session.add(row)

@@ -46,7 +46,10 @@ def event_payload(comment: Comment, decision: Decision) -> dict[str, Any]:
 
 
 def new_delivery(comment: Comment, decision: Decision) -> WebhookDelivery:
-    """A pending delivery; its event id is the ``webhook-id`` of every attempt, for dedup."""
+    """A pending delivery; its event id is the ``webhook-id`` of every attempt, for dedup.
+
+    Every column is given a value: the row is written with Core (``service.recording``)."""
+    now = utcnow()
     return WebhookDelivery(
         id=new_id(),
         site_id=comment.site_id,
@@ -56,7 +59,10 @@ def new_delivery(comment: Comment, decision: Decision) -> WebhookDelivery:
         payload=event_payload(comment, decision),
         status="pending",
         attempts=0,
-        next_attempt_at=utcnow(),
+        next_attempt_at=now,
+        created_at=now,
+        delivered_at=None,
+        last_error=None,
     )
 
 
