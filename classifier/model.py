@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Sequence
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -70,18 +71,16 @@ class Model:
         x = self.featurizer.weigh(self.featurizer.counts(comments, kept))
         probs = 1.0 / (1.0 + np.exp(-(np.asarray(x @ self.weights) + self.bias)))
         results = []
-        for row in range(len(comments)):
+        for row, p in enumerate(probs.tolist()):
             start, end = x.indptr[row], x.indptr[row + 1]
-            cols, values = x.indices[start:end], x.data[start:end]
-            spam_terms, toxicity_terms = self._explain(kept[row], cols, values)
-            p = probs[row]
             results.append(
                 Scores(
-                    spam=float(p[self._spam]),
-                    toxicity=float(p[self._toxicity]),
-                    attributes={name: float(p[i]) for i, name in self._attributes},
-                    spam_terms=spam_terms,
-                    toxicity_terms=toxicity_terms,
+                    spam=p[self._spam],
+                    toxicity=p[self._toxicity],
+                    attributes={name: p[i] for i, name in self._attributes},
+                    explain=partial(
+                        self._explain, kept[row], x.indices[start:end], x.data[start:end]
+                    ),
                 )
             )
         return results

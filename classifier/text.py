@@ -10,6 +10,7 @@ from __future__ import annotations
 import html
 import re
 import unicodedata
+from functools import lru_cache
 
 __all__ = ["normalize_text", "squash_text"]
 
@@ -57,8 +58,12 @@ def _strip_accents(text: str) -> str:
     return "".join(c for c in decomposed if not unicodedata.combining(c))
 
 
+@lru_cache(maxsize=256)
 def normalize_text(text: str) -> str:
-    """Map `text` to the canonical form that features and blocked terms are matched in."""
+    """Map `text` to the canonical form that features and blocked terms are matched in.
+
+    Deciding a comment normalizes its text three times (features, copies, terms); the small
+    cache makes that once."""
     if "&" in text:
         text = html.unescape(text)
     if not text.isascii():

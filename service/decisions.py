@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
@@ -58,12 +58,30 @@ def score_facts(model: Scorer, facts: Sequence[policy.Facts]) -> list[policy.Mod
         outputs.append(
             policy.ModelOutput(
                 scores={k: round(float(v), 6) for k, v in scores.as_dict().items()},
-                terms={"spam": scores.spam_terms, "toxicity": scores.toxicity_terms},
+                terms=_Terms(scores),
                 version=model.version,
                 thresholds=model.thresholds,
             )
         )
     return outputs
+
+
+class _Terms(Mapping[str, Sequence[str]]):
+    """The model's terms per task, explained only when a reason asks for them."""
+
+    def __init__(self, scores: Any) -> None:
+        self._scores = scores
+
+    def __getitem__(self, task: str) -> Sequence[str]:
+        if task not in ("spam", "toxicity"):
+            raise KeyError(task)
+        return getattr(self._scores, f"{task}_terms")
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(("spam", "toxicity"))
+
+    def __len__(self) -> int:
+        return 2
 
 
 def decide_pending(session: Session, comment_ids: Sequence[str], model: Scorer) -> list[str]:
