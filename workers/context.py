@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from typing import Any
 
 import requests
@@ -14,6 +15,8 @@ from classifier import ActiveModel, Registry
 from service.config import Settings
 from service.db import make_engine, make_session_factory
 
+DELIVERY_THREADS = 16
+
 
 @dataclass
 class WorkerContext:
@@ -21,6 +24,11 @@ class WorkerContext:
     sessions: sessionmaker[Session]
     model: ActiveModel
     http: requests.Session
+    # Webhook attempts run here, off the task's thread: a slow receiver holds a thread, not
+    # the scoring of the comments that follow.
+    deliveries: ThreadPoolExecutor = field(
+        default_factory=lambda: ThreadPoolExecutor(DELIVERY_THREADS, "webhook")
+    )
 
 
 _context: WorkerContext | None = None
@@ -32,8 +40,11 @@ def get_context(app: Any) -> WorkerContext:
     if _context is None:
         settings: Settings = app.commentgate_settings()
         http = requests.Session()
-        http.mount("http://", HTTPAdapter(pool_connections=16, pool_maxsize=16, max_retries=0))
-        http.mount("https://", HTTPAdapter(pool_connections=16, pool_maxsize=16, max_retries=0))
+        adapter = HTTPAdapter(
+            pool_connections=DELIVERY_THREADS, pool_maxsize=DELIVERY_THREADS, max_retries=0
+        )
+        http.mount("http://", adapter)
+        http.mount("https://", adapter)
         _context = WorkerContext(
             settings=settings,
             sessions=make_session_factory(make_engine(settings.database_url)),

@@ -1,26 +1,28 @@
 """Thin tasks with stable names: each loads what it needs and calls one domain function.
 
-Scoring and delivery are batched (celery-batches): when several messages wait, one task call
-takes them all, so the model scores them in one matrix operation, one transaction records the
-decisions, and webhooks go out concurrently over pooled connections. Messages are acknowledged
-only after the batch returns; if the worker dies first they are redelivered, and the periodic
-sweep re-enqueues anything still pending in the database.
+Scoring and delivery are batched (celery-batches, see ``workers.batching``): when several
+messages wait, one task call takes them all, so the model scores them in one matrix operation
+and one transaction records the decisions. The first attempt of each new webhook starts right
+after that commit, on the process's delivery threads, without a message of its own; retries
+are delayed ``deliver_webhook`` messages. Messages are acknowledged only after the batch
+returns; if the worker dies first they are redelivered, and the periodic sweep re-enqueues
+anything still pending in the database: comments, and deliveries whose attempt is overdue.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import wait
 from datetime import timedelta
 
 from celery import shared_task
 from celery.utils.time import get_exponential_backoff_interval
-from celery_batches import Batches
 
 from service import decisions, floods, recovery, webhooks
 from service.db import session_scope
 from service.models import utcnow
+from workers.batching import PoolAwareBatches
 from workers.celery_app import DELIVER_TASK, PRUNE_TASK, QUEUE, SCORE_TASK, SWEEP_TASK
 from workers.context import WorkerContext, get_context
 
@@ -28,7 +30,6 @@ log = logging.getLogger(__name__)
 
 BATCH_SIZE = 32
 BATCH_WAIT = 0.005
-DELIVERY_THREADS = 16
 
 
 def _ids(requests: Sequence) -> list[str]:
@@ -38,24 +39,25 @@ def _ids(requests: Sequence) -> list[str]:
 
 @shared_task(
     name=SCORE_TASK,
-    base=Batches,
+    base=PoolAwareBatches,
     bind=True,
     acks_late=True,
     flush_every=BATCH_SIZE,
     flush_interval=BATCH_WAIT,
 )
 def score_comment(self, requests: Sequence) -> None:  # noqa: ANN001
-    """Score pending comments, decide them, and queue their webhooks (idempotent)."""
+    """Score pending comments, decide them, and start their webhooks (idempotent)."""
     ctx = get_context(self.app)
     model = ctx.model.get()
     with session_scope(ctx.sessions) as session:
         delivery_ids = decisions.decide_pending(session, _ids(requests), model)
-    _publish(self.app, DELIVER_TASK, delivery_ids)
+    for delivery_id in delivery_ids:  # durable once committed: the sweep covers a lost attempt
+        ctx.deliveries.submit(_attempt_and_schedule, self.app, ctx, delivery_id)
 
 
 @shared_task(
     name=DELIVER_TASK,
-    base=Batches,
+    base=PoolAwareBatches,
     bind=True,
     acks_late=True,
     flush_every=BATCH_SIZE,
@@ -64,17 +66,19 @@ def score_comment(self, requests: Sequence) -> None:  # noqa: ANN001
 def deliver_webhook(self, requests: Sequence) -> None:  # noqa: ANN001
     """One attempt per delivery, concurrently; failures are retried with backoff and jitter."""
     ctx = get_context(self.app)
-    ids = _ids(requests)
-    with ThreadPoolExecutor(max_workers=min(DELIVERY_THREADS, len(ids) or 1)) as pool:
-        outcomes = list(pool.map(lambda delivery_id: _attempt(ctx, delivery_id), ids))
-    for outcome in outcomes:
-        if outcome is not None and outcome.retry:
-            _schedule_retry(self.app, ctx, outcome)
+    attempts = [
+        ctx.deliveries.submit(_attempt_and_schedule, self.app, ctx, delivery_id)
+        for delivery_id in _ids(requests)
+    ]
+    wait(attempts)
+    for attempt in attempts:
+        attempt.result()  # an unexpected error fails the batch: its messages come back
 
 
-def _attempt(ctx: WorkerContext, delivery_id: str) -> webhooks.AttemptOutcome | None:
+def _attempt_and_schedule(app, ctx: WorkerContext, delivery_id: str) -> None:  # noqa: ANN001
+    """One attempt; a failure schedules the next with backoff and jitter."""
     settings = ctx.settings
-    return webhooks.attempt_delivery(
+    outcome = webhooks.attempt_delivery(
         ctx.sessions,
         ctx.http,
         delivery_id,
@@ -82,6 +86,8 @@ def _attempt(ctx: WorkerContext, delivery_id: str) -> webhooks.AttemptOutcome | 
         max_attempts=settings.webhook_max_attempts,
         allow_private=settings.webhook_allow_private,
     )
+    if outcome is not None and outcome.retry:
+        _schedule_retry(app, ctx, outcome)
 
 
 def _schedule_retry(app, ctx: WorkerContext, outcome: webhooks.AttemptOutcome) -> None:  # noqa: ANN001
