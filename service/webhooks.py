@@ -10,7 +10,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import requests
-from sqlalchemy import select
+from sqlalchemy import case, insert, select, update
 from sqlalchemy.orm import Session, sessionmaker
 from standardwebhooks import Webhook
 
@@ -98,19 +98,29 @@ class _Target:
 
 
 def _load_target(sessions: sessionmaker[Session], delivery_id: str) -> _Target | None:
+    """The pending delivery and its site's endpoint, in one query."""
+    deliveries, sites = WebhookDelivery.__table__.c, Site.__table__.c
     with session_scope(sessions) as session:
-        delivery = session.get(WebhookDelivery, delivery_id)
-        if delivery is None or delivery.status != "pending":
-            return None
-        site = session.get(Site, delivery.site_id)
-        assert site is not None
-        return _Target(
-            url=site.webhook_url,
-            secret=site.webhook_secret,
-            event_id=delivery.event_id,
-            body=json.dumps(delivery.payload, separators=(",", ":"), sort_keys=True),
-            attempts=delivery.attempts,
-        )
+        row = session.execute(
+            select(
+                sites.webhook_url,
+                sites.webhook_secret,
+                deliveries.event_id,
+                deliveries.payload,
+                deliveries.attempts,
+            )
+            .join_from(WebhookDelivery.__table__, Site.__table__, sites.id == deliveries.site_id)
+            .where(deliveries.id == delivery_id, deliveries.status == "pending")
+        ).first()
+    if row is None:
+        return None
+    return _Target(
+        url=row.webhook_url,
+        secret=row.webhook_secret,
+        event_id=row.event_id,
+        body=json.dumps(row.payload, separators=(",", ":"), sort_keys=True),
+        attempts=row.attempts,
+    )
 
 
 def post_event(
@@ -155,35 +165,50 @@ def attempt_delivery(
         http, target, timeout=timeout, allow_private=allow_private
     )
     with session_scope(sessions) as session:
-        delivery = session.get(WebhookDelivery, delivery_id)
-        assert delivery is not None
-        delivery.attempts += 1
-        session.add(
-            WebhookAttempt(
+        attempts, status = session.execute(_recorded(delivery_id, error, max_attempts)).one()
+        session.execute(
+            insert(WebhookAttempt).values(
                 delivery_id=delivery_id,
+                attempted_at=utcnow(),
                 status_code=status_code,
                 latency_ms=round(latency, 3),
                 error=error,
             )
         )
-        if error is None:
-            delivery.status = "delivered"
-            delivery.delivered_at = utcnow()
-            delivery.last_error = None
-            delivery.next_attempt_at = None
-        else:
-            delivery.last_error = error
-            if delivery.attempts >= max_attempts:
-                delivery.status = "failed"
-                delivery.next_attempt_at = None
-        return AttemptOutcome(
-            delivery_id=delivery_id,
-            delivered=error is None,
-            retry=delivery.status == "pending",
-            attempts=delivery.attempts,
-            status_code=status_code,
-            error=error,
-        )
+    return AttemptOutcome(
+        delivery_id=delivery_id,
+        delivered=error is None,
+        retry=status == "pending",
+        attempts=attempts,
+        status_code=status_code,
+        error=error,
+    )
+
+
+def _recorded(delivery_id: str, error: str | None, max_attempts: int) -> Any:
+    """The delivery after one more attempt: delivered, or failed once the cap is reached."""
+    table = WebhookDelivery.__table__
+    attempts = table.c.attempts + 1
+    if error is None:
+        values = {
+            "status": "delivered",
+            "delivered_at": utcnow(),
+            "last_error": None,
+            "next_attempt_at": None,
+        }
+    else:
+        capped = attempts >= max_attempts
+        values = {
+            "status": case((capped, "failed"), else_=table.c.status),
+            "next_attempt_at": case((capped, None), else_=table.c.next_attempt_at),
+            "last_error": error,
+        }
+    return (
+        update(table)
+        .where(table.c.id == delivery_id)
+        .values(attempts=attempts, **values)
+        .returning(table.c.attempts, table.c.status)
+    )
 
 
 def schedule_next(sessions: sessionmaker[Session], delivery_id: str, when: datetime) -> None:
