@@ -1,7 +1,9 @@
 """Time from POST /v1/comments to the signed webhook received, at fixed offered rates.
 
-    .venv/bin/python bench/e2e.py                       # both back ends, rates 20,100,200,400
-    .venv/bin/python bench/e2e.py --backend embedded --rates 20 --count 200
+    .venv/bin/python -m bench.e2e                       # both back ends, rates 20,100,200,400
+    .venv/bin/python -m bench.e2e --backend embedded --rates 20 --count 200
+    .venv/bin/python -m bench.e2e --rates 50,100,200 --concurrency 1,2,4 --model-dir DIR
+    .venv/bin/python -m bench.e2e --backend postgres-redis --rates 200 --profile
 
 Runs a real installation (gunicorn API, Celery workers with beat, a webhook receiver process) per
 back end and worker count; an open-loop load generator sends each comment at its scheduled time,
@@ -13,6 +15,7 @@ throughput falls below 90% of the offered rate is the saturation point.
 from __future__ import annotations
 
 import argparse
+import os
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -22,6 +25,7 @@ from pathlib import Path
 import requests
 
 from bench.harness import create_site, installation, machine, percentile
+from bench.profiling import cpu_seconds, descendants, processes_named, record, summarize
 
 
 def offer(inst, rate: float, count: int, prefix: str) -> tuple[dict[str, float], float]:  # noqa: ANN001
@@ -107,6 +111,11 @@ def main() -> None:
         "--model-dir", type=Path, default=None, help="registry with an active model"
     )
     parser.add_argument("--drain-timeout", type=float, default=60.0)
+    parser.add_argument(
+        "--profile",
+        action="store_true",
+        help="py-spy on the worker and API processes during the highest rate",
+    )
     args = parser.parse_args()
     backends = ["embedded", "postgres-redis"] if args.backend == "both" else [args.backend]
     rates = [float(r) for r in args.rates.split(",")]
@@ -116,6 +125,7 @@ def main() -> None:
         "| achieved/s | max pending |"
     )
     print("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+    profiles: list[list[str]] = []
     for backend in backends:
         for concurrency in [int(c) for c in args.concurrency.split(",")]:
             with installation(backend, args.model_dir) as inst:
@@ -127,7 +137,12 @@ def main() -> None:
                 saturated = None
                 for index, rate in enumerate(rates):
                     count = args.count or max(200, int(rate * 4))
+                    spy = None
+                    if args.profile and index == len(rates) - 1:
+                        spy = Profiled(inst, f"{backend}, {concurrency} worker procs, {rate:.0f}/s")
                     row = measure(inst, rate, count, f"r{index}", args.drain_timeout)
+                    if spy is not None:
+                        profiles.append(spy.summary())
                     if saturated is None and row["throughput"] < 0.9 * rate:
                         saturated = rate
                     print(
@@ -143,6 +158,58 @@ def main() -> None:
                     f"{saturated or 'none of the offered rates'} -->",
                     flush=True,
                 )
+    for lines in profiles:
+        print("\n".join(lines))
+
+
+class Profiled:
+    """From 1 s into a rate: the CPU each part of the system used over 3 s (the machine's cores
+    are shared by all of them), then py-spy on the worker and API processes for 6 s."""
+
+    def __init__(self, inst, title: str) -> None:  # noqa: ANN001
+        self.title = title
+        self.groups = {
+            "workers": [pid for p in inst.named("worker") for pid in descendants(p.pid)],
+            "API": [pid for p in inst.named("api") for pid in descendants(p.pid)],
+        }
+        apis, workers = inst.named("api"), inst.named("worker")
+        receivers = inst.named("receiver")
+        # Listed again at the end: connections opened under load are new processes.
+        self.census = {
+            "workers": lambda: [pid for p in workers for pid in descendants(p.pid)],
+            "API": lambda: [pid for p in apis for pid in descendants(p.pid)],
+            "webhook receiver": lambda: [pid for p in receivers for pid in descendants(p.pid)],
+            "PostgreSQL": lambda: processes_named("postgres:"),
+            "Redis": lambda: processes_named("redis-server"),
+            "load generator": lambda: [os.getpid()],
+        }
+        self.files: dict[str, list] = {}
+        self.cpu: dict[str, float] = {}
+        self.thread = threading.Thread(target=self._run)
+        self.thread.start()
+
+    def _run(self) -> None:
+        time.sleep(1)
+        # The CPU census first, without py-spy (whose sampling costs CPU of its own).
+        before = {pid: cpu_seconds(pid) for find in self.census.values() for pid in find()}
+        started = time.time()
+        time.sleep(3)
+        wall = time.time() - started
+        for name, find in self.census.items():
+            used = sum(cpu_seconds(pid) - before.get(pid, 0.0) for pid in find())
+            self.cpu[name] = used / (wall * (os.cpu_count() or 1))
+        pids = [pid for group in self.groups.values() for pid in group]
+        files = {f.stem: f for f in record(pids, 6)}
+        for group, members in self.groups.items():
+            self.files[group] = [files[str(pid)] for pid in members if str(pid) in files]
+
+    def summary(self) -> list[str]:
+        self.thread.join()
+        lines = [f"\nCPU used over 3 s, share of all cores ({self.title}):"]
+        lines += [f"  {100 * share:5.1f}%  {name}" for name, share in self.cpu.items()]
+        for group, files in self.files.items():
+            lines += summarize(files, f"e2e profile, {self.title}: {group}")
+        return lines
 
 
 def _drain(inst) -> None:  # noqa: ANN001

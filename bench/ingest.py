@@ -2,6 +2,7 @@
 
     .venv/bin/python -m bench.ingest                      # both back ends
     .venv/bin/python -m bench.ingest --backend postgres-redis --duration 10
+    .venv/bin/python -m bench.ingest --backend postgres-redis --configs 4x1 --profile
 
 The load generator is wrk (Debian package ``wrk``) in its own process, with a Lua script that
 gives every request a unique external_id. The ceiling is a Flask app with one route returning a
@@ -18,10 +19,12 @@ import subprocess
 import sys
 import tempfile
 import textwrap
+import threading
 from datetime import date
 from pathlib import Path
 
 from bench.harness import free_port, installation, machine, stop, wait_until
+from bench.profiling import descendants, record, summarize
 
 CEILING_APP = textwrap.dedent(
     """
@@ -159,6 +162,11 @@ def main() -> None:
     parser.add_argument("--duration", type=int, default=10)
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--model-dir", type=Path, default=None)
+    parser.add_argument(
+        "--profile",
+        action="store_true",
+        help="after each CommentGate run, a second wrk run with py-spy on the API processes",
+    )
     args = parser.parse_args()
     if not shutil.which("wrk"):
         sys.exit("wrk is needed: apt-get install wrk")
@@ -183,6 +191,7 @@ def main() -> None:
             f"{row['p99']:.2f} | {row['rps'] / ceilings[best]['rps']:.2f} | {row['non2xx']} | – |"
         )
     backends = ["embedded", "postgres-redis"] if args.backend == "both" else [args.backend]
+    profiles: list[list[str]] = []
     for backend in backends:
         with installation(backend, args.model_dir) as inst:
             from bench.harness import create_site
@@ -207,7 +216,24 @@ def main() -> None:
                     f"{row['non2xx']} | {committed} |",
                     flush=True,
                 )
+                if args.profile:
+                    profiles.append(profile_api(inst, backend, config, args.connections))
                 stop(inst.processes.pop())
+    for lines in profiles:
+        print("\n".join(lines))
+
+
+def profile_api(inst, backend: str, config: str, connections: int) -> list[str]:  # noqa: ANN001
+    """py-spy on every API process during another wrk run (its figures are not reported)."""
+    pids = descendants(inst.processes[-1].pid)
+    load = threading.Thread(
+        target=run_wrk,
+        args=(inst.base_url, inst.site["api_key"], f"profile-{backend}-{config}", 8, connections),
+    )
+    load.start()
+    files = record(pids, 6)
+    load.join()
+    return summarize(files, f"ingest profile, {backend}, gunicorn {config}")
 
 
 if __name__ == "__main__":

@@ -223,12 +223,14 @@ def installation(backend: str) -> Iterator[tuple[dict[str, str], str]]:
 
 
 @contextmanager
-def gunicorn(env: dict[str, str]) -> Iterator[tuple[str, int]]:
-    """``commentgate serve`` (2 processes x 4 threads, its defaults) on a free port."""
+def gunicorn(env: dict[str, str], server: str = "2x4") -> Iterator[tuple[str, int]]:
+    """``commentgate serve`` with ``server`` = PROCESSESxTHREADS (its defaults: 2x4)."""
     port = free_port()
+    processes, _, threads = server.partition("x")
     with open(Path(env["COMMENTGATE_HOME"]) / "api.log", "wb") as log:
         process = subprocess.Popen(
-            [sys.executable, "-m", "service.cli", "serve", "--port", str(port)],
+            [sys.executable, "-m", "service.cli", "serve", "--port", str(port),
+             "--workers", processes, "--threads", threads or "1"],
             cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
         )  # fmt: skip
     try:
@@ -280,13 +282,13 @@ def stages(send: Send, key: str, rounds: int) -> list[str]:
 
 
 def run_backend(
-    backend: str, rounds: int, warmup: int, concurrency: int, profile: int
+    backend: str, rounds: int, warmup: int, concurrency: int, profile: int, server: str = "2x4"
 ) -> list[str]:
-    with installation(backend) as (env, key), gunicorn(env) as address:
+    with installation(backend) as (env, key), gunicorn(env, server) as address:
         http_send = over_http(*address)
         measure(http_send, key, warmup, concurrency, start=10**6)  # warms both processes
         lines = report(
-            f"{backend}: gunicorn (2 processes x 4 threads), {concurrency} client(s), "
+            f"{backend}: gunicorn {server} (processes x threads), {concurrency} client(s), "
             "a new connection per request",
             measure(http_send, key, rounds, concurrency),
         )
@@ -306,12 +308,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--warmup", type=int, default=100)
     parser.add_argument("--concurrency", type=int, default=1, help="client threads")
     parser.add_argument("--profile", type=int, default=200, help="profiled calls (0: none)")
+    parser.add_argument(
+        "--server", default="2x4", help="gunicorn PROCESSESxTHREADS (commentgate serve's: 2x4)"
+    )
     args = parser.parse_args(argv)
     backends = ["embedded", "postgres-redis"] if args.backend == "both" else [args.backend]
     print(f"bench.sync {date.today()} on {machine()}; 1,000-character comments")
     for backend in backends:
         for line in run_backend(
-            backend, args.requests, args.warmup, args.concurrency, args.profile
+            backend, args.requests, args.warmup, args.concurrency, args.profile, args.server
         ):
             print(line, flush=True)
     return 0
