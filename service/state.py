@@ -12,7 +12,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from service.config import Settings
-from service.db import make_engine, make_session_factory
+from service.db import API_CHECKPOINT_PAGES, make_engine, make_session_factory
 from service.publisher import TaskPublisher
 
 if TYPE_CHECKING:
@@ -53,7 +53,7 @@ class AppState:
 def init_app(app: Flask, settings: Settings) -> AppState:
     from workers.celery_app import create_celery
 
-    engine = make_engine(settings.database_url)
+    engine = make_engine(settings.database_url, checkpoint_pages=API_CHECKPOINT_PAGES)
     celery = create_celery(settings)
     state = AppState(
         settings=settings,
