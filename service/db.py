@@ -33,6 +33,7 @@ def make_engine(database_url: str, *, checkpoint_pages: int = CHECKPOINT_PAGES) 
         max_overflow=10,
         pool_pre_ping=False,
         pool_recycle=1800,
+        pool_use_lifo=True,
     )
 
 
