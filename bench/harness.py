@@ -24,16 +24,11 @@ import redis
 import requests
 
 from classifier import Registry, default_training_paths, train
+from tests.support.local import free_port
 
 REPO = Path(__file__).resolve().parents[1]
 PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
 REDIS_BENCH_DB = "redis://127.0.0.1:6379/13"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def wait_until(predicate, timeout: float = 30.0, interval: float = 0.05) -> None:  # noqa: ANN001

@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import os
 import signal
-import subprocess
 import sys
 import threading
 import time
@@ -34,16 +33,8 @@ from bench.harness import (
     percentile,
     stop,
 )
+from tests.support.local import restart_postgres
 from tests.support.redis_server import RedisServer
-
-
-def restart_postgres() -> None:
-    version = sorted(os.listdir("/etc/postgresql"))[-1]
-    subprocess.run(
-        ["pg_ctlcluster", "--skip-systemctl-redirect", version, "main", "restart"],
-        check=True,
-        timeout=120,
-    )
 
 
 def log(message: str) -> None:

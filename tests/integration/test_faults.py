@@ -6,7 +6,6 @@ Each test fails if an accepted comment is never decided or its webhook never del
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 import time
@@ -20,6 +19,7 @@ from sqlalchemy import select
 from service.db import session_scope
 from service.models import WebhookDelivery
 from tests.conftest import REPO, Stack, _make_stack, auth, free_port, serve, stop_process, wait_for
+from tests.support.local import restart_postgres
 from tests.support.redis_server import RedisServer
 
 pytestmark = pytest.mark.integration
@@ -102,7 +102,7 @@ def test_postgres_restart_recovers_without_restarting_the_service(
     try:
         pg_stack.start_worker()
         accepted = [_post(base, site, f"pre-{i}").json()["id"] for i in range(10)]
-        _restart_postgres()
+        restart_postgres()
         answers = []
         deadline = time.monotonic() + 60
         i = 0
@@ -121,15 +121,6 @@ def test_postgres_restart_recovers_without_restarting_the_service(
     finally:
         stop_process(server)
         pg_stack.stop_workers()
-
-
-def _restart_postgres() -> None:
-    version = sorted(os.listdir("/etc/postgresql"))[-1]
-    subprocess.run(
-        ["pg_ctlcluster", "--skip-systemctl-redirect", version, "main", "restart"],
-        check=True,
-        timeout=120,
-    )
 
 
 def test_platform_down_for_long_is_dead_lettered_then_replayed(
