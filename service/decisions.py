@@ -194,10 +194,7 @@ def record_decision(
         note=note,
         decided_at=now,
     )
-    previous = {key: getattr(comment, key) for key in values}
-    for key, value in values.items():  # the event describes the comment as decided
-        set_committed_value(comment, key, value)
-    delivery = webhooks.new_delivery(comment, decision) if notify else None
+    delivery = webhooks.new_delivery(comment, decision, values["status"]) if notify else None
     decision.id = recording.write(
         session.connection(),
         {**values, "id": comment.id, "expect": expect_status},
@@ -205,9 +202,9 @@ def record_decision(
         None if delivery is None else {c: getattr(delivery, c) for c in recording.DELIVERY_FIELDS},
     )
     if decision.id is None:
-        for key, value in previous.items():
-            set_committed_value(comment, key, value)
         return None
+    for key, value in values.items():
+        set_committed_value(comment, key, value)
     _as_persistent(session, decision)
     if delivery is not None:
         _as_persistent(session, delivery)

@@ -27,7 +27,8 @@ def isoformat(value: datetime | None) -> str | None:
     return value.isoformat().replace("+00:00", "Z") if value else None
 
 
-def event_payload(comment: Comment, decision: Decision) -> dict[str, Any]:
+def event_payload(comment: Comment, decision: Decision, status: str) -> dict[str, Any]:
+    """The ``comment.decided`` event; ``status`` is the comment's status after the decision."""
     return {
         "type": EVENT_DECIDED,
         "timestamp": isoformat(decision.decided_at),
@@ -35,7 +36,7 @@ def event_payload(comment: Comment, decision: Decision) -> dict[str, Any]:
             "comment_id": comment.id,
             "external_id": comment.external_id,
             "action": decision.action,
-            "status": comment.status,
+            "status": status,
             "scores": decision.scores,
             "reasons": decision.reasons,
             "model_version": decision.model_version,
@@ -45,7 +46,7 @@ def event_payload(comment: Comment, decision: Decision) -> dict[str, Any]:
     }
 
 
-def new_delivery(comment: Comment, decision: Decision) -> WebhookDelivery:
+def new_delivery(comment: Comment, decision: Decision, status: str) -> WebhookDelivery:
     """A pending delivery; its event id is the ``webhook-id`` of every attempt, for dedup.
 
     Every column is given a value: the row is written with Core (``service.recording``)."""
@@ -56,7 +57,7 @@ def new_delivery(comment: Comment, decision: Decision) -> WebhookDelivery:
         comment_id=comment.id,
         event_id="msg_" + new_id(),
         event_type=EVENT_DECIDED,
-        payload=event_payload(comment, decision),
+        payload=event_payload(comment, decision, status),
         status="pending",
         attempts=0,
         next_attempt_at=now,

@@ -22,6 +22,7 @@ from celery.utils.time import get_exponential_backoff_interval
 from service import decisions, floods, recovery, webhooks
 from service.db import session_scope
 from service.models import utcnow
+from service.publisher import TaskPublisher
 from workers.batching import PoolAwareBatches
 from workers.celery_app import DELIVER_TASK, PRUNE_TASK, QUEUE, SCORE_TASK, SWEEP_TASK
 from workers.context import WorkerContext, get_context
@@ -112,14 +113,6 @@ def _schedule_retry(app, ctx: WorkerContext, outcome: webhooks.AttemptOutcome) -
     app.send_task(DELIVER_TASK, args=[outcome.delivery_id], countdown=countdown)
 
 
-def _publish(app, task_name: str, ids: Sequence[str]) -> None:  # noqa: ANN001
-    if not ids:
-        return
-    with app.producer_or_acquire() as producer:
-        for item in ids:
-            app.send_task(task_name, args=[item], producer=producer)
-
-
 @shared_task(name=SWEEP_TASK, bind=True, ignore_result=True)
 def sweep(self) -> None:  # noqa: ANN001
     """Re-enqueue comments and deliveries whose messages were lost (worker killed, broker down).
@@ -137,8 +130,9 @@ def sweep(self) -> None:  # noqa: ANN001
     with session_scope(ctx.sessions) as session:
         comment_ids = recovery.claim_stale_comments(session, now, settings.pending_timeout)
         delivery_ids = recovery.claim_overdue_deliveries(session, now, settings.pending_timeout)
-    _publish(self.app, SCORE_TASK, comment_ids)
-    _publish(self.app, DELIVER_TASK, delivery_ids)
+    publisher = TaskPublisher(self.app)  # a failed publish is left to the next sweep
+    publisher.publish(SCORE_TASK, comment_ids)
+    publisher.publish(DELIVER_TASK, delivery_ids)
     if comment_ids or delivery_ids:
         log.warning(
             "sweep re-enqueued %d comments and %d deliveries", len(comment_ids), len(delivery_ids)

@@ -357,6 +357,7 @@ def test_moderator_decision_reaches_the_platform_by_webhook(
     assert payload["type"] == "comment.decided"
     assert data["external_id"] == "wp-77"
     assert data["action"] == "reject" and data["decided_by"] == "moderator"
+    assert data["status"] == "rejected"
     assert data["reasons"][0] == {
         "code": "moderator",
         "message": "Off-topic advertising",
@@ -372,8 +373,11 @@ def test_moderator_decision_reaches_the_platform_by_webhook(
     )
     wait_for(lambda: len(webhook_receiver.events_for(comment_id)) == 2, timeout=30)
     events = webhook_receiver.events_for(comment_id)
-    actions = [json.loads(e["body"])["data"]["action"] for e in events]
-    assert sorted(actions) == ["approve", "reject"], "a later decision sends a new event"
+    data = [json.loads(e["body"])["data"] for e in events]
+    outcomes = sorted((d["action"], d["status"]) for d in data)
+    assert outcomes == [("approve", "approved"), ("reject", "rejected")], (
+        "a later decision sends a new event"
+    )
 
 
 def test_page_session_csrf_headers_and_site_isolation(app, client, make_site) -> None:  # noqa: ANN001

@@ -58,6 +58,7 @@ def test_comment_is_decided_and_signed_webhook_verifies(
     assert payload["type"] == "comment.decided"
     assert payload["data"]["external_id"] == "c-1"
     assert payload["data"]["action"] == decision["action"]
+    assert payload["data"]["status"] == comment["status"] != "pending"
     assert payload["data"]["scores"] == decision["scores"]
     with pytest.raises(Exception, match="(?i)signature"):
         Webhook("whsec_" + "A" * 44).verify(event["body"], event["headers"])
