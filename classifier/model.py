@@ -39,7 +39,10 @@ def file_sha256(path: Path) -> str:
 
 
 class Model:
-    """Scores batches of comments with one sparse matrix product for every output."""
+    """Scores batches of comments with one sparse matrix product for every output.
+
+    An output is either one weight column or a mixture: a softmax gate over data sets (gate
+    columns) blending one expert column per data set. A single column is the mixture of one."""
 
     def __init__(self, metadata: dict, idf: np.ndarray, weights: np.ndarray, bias: np.ndarray):
         self.metadata = metadata
@@ -49,9 +52,9 @@ class Model:
         self.featurizer = Featurizer(FeatureConfig(**metadata["features"]), idf=idf)
         self.weights = weights
         self.bias = bias
+        self._plans = output_plans(metadata)
         self._spam = self.outputs.index("spam")
         self._toxicity = self.outputs.index("toxicity")
-        self._explained = np.ascontiguousarray(weights[:, [self._spam, self._toxicity]])
         self._attributes = [
             (i, n) for i, n in enumerate(self.outputs) if n not in ("spam", "toxicity")
         ]
@@ -59,9 +62,25 @@ class Model:
     def __repr__(self) -> str:
         return f"Model(version={self.version!r}, outputs={self.outputs!r})"
 
+    def _mix(self, x) -> tuple[np.ndarray, list[np.ndarray]]:
+        """Output logits (rows x outputs) and each output's gate weights (rows x experts)."""
+        raw = np.asarray(x @ self.weights) + self.bias
+        logits = np.empty((raw.shape[0], len(self._plans)))
+        gates = []
+        for j, (experts, gate) in enumerate(self._plans):
+            if gate is None:
+                g = np.ones((raw.shape[0], 1))
+            else:
+                g = raw[:, gate]
+                g = np.exp(g - g.max(axis=1, keepdims=True))
+                g /= g.sum(axis=1, keepdims=True)
+            logits[:, j] = (g * raw[:, experts]).sum(axis=1)
+            gates.append(g)
+        return logits, gates
+
     def logits(self, comments: Sequence[CommentInput]) -> np.ndarray:
-        x = self.featurizer.transform(comments)
-        return np.asarray(x @ self.weights) + self.bias
+        """Logits of every output (columns in the order of `outputs`)."""
+        return self._mix(self.featurizer.transform(comments))[0]
 
     def score(self, comments: Sequence[CommentInput]) -> list[Scores]:
         """Calibrated probabilities and the most influential terms, one `Scores` per comment."""
@@ -69,7 +88,9 @@ class Model:
             return []
         kept: list = []
         x = self.featurizer.weigh(self.featurizer.counts(comments, kept))
-        probs = 1.0 / (1.0 + np.exp(-(np.asarray(x @ self.weights) + self.bias)))
+        logits, gates = self._mix(x)
+        probs = 1.0 / (1.0 + np.exp(-logits))
+        spam_gates, toxicity_gates = gates[self._spam], gates[self._toxicity]
         results = []
         for row, p in enumerate(probs.tolist()):
             start, end = x.indptr[row], x.indptr[row + 1]
@@ -79,18 +100,25 @@ class Model:
                     toxicity=p[self._toxicity],
                     attributes={name: p[i] for i, name in self._attributes},
                     explain=partial(
-                        self._explain, kept[row], x.indices[start:end], x.data[start:end]
+                        self._explain,
+                        kept[row],
+                        x.indices[start:end],
+                        x.data[start:end],
+                        (spam_gates[row], toxicity_gates[row]),
                     ),
                 )
             )
         return results
 
-    def _explain(self, kept: tuple, cols: np.ndarray, values: np.ndarray) -> tuple[list, list]:
-        """Terms whose weight x value pushed each score up most."""
-        contrib = values[:, None] * self._explained[cols]
+    def _explain(
+        self, kept: tuple, cols: np.ndarray, values: np.ndarray, gates: tuple
+    ) -> tuple[list, list]:
+        """Terms whose weight x value pushed each score up most (the comment's own blend of
+        experts gives each term its weight)."""
+        rows = self.weights[cols]
         wanted = []
-        for j in range(2):
-            column = contrib[:, j]
+        for output, g in zip((self._spam, self._toxicity), gates, strict=True):
+            column = values * (rows[:, self._plans[output][0]] @ g)
             k = min(_EXPLAIN_CANDIDATES, len(column))
             top = np.argpartition(-column, k - 1)[:k] if k else []
             wanted.append([(int(cols[i]), float(column[i])) for i in top if column[i] > 0])
@@ -106,6 +134,32 @@ class Model:
                     totals[term] = totals.get(term, 0.0) + value
             out.append(top_terms(totals))
         return out[0], out[1]
+
+
+def output_plans(metadata: dict) -> list[tuple[list[int], list[int] | None]]:
+    """For every output, its expert columns and gate columns (None: a single plain column).
+
+    Models written before mixtures existed have one column per output and no `columns` key."""
+    columns = list(metadata.get("columns", metadata["outputs"]))
+    index = {name: i for i, name in enumerate(columns)}
+    mixtures = metadata.get("mixtures", {})
+    plans = []
+    for output in metadata["outputs"]:
+        mixture = mixtures.get(output)
+        try:
+            if mixture is None:
+                plans.append(([index[output]], None))
+                continue
+            experts = [index[n] for n in mixture["experts"]]
+            gate = [index[n] for n in mixture["gates"]]
+        except (KeyError, TypeError) as exc:
+            raise ModelLoadError(
+                f"output {output!r} names a column the model lacks: {exc}"
+            ) from exc
+        if not experts or len(experts) != len(gate):
+            raise ModelLoadError(f"output {output!r}: experts and gates do not pair up")
+        plans.append((experts, gate))
+    return plans
 
 
 def _read_metadata(folder: Path) -> dict:
@@ -179,12 +233,14 @@ def load_model(path: str | Path) -> Model:
         config = FeatureConfig(**metadata["features"])
     except TypeError as exc:
         raise ModelLoadError(f"unknown feature settings in {METADATA_FILE}: {exc}") from exc
-    n_out = len(metadata["outputs"])
-    if arrays["idf"].shape != (config.n_features,) or arrays["weights"].shape != (
-        config.n_features,
-        n_out,
+    n_columns = len(metadata.get("columns", metadata["outputs"]))
+    if (
+        arrays["idf"].shape != (config.n_features,)
+        or arrays["weights"].shape != (config.n_features, n_columns)
+        or arrays["bias"].shape != (n_columns,)
     ):
         raise ModelLoadError(f"array shapes in {MODEL_FILE} do not match {METADATA_FILE}")
     if not {"spam", "toxicity"} <= set(metadata["outputs"]):
         raise ModelLoadError("model has no spam and toxicity outputs")
+    output_plans(metadata)
     return Model(metadata, arrays["idf"], arrays["weights"], arrays["bias"])

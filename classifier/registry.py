@@ -169,19 +169,32 @@ class Registry:
         return self.load_active() if version is None else load_model(self.path(version))
 
     def register(
-        self, *, idf, outputs: dict, features, datasets, dev_metrics, thresholds, **extra
+        self,
+        *,
+        idf,
+        columns: dict,
+        outputs: list[str],
+        mixtures: dict,
+        features,
+        datasets,
+        dev_metrics,
+        thresholds,
+        **extra,
     ) -> tuple[str, Path, dict]:
-        """Write a new version folder atomically; returns (version, path, metadata)."""
+        """Write a new version folder atomically; returns (version, path, metadata).
+
+        `columns` maps a weight column's name to (weights, bias); an output is either a column
+        of its own or, listed in `mixtures`, a gate-weighted blend of expert columns."""
         self.root.mkdir(parents=True, exist_ok=True)
         created = datetime.now(UTC)
         tmp = self.root / f".tmp-{uuid.uuid4().hex}"
         tmp.mkdir()
-        names = list(outputs)
+        names = list(columns)
         np.savez_compressed(
             tmp / MODEL_FILE,
             idf=np.asarray(idf, dtype=np.float32),
-            weights=np.stack([outputs[n][0] for n in names], axis=1).astype(np.float32),
-            bias=np.array([outputs[n][1] for n in names], dtype=np.float32),
+            weights=np.stack([columns[n][0] for n in names], axis=1).astype(np.float32),
+            bias=np.array([columns[n][1] for n in names], dtype=np.float32),
         )
         digest = file_sha256(tmp / MODEL_FILE)
         version = f"{created:%Y%m%d-%H%M%S}-{digest[:6]}"
@@ -191,7 +204,9 @@ class Registry:
             "created": created.isoformat(timespec="seconds"),
             "git_commit": _git_commit(),
             "libraries": _library_versions(),
-            "outputs": names,
+            "outputs": list(outputs),
+            "columns": names,
+            "mixtures": mixtures,
             "features": asdict(features),
             "data_files": [
                 {"path": _display_path(f.path), "sha256": f.sha256, "rows": f.rows, "role": f.role}
