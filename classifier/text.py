@@ -64,13 +64,17 @@ def normalize_text(text: str) -> str:
 
     Deciding a comment normalizes its text three times (features, copies, terms); the small
     cache makes that once."""
-    if "&" in text:
-        text = html.unescape(text)
+    while "&" in text:  # until nothing is left to unescape ("&amp;lt;" is "<"); each pass shortens
+        unescaped = html.unescape(text)
+        if unescaped == text:
+            break
+        text = unescaped
     if not text.isascii():
         text = unicodedata.normalize("NFKC", text).translate(_ZERO_WIDTH).lower()
         text = text.translate(_CONFUSABLES)
         if not text.isascii():
-            text = _strip_accents(text)
+            # Accented look-alikes ("ά", "ǣ") only match the table once their accents are gone.
+            text = _strip_accents(text).translate(_CONFUSABLES)
     else:
         text = text.lower()
     if not _LEET_CHARS.isdisjoint(text):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -44,3 +45,13 @@ def test_invisible_characters_and_spacing_do_not_hide_a_word(word: str, data) ->
         sep + letter for sep, letter in zip(separators, word[1:], strict=True)
     )
     assert squash_text(word) in squash_text(disguised)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [("Ά", "a"), ("ǽ", "ae"), ("Ώρα", "wpa"), ("&amp;amp;lt;b&amp;gt;", "<b>")],
+)
+def test_cases_hypothesis_found_normalize_in_one_pass(text: str, expected: str) -> None:
+    """Accented look-alikes and doubly escaped entities once took two passes to settle."""
+    assert normalize_text(text) == expected
+    assert normalize_text(expected) == expected
