@@ -241,35 +241,34 @@ class _Trainer:
 
     @staticmethod
     def _out_of_fold(sets: list[Dataset]) -> bool:
-        if sum(len(d.train) for d in sets) > OOF_MAX_ROWS:
-            return False
-        for d in sets:
-            positives = sum(label for _, label in d.train)
-            if min(positives, len(d.train) - positives) < OOF_FOLDS:
-                return False
-        return True
+        small = sum(len(d.train) for d in sets) <= OOF_MAX_ROWS
+        return small and any(_foldable(d) for d in sets)
 
     def _out_of_fold_rows(self, task: str, sets: list[Dataset], n_heads: int) -> tuple:
-        labels = {d.name: np.array([label for _, label in d.train]) for d in sets}
+        """Every head and the gate refitted per fold. A data set too small to split (a few
+        moderator labels) trains in every fold and gives the mixer no rows."""
+        folded = [d for d in sets if _foldable(d)]
+        labels = {d.name: np.array([label for _, label in d.train]) for d in folded}
         splitter = StratifiedKFold(OOF_FOLDS, shuffle=True, random_state=self.seed)
         folds = {n: list(splitter.split(np.zeros(len(y)), y)) for n, y in labels.items()}
-        z = {d.name: np.zeros((len(d.train), n_heads)) for d in sets}
-        g = {d.name: np.zeros((len(d.train), len(sets))) for d in sets}
+        z = {d.name: np.zeros((len(d.train), n_heads)) for d in folded}
+        g = {d.name: np.zeros((len(d.train), len(sets))) for d in folded}
         for k in range(OOF_FOLDS):
             self.progress(f"{task}: out-of-fold heads", k, OOF_FOLDS)
-            fit_rows = {n: f[k][0] for n, f in folds.items()}
+            fit_rows = {d.name: np.arange(len(d.train)) for d in sets}
+            fit_rows.update({n: f[k][0] for n, f in folds.items()})
             heads, gate = self.heads(task, fit_rows, quiet=True), self.gate(task, fit_rows)
-            for d in sets:
+            for d in folded:
                 held = folds[d.name][k][1]
                 x = self.x_train[task, d.name][held]
                 z[d.name][held] = _logits(x, heads)
                 g[d.name][held] = gate.probabilities(x)
         return (
-            np.vstack([z[d.name] for d in sets]),
-            np.vstack([g[d.name] for d in sets]),
-            np.concatenate([labels[d.name] for d in sets]),
-            [len(d.train) for d in sets],
-            sets,
+            np.vstack([z[d.name] for d in folded]),
+            np.vstack([g[d.name] for d in folded]),
+            np.concatenate([labels[d.name] for d in folded]),
+            [len(d.train) for d in folded],
+            folded,
             "train out-of-fold",
         )
 
@@ -318,6 +317,11 @@ class _Trainer:
         bias = sum(c * heads[i].bias for c, i in zip(coef, cols, strict=True))
         bias = float(bias + offsets.mean())
         return _Head("", np.asarray(weights, dtype=np.float32), bias)
+
+
+def _foldable(d: Dataset) -> bool:
+    positives = sum(label for _, label in d.train)
+    return min(positives, len(d.train) - positives) >= OOF_FOLDS
 
 
 def _own_head(d: Dataset, n_sets: int) -> bool:

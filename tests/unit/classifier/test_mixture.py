@@ -52,11 +52,11 @@ def _rows(templates: dict[int, list[str]], fill: dict) -> list[tuple[str, int]]:
     return rows
 
 
-def _write(path: Path, rows: list[tuple[str, int]]) -> None:
+def _write(path: Path, rows: list[tuple], header: tuple = ("text", "label")) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("w", encoding="utf-8", newline="") as fh:
         writer = csv.writer(fh)
-        writer.writerow(["text", "label"])
+        writer.writerow(header)
         writer.writerows(rows)
 
 
@@ -127,3 +127,26 @@ def test_a_mixture_naming_a_missing_column_is_refused(registry: Registry, versio
     (folder / "metadata.json").write_text(json.dumps(meta))
     with pytest.raises(ModelLoadError, match="names a column the model lacks"):
         load_model(folder)
+
+
+def test_a_few_moderator_labels_get_a_gate_without_unsettling_the_mixer(tmp_path: Path) -> None:
+    """Too few labels to split into folds: they train every fold's heads and get their own
+    gate column, and the mixer still learns out of fold on the data sets that can be split."""
+    feedback = tmp_path / "feedback" / "labels.csv"
+    _write(
+        feedback,
+        [
+            ("Great recipe, I added extra garlic and it was perfect", 0, "spam"),
+            ("Visit http://cheap-meds.example.ru for cheap pills", 1, "spam"),
+            ("Earn $500 a day from home, click my profile", 1, "spam"),
+            ("Thanks for the tip about the oven temperature", 0, "spam"),
+        ],
+        header=("text", "label", "task"),
+    )
+    result = train([SEED_DATA, feedback], Registry(tmp_path / "models"))
+    spam = result.metadata["mixtures"]["spam"]
+    assert spam["fitted_on"] == "train out-of-fold"
+    assert "spam/gate/feedback" in spam["gates"]
+    model = load_model(result.path)
+    [scores] = model.score([CommentInput("Cheap pills at http://cheap-meds.example.ru today")])
+    assert scores.spam > 0.5
