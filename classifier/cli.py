@@ -306,21 +306,29 @@ def score_command(obj, text: str, as_json: bool) -> None:
         model = _registry(obj).load_active()
     except ModelLoadError as exc:
         raise _fail(exc) from exc
-    scores = model.score([CommentInput(text)])[0]
+    comment = CommentInput(text)
+    scores = model.score([comment])[0]
     payload = {
         "model_version": model.version,
         "scores": {k: round(v, 6) for k, v in scores.as_dict().items()},
         "spam_terms": scores.spam_terms,
         "toxicity_terms": scores.toxicity_terms,
+        "resembles": model.resemblance([comment])[0],
         "thresholds": model.thresholds,
     }
     if as_json:
         _emit(payload)
         return
     table = Table(title=f"model {model.version}")
-    for column in ("score", "value", "terms"):
+    for column in ("score", "value", "terms", "most like"):
         table.add_column(column)
     terms = {"spam": scores.spam_terms, "toxicity": scores.toxicity_terms}
     for name, value in payload["scores"].items():
-        table.add_row(name, f"{value:.4f}", ", ".join(terms.get(name, [])))
+        like = payload["resembles"].get(name, {})
+        table.add_row(
+            name,
+            f"{value:.4f}",
+            ", ".join(terms.get(name, [])),
+            ", ".join(f"{data_set} {weight:.2f}" for data_set, weight in like.items()),
+        )
     _out(False).print(table)

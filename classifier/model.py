@@ -82,6 +82,24 @@ class Model:
         """Logits of every output (columns in the order of `outputs`)."""
         return self._mix(self.featurizer.transform(comments))[0]
 
+    def resemblance(
+        self, comments: Sequence[CommentInput], top: int = 3
+    ) -> list[dict[str, dict[str, float]]]:
+        """Per comment and task, the data sets the gate finds it most like, with their weights:
+        whose reading of its words the score follows."""
+        names = {
+            j: [n.rsplit("/", 1)[-1] for n in self.metadata["mixtures"][output]["experts"]]
+            for j, output in enumerate(self.outputs)
+            if output in ("spam", "toxicity") and self._plans[j][1] is not None
+        }
+        _, gates = self._mix(self.featurizer.transform(comments))
+        found: list[dict[str, dict[str, float]]] = [{} for _ in comments]
+        for j, labels in names.items():
+            for row, g in enumerate(gates[j]):
+                order = np.argsort(-g)[:top]
+                found[row][self.outputs[j]] = {labels[i]: round(float(g[i]), 4) for i in order}
+        return found
+
     def score(self, comments: Sequence[CommentInput]) -> list[Scores]:
         """Calibrated probabilities and the most influential terms, one `Scores` per comment."""
         if not comments:

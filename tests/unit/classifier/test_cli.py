@@ -87,6 +87,8 @@ def test_promote_and_score(runner: CliRunner, settings, version: str) -> None:
     assert payload["model_version"] == version
     assert {"spam", "toxicity"} <= set(payload["scores"])
     assert payload["toxicity_terms"]
+    # The seed model has one data set per task: every comment is wholly like it.
+    assert payload["resembles"] == {"spam": {"seed": 1.0}, "toxicity": {"seed": 1.0}}
 
 
 def test_rollback_with_no_history_fails(runner: CliRunner, settings) -> None:

@@ -83,6 +83,18 @@ def test_each_data_set_keeps_its_own_reading_of_a_word(mixed_model) -> None:
     assert any("kill" in term for term in f.toxicity_terms), f.toxicity_terms
 
 
+def test_resemblance_names_the_data_set_a_comment_is_like(mixed_model) -> None:
+    gaming = CommentInput("Mara respawned on Canyon and left the lobby after the match")
+    forum = CommentInput("The council will vote on the transit plan after the election")
+    [g, f] = mixed_model.resemblance([gaming, forum])
+    assert next(iter(g["toxicity"])) == "gaming", g
+    assert next(iter(f["toxicity"])) == "forum", f
+    assert list(g["spam"]) == ["seed"]  # spam was trained on the seed set alone
+    assert all(
+        0 <= w <= 1 for like in (g, f) for weights in like.values() for w in weights.values()
+    )
+
+
 def test_mixture_is_recorded_in_metadata(mixed_model) -> None:
     mixture = mixed_model.metadata["mixtures"]["toxicity"]
     assert sorted(mixture["gates"]) == [f"toxicity/gate/{n}" for n in ("forum", "gaming", "seed")]
