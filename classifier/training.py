@@ -234,6 +234,13 @@ class _Trainer:
         if self._out_of_fold(sets):
             return self._out_of_fold_rows(task, sets, len(heads))
         sets = [d for d in sets if d.dev]
+        labels = {label for d in sets for _, label in d.dev}
+        if labels != {0, 1}:
+            raise ValueError(
+                f"{task}: too few labeled comments to calibrate the model. Give each label at "
+                f"least {OOF_FOLDS} training rows, or dev rows of both labels (an X_dev.csv "
+                "file, or at least 4 of each label in a file without a _train/_dev suffix)"
+            )
         x = sp.vstack([self.x_dev[task, d.name] for d in sets], format="csr")
         y = np.concatenate([[label for _, label in d.dev] for d in sets])
         sizes = [len(d.dev) for d in sets]

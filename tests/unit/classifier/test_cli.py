@@ -94,3 +94,18 @@ def test_promote_and_score(runner: CliRunner, settings, version: str) -> None:
 def test_rollback_with_no_history_fails(runner: CliRunner, settings) -> None:
     result = runner.invoke(models, ["rollback"], obj=settings)
     assert result.exit_code == 1 and "roll back" in result.output
+
+
+def test_training_on_too_few_labels_says_what_is_missing(
+    runner: CliRunner, settings, tmp_path: Path
+) -> None:
+    tiny = tmp_path / "tiny.csv"
+    tiny.write_text(
+        "text,label,task\nbuy pills now,1,spam\nnice post,0,spam\n"
+        "you idiot,1,toxicity\ngood point,0,toxicity\n",
+        encoding="utf-8",
+    )
+    result = runner.invoke(train_command, ["--data", str(tiny), "--no-project-data"], obj=settings)
+    assert result.exit_code != 0
+    assert "too few labeled comments to calibrate" in result.output
+    assert "Traceback" not in result.output
