@@ -69,12 +69,9 @@ class Model:
         gates = []
         for j, (experts, gate) in enumerate(self._plans):
             if gate is None:
-                g = np.ones((raw.shape[0], 1))
+                logits[:, j], g = raw[:, experts[0]], np.ones((raw.shape[0], 1))
             else:
-                g = raw[:, gate]
-                g = np.exp(g - g.max(axis=1, keepdims=True))
-                g /= g.sum(axis=1, keepdims=True)
-            logits[:, j] = (g * raw[:, experts]).sum(axis=1)
+                logits[:, j], g = blend(raw[:, experts], raw[:, gate])
             gates.append(g)
         return logits, gates
 
@@ -152,6 +149,18 @@ class Model:
                     totals[term] = totals.get(term, 0.0) + value
             out.append(top_terms(totals))
         return out[0], out[1]
+
+
+def softmax(logits: np.ndarray) -> np.ndarray:
+    """Row-wise softmax (rows x classes)."""
+    g = np.exp(logits - logits.max(axis=1, keepdims=True))
+    return g / g.sum(axis=1, keepdims=True)
+
+
+def blend(experts: np.ndarray, gate_logits: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """A mixture's logit per row (the experts' logits weighed by the gate) and the gate weights."""
+    g = softmax(gate_logits)
+    return (g * experts).sum(axis=1), g
 
 
 def output_plans(metadata: dict) -> list[tuple[list[int], list[int] | None]]:

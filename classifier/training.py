@@ -28,6 +28,7 @@ from sklearn.model_selection import StratifiedKFold
 from .data import TASKS, Dataset, collect_datasets
 from .features import FeatureConfig, Featurizer
 from .metrics import binary_metrics, calibrate_thresholds
+from .model import blend, softmax
 from .registry import Registry
 
 __all__ = ["TrainResult", "train", "ATTRIBUTES"]
@@ -50,7 +51,7 @@ HEAD_C = 4.0
 # Per-data-set heads regularised less for spam: on every spam dev split a C of 16 ranked better
 # than 4 (youtube 0.9956 -> 0.9962, datacamp 0.890 -> 0.898); toxicity heads did best at 1-4.
 OWN_HEAD_C = {"spam": 16.0}
-STACK_C = 1.0
+CALIBRATE_C = 1.0
 # The gated mixer has a head weight per data set, so it is regularised harder (chosen by 5-fold
 # cross-validation on dev: 0.1 beat 1.0 on five of the seven toxicity sets, and on spam).
 MIX_C = 0.1
@@ -86,17 +87,17 @@ class _Head:
 
 @dataclass
 class _Gate:
-    """Per-data-set log-likelihood columns (already divided by the temperature)."""
+    """Per-data-set log-likelihood columns (already divided by the temperature; the data sets
+    weigh the same, so there is no prior and no bias)."""
 
     names: list[str]
     weights: np.ndarray  # n_features x data sets
-    bias: np.ndarray
+
+    def logits(self, x: sp.csr_matrix) -> np.ndarray:
+        return np.asarray(x @ self.weights)
 
     def probabilities(self, x: sp.csr_matrix) -> np.ndarray:
-        logits = np.asarray(x @ self.weights) + self.bias
-        logits -= logits.max(axis=1, keepdims=True)
-        g = np.exp(logits)
-        return g / g.sum(axis=1, keepdims=True)
+        return softmax(self.logits(x))
 
 
 @dataclass
@@ -152,6 +153,8 @@ class _Trainer:
         self.featurizer = Featurizer(config, cache_size=10_000_000)
         self.x_train: dict[tuple[str, str], sp.csr_matrix] = {}
         self.x_dev: dict[tuple[str, str], sp.csr_matrix] = {}
+        self.y_train = {(d.task, d.name): _label_array(d.train) for d in datasets}
+        self.y_dev = {(d.task, d.name): _label_array(d.dev) for d in datasets}
 
     def featurize(self) -> None:
         total = len(self.datasets) * 2
@@ -168,8 +171,7 @@ class _Trainer:
             self.x_dev[ds.task, ds.name] = self.featurizer.weigh(dv)
 
     def _train_part(self, task: str, d: Dataset, rows: Rows | None):
-        x = self.x_train[task, d.name]
-        y = np.array([label for _, label in d.train])
+        x, y = self.x_train[task, d.name], self.y_train[task, d.name]
         if rows is None:
             return x, y
         return x[rows[d.name]], y[rows[d.name]]
@@ -225,7 +227,7 @@ class _Trainer:
             seen += np.bincount(p.indices, minlength=n_features)
         log_theta[:, seen < GATE_MIN_ROWS] = 0.0
         weights = (log_theta.T / GATE_TEMPERATURE).astype(np.float32)
-        return _Gate([d.name for d in sets], weights, np.zeros(len(sets), dtype=np.float32))
+        return _Gate([d.name for d in sets], weights)
 
     def mixing_rows(self, task: str, heads: list[_Head], gate: _Gate) -> tuple:
         """Head logits, gate weights, labels, data-set sizes, data sets and their origin for
@@ -234,15 +236,14 @@ class _Trainer:
         if self._out_of_fold(sets):
             return self._out_of_fold_rows(task, sets, len(heads))
         sets = [d for d in sets if d.dev]
-        labels = {label for d in sets for _, label in d.dev}
-        if labels != {0, 1}:
+        y = np.concatenate([self.y_dev[task, d.name] for d in sets] or [np.zeros(0, int)])
+        if set(y.tolist()) != {0, 1}:
             raise ValueError(
                 f"{task}: too few labeled comments to calibrate the model. Give each label at "
                 f"least {OOF_FOLDS} training rows, or dev rows of both labels (an X_dev.csv "
                 "file, or at least 4 of each label in a file without a _train/_dev suffix)"
             )
         x = sp.vstack([self.x_dev[task, d.name] for d in sets], format="csr")
-        y = np.concatenate([[label for _, label in d.dev] for d in sets])
         sizes = [len(d.dev) for d in sets]
         return _logits(x, heads), gate.probabilities(x), y, sizes, sets, "dev"
 
@@ -255,7 +256,7 @@ class _Trainer:
         """Every head and the gate refitted per fold. A data set too small to split (a few
         moderator labels) trains in every fold and gives the mixer no rows."""
         folded = [d for d in sets if _foldable(d)]
-        labels = {d.name: np.array([label for _, label in d.train]) for d in folded}
+        labels = {d.name: self.y_train[task, d.name] for d in folded}
         splitter = StratifiedKFold(OOF_FOLDS, shuffle=True, random_state=self.seed)
         folds = {n: list(splitter.split(np.zeros(len(y)), y)) for n, y in labels.items()}
         z = {d.name: np.zeros((len(d.train), n_heads)) for d in folded}
@@ -311,19 +312,25 @@ class _Trainer:
             if d.task == task and d.dev
         }
 
-    def combine(self, heads: list[_Head], names: Sequence[str], z, y, sizes, boost=1.0) -> _Head:
-        """Fit a logistic stacker on dev logits and fold it into one linear head."""
-        cols = [i for i, h in enumerate(heads) if h.name in names]
-        if len(set(y)) < 2:
+    def calibrate(self, head: _Head, sets: list[Dataset]) -> _Head:
+        """Scale and shift a head so that its logit is calibrated on the dev rows of `sets`
+        (Platt scaling, with data-set intercepts so that only the ranking inside each counts)."""
+        z = np.concatenate([self.x_dev["toxicity", d.name] @ head.weights for d in sets])
+        z += head.bias
+        y = np.concatenate([self.y_dev["toxicity", d.name] for d in sets])
+        if len(set(y.tolist())) < 2:
             raise ValueError("dev data needs both labels to calibrate")
+        sizes = [len(d.dev) for d in sets]
         onehot = np.repeat(np.eye(len(sizes)), sizes, axis=0)
-        lr = LogisticRegression(C=STACK_C, max_iter=2000, fit_intercept=False)
-        lr.fit(np.hstack([z[:, cols], onehot]), y, sample_weight=_equal_weights(sizes) * boost)
-        coef, offsets = lr.coef_[0][: len(cols)], lr.coef_[0][len(cols) :]
-        weights = sum(c * heads[i].weights for c, i in zip(coef, cols, strict=True))
-        bias = sum(c * heads[i].bias for c, i in zip(coef, cols, strict=True))
-        bias = float(bias + offsets.mean())
-        return _Head("", np.asarray(weights, dtype=np.float32), bias)
+        lr = LogisticRegression(C=CALIBRATE_C, max_iter=2000, fit_intercept=False)
+        lr.fit(np.hstack([z[:, None], onehot]), y, sample_weight=_equal_weights(sizes))
+        scale, offsets = lr.coef_[0][0], lr.coef_[0][1:]
+        weights = (scale * head.weights).astype(np.float32)
+        return _Head(head.name, weights, float(scale * head.bias + offsets.mean()))
+
+
+def _label_array(rows: list) -> np.ndarray:
+    return np.array([label for _, label in rows], dtype=int)
 
 
 def _foldable(d: Dataset) -> bool:
@@ -342,9 +349,8 @@ def _logits(x: sp.csr_matrix, heads: list[_Head]) -> np.ndarray:
 
 
 def mixture_probabilities(x: sp.csr_matrix, mixture: Mixture) -> np.ndarray:
-    g = mixture.gate.probabilities(x)
-    z = _logits(x, mixture.experts)
-    return 1.0 / (1.0 + np.exp(-(g * z).sum(axis=1)))
+    logits, _ = blend(_logits(x, mixture.experts), mixture.gate.logits(x))
+    return 1.0 / (1.0 + np.exp(-logits))
 
 
 def _attribute_heads(trainer: _Trainer, heads: list[_Head]) -> dict[str, _Head]:
@@ -359,15 +365,11 @@ def _attribute_heads(trainer: _Trainer, heads: list[_Head]) -> dict[str, _Head]:
             if d.task == "toxicity" and d.name.startswith(prefixes) and d.dev
         ]
         mean = _Head(
-            "",
+            attribute,
             np.mean([h.weights for h in members], axis=0),
             float(np.mean([h.bias for h in members])),
         )
-        z = np.concatenate(
-            [trainer.x_dev["toxicity", d.name] @ mean.weights + mean.bias for d in sets]
-        )
-        y = np.concatenate([[label for _, label in d.dev] for d in sets])
-        found[attribute] = trainer.combine([mean], [""], z[:, None], y, [len(d.dev) for d in sets])
+        found[attribute] = trainer.calibrate(mean, sets)
     return found
 
 
@@ -415,13 +417,13 @@ def train(
         for name, head in zip(mixtures[task]["experts"], mixture.experts, strict=True):
             columns[name] = head
         for i, name in enumerate(mixtures[task]["gates"]):
-            columns[name] = _Head(name, gate.weights[:, i], float(gate.bias[i]))
+            columns[name] = _Head(name, gate.weights[:, i], 0.0)
         scores = trainer.dev_scores(task, mixture)
         dev_metrics[task] = {
-            name: binary_metrics(_labels(datasets, task, name), s) for name, s in scores.items()
+            name: binary_metrics(trainer.y_dev[task, name], s) for name, s in scores.items()
         }
         thresholds[task] = calibrate_thresholds(
-            np.concatenate([_labels(datasets, task, n) for n in scores]),
+            np.concatenate([trainer.y_dev[task, n] for n in scores]),
             np.concatenate(list(scores.values())),
             _equal_weights([len(s) for s in scores.values()]),
         )
@@ -443,8 +445,3 @@ def train(
     return TrainResult(
         version, path, metadata, time.perf_counter() - started, dev_metrics, datasets
     )
-
-
-def _labels(datasets: list[Dataset], task: str, name: str) -> np.ndarray:
-    ds = next(d for d in datasets if d.task == task and d.name == name)
-    return np.array([label for _, label in ds.dev])
