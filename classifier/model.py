@@ -269,5 +269,4 @@ def load_model(path: str | Path) -> Model:
         raise ModelLoadError(f"array shapes in {MODEL_FILE} do not match {METADATA_FILE}")
     if not {"spam", "toxicity"} <= set(metadata["outputs"]):
         raise ModelLoadError("model has no spam and toxicity outputs")
-    output_plans(metadata)
     return Model(metadata, arrays["idf"], arrays["weights"], arrays["bias"])

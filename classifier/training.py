@@ -194,7 +194,7 @@ class _Trainer:
         head.name = f"{task}:pooled"
         heads = [head]
         for d, (xd, labels) in zip(sets, parts, strict=True):
-            if _own_head(d, len(sets)):
+            if _own_head(self.y_train[task, d.name], len(sets)):
                 if not quiet:
                     self.progress(f"{task} head: {d.name}", 0, 0)
                 head = _fit_lr(xd, labels, c=OWN_HEAD_C.get(task, HEAD_C), seed=self.seed)
@@ -233,7 +233,7 @@ class _Trainer:
         """Head logits, gate weights, labels, data-set sizes, data sets and their origin for
         the rows the mixer learns on: out-of-fold train rows for a small task, else dev."""
         sets = [d for d in self.datasets if d.task == task]
-        if self._out_of_fold(sets):
+        if self._out_of_fold(task, sets):
             return self._out_of_fold_rows(task, sets, len(heads))
         sets = [d for d in sets if d.dev]
         y = np.concatenate([self.y_dev[task, d.name] for d in sets] or [np.zeros(0, int)])
@@ -247,15 +247,14 @@ class _Trainer:
         sizes = [len(d.dev) for d in sets]
         return _logits(x, heads), gate.probabilities(x), y, sizes, sets, "dev"
 
-    @staticmethod
-    def _out_of_fold(sets: list[Dataset]) -> bool:
+    def _out_of_fold(self, task: str, sets: list[Dataset]) -> bool:
         small = sum(len(d.train) for d in sets) <= OOF_MAX_ROWS
-        return small and any(_foldable(d) for d in sets)
+        return small and any(_foldable(self.y_train[task, d.name]) for d in sets)
 
     def _out_of_fold_rows(self, task: str, sets: list[Dataset], n_heads: int) -> tuple:
         """Every head and the gate refitted per fold. A data set too small to split (a few
         moderator labels) trains in every fold and gives the mixer no rows."""
-        folded = [d for d in sets if _foldable(d)]
+        folded = [d for d in sets if _foldable(self.y_train[task, d.name])]
         labels = {d.name: self.y_train[task, d.name] for d in folded}
         splitter = StratifiedKFold(OOF_FOLDS, shuffle=True, random_state=self.seed)
         folds = {n: list(splitter.split(np.zeros(len(y)), y)) for n, y in labels.items()}
@@ -333,14 +332,13 @@ def _label_array(rows: list) -> np.ndarray:
     return np.array([label for _, label in rows], dtype=int)
 
 
-def _foldable(d: Dataset) -> bool:
-    positives = sum(label for _, label in d.train)
-    return min(positives, len(d.train) - positives) >= OOF_FOLDS
+def _foldable(labels: np.ndarray) -> bool:
+    positives = int(labels.sum())
+    return min(positives, len(labels) - positives) >= OOF_FOLDS
 
 
-def _own_head(d: Dataset, n_sets: int) -> bool:
-    labels = [label for _, label in d.train]
-    return n_sets > 1 and len(labels) >= MIN_HEAD_ROWS and 0 < sum(labels) < len(labels)
+def _own_head(labels: np.ndarray, n_sets: int) -> bool:
+    return n_sets > 1 and len(labels) >= MIN_HEAD_ROWS and 0 < int(labels.sum()) < len(labels)
 
 
 def _logits(x: sp.csr_matrix, heads: list[_Head]) -> np.ndarray:
