@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+import classifier.training as training
 from classifier import CommentInput, ModelLoadError, Registry, load_model, train
 from classifier.model import file_sha256
 
@@ -162,3 +163,34 @@ def test_a_few_moderator_labels_get_a_gate_without_unsettling_the_mixer(tmp_path
     model = load_model(result.path)
     [scores] = model.score([CommentInput("Cheap pills at http://cheap-meds.example.ru today")])
     assert scores.spam > 0.5
+
+
+def test_a_gate_over_many_rows_is_logistic_and_routes_each_data_set(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Past LOGISTIC_GATE_MIN_ROWS the gate is a logistic regression over the data sets (its
+    columns carry intercepts); the comments of each data set go to that data set's expert."""
+    monkeypatch.setattr(training, "LOGISTIC_GATE_MIN_ROWS", 100)
+    players = [{"p": p, "m": m} for p, m in itertools.product(PLAYERS, MAPS)]
+    citizens = [{"p": p, "t": t} for p, t in itertools.product(PLAYERS, TOPICS)]
+    for name, templates, fill in (("gaming", GAMING, players), ("forum", FORUM, citizens)):
+        rows = _rows(templates, fill)
+        _write(tmp_path / "toxicity" / f"{name}_train.csv", rows[::2] + rows[1::4])
+        _write(tmp_path / "toxicity" / f"{name}_dev.csv", rows[3::4])
+    result = train([SEED_DATA, tmp_path / "toxicity"], Registry(tmp_path / "models"))
+    model = load_model(result.path)
+    columns = model.metadata["columns"]
+    gates = model.metadata["mixtures"]["toxicity"]["gates"]
+    assert any(model.bias[columns.index(g)] != 0 for g in gates)
+    gaming = CommentInput("Ravi respawned on Frostbite and left the lobby after the match")
+    forum = CommentInput("The council will vote on the zoning plan after the election")
+    [g, f] = model.resemblance([gaming, forum])
+    assert next(iter(g["toxicity"])) == "gaming", g
+    assert next(iter(f["toxicity"])) == "forum", f
+    [g_scores, f_scores] = model.score(
+        [
+            CommentInput("Lena got the kill on Dust, respawn and gg"),
+            CommentInput("Someone should kill Lena over the zoning vote at the council"),
+        ]
+    )
+    assert g_scores.toxicity < 0.5 < f_scores.toxicity, (g_scores.toxicity, f_scores.toxicity)
