@@ -61,16 +61,23 @@ def _write(path: Path, rows: list[tuple], header: tuple = ("text", "label")) -> 
         writer.writerows(rows)
 
 
+def _write_gaming_and_forum(
+    folder: Path, players: list[str], maps: list[str], topics: list[str]
+) -> None:
+    """Two toxicity data sets that read "kill" oppositely, each with a train and a dev split."""
+    gamers = [{"p": p, "m": m} for p, m in itertools.product(players, maps)]
+    citizens = [{"p": p, "t": t} for p, t in itertools.product(players, topics)]
+    for name, templates, fill in (("gaming", GAMING, gamers), ("forum", FORUM, citizens)):
+        rows = _rows(templates, fill)
+        _write(folder / f"{name}_train.csv", rows[::2] + rows[1::4])
+        _write(folder / f"{name}_dev.csv", rows[3::4])
+
+
 @pytest.fixture(scope="module")
 def mixed_model(tmp_path_factory: pytest.TempPathFactory):
     """A model trained on the seed set plus two toxicity data sets that read "kill" oppositely."""
     root = tmp_path_factory.mktemp("mixture")
-    players = [{"p": p, "m": m} for p, m in itertools.product(PLAYERS[:5], MAPS[:4])]
-    citizens = [{"p": p, "t": t} for p, t in itertools.product(PLAYERS[:5], TOPICS[:4])]
-    for name, templates, fill in (("gaming", GAMING, players), ("forum", FORUM, citizens)):
-        rows = _rows(templates, fill)
-        _write(root / "toxicity" / f"{name}_train.csv", rows[::2] + rows[1::4])
-        _write(root / "toxicity" / f"{name}_dev.csv", rows[3::4])
+    _write_gaming_and_forum(root / "toxicity", PLAYERS[:5], MAPS[:4], TOPICS[:4])
     registry = Registry(root / "models")
     result = train([SEED_DATA, root / "toxicity"], registry)
     return load_model(result.path)
@@ -171,12 +178,7 @@ def test_a_gate_over_many_rows_is_logistic_and_routes_each_data_set(
     """Past LOGISTIC_GATE_MIN_ROWS the gate is a logistic regression over the data sets (its
     columns carry intercepts); the comments of each data set go to that data set's expert."""
     monkeypatch.setattr(training, "LOGISTIC_GATE_MIN_ROWS", 100)
-    players = [{"p": p, "m": m} for p, m in itertools.product(PLAYERS, MAPS)]
-    citizens = [{"p": p, "t": t} for p, t in itertools.product(PLAYERS, TOPICS)]
-    for name, templates, fill in (("gaming", GAMING, players), ("forum", FORUM, citizens)):
-        rows = _rows(templates, fill)
-        _write(tmp_path / "toxicity" / f"{name}_train.csv", rows[::2] + rows[1::4])
-        _write(tmp_path / "toxicity" / f"{name}_dev.csv", rows[3::4])
+    _write_gaming_and_forum(tmp_path / "toxicity", PLAYERS, MAPS, TOPICS)
     result = train([SEED_DATA, tmp_path / "toxicity"], Registry(tmp_path / "models"))
     model = load_model(result.path)
     columns = model.metadata["columns"]
