@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 import re
+import unicodedata
 import zlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -40,6 +41,14 @@ _FREE_MAIL = frozenset(
 _BIGRAM_MIX = 0x9E3779B1
 _NON_LETTER = re.compile(r"[\W\d_]")
 _UPPER = re.compile(r"[A-Z\u00c0-\u00de\u0391-\u03a9\u0410-\u042f]")
+# Where a comment was written shows in its form: Twitter's mentions, retweets and hashtags, the
+# HTML entities of a scraped page, emoji. The toxicity gate reads them to tell data sets whose words
+# overlap apart: on dev it gives davidson's tweets 0.87 weight on davidson's own mix instead of
+# 0.82, olid's 0.94 instead of 0.92. (Line breaks were tried too: they cost the blog spam set.)
+_MENTION = re.compile(r"(?<![\w@])@\w{2,}")
+_HASHTAG = re.compile(r"(?<![\w#&])#[^\W\d_]\w*")
+_ENTITY = re.compile(r"&(?:#\d+|#x[0-9a-f]+|[a-z]{2,8});", re.IGNORECASE)
+_RETWEET = re.compile(r"(?:^|\s)RT\s?@")
 _LENGTHS = ("length<15", "length<40", "length<100", "length<300", "length<1000", "length>=1000")
 
 
@@ -51,6 +60,12 @@ class FeatureConfig:
     char_min: int = 3
     char_max: int = 5
     char_max_word: int = 24
+    style_terms: bool = True
+
+    @classmethod
+    def from_metadata(cls, settings: dict) -> FeatureConfig:
+        """The settings a model was trained with; models older than style terms lack them."""
+        return cls(**{"style_terms": False, **settings})
 
     @property
     def n_features(self) -> int:
@@ -98,8 +113,24 @@ def _domain(url: str) -> str:
     return host[4:] if host.startswith("www.") else host
 
 
-def meta_terms(comment: CommentInput, text: str) -> list[str]:
-    """Readable names of the link and metadata features of one comment."""
+def style_terms(text: str) -> list[str]:
+    """The marks of where a comment was written (see `_MENTION` and its neighbours)."""
+    terms = []
+    if "@" in text and _MENTION.search(text):
+        terms.append("mention")
+        if _RETWEET.search(text):
+            terms.append("retweet")
+    if "#" in text and _HASHTAG.search(text):
+        terms.append("hashtag")
+    if "&" in text and _ENTITY.search(text):
+        terms.append("html entity")
+    if not text.isascii() and any(unicodedata.category(c) == "So" for c in text):
+        terms.append("emoji")
+    return terms
+
+
+def meta_terms(comment: CommentInput, text: str, style: bool = True) -> list[str]:
+    """Readable names of the link, metadata and (with `style`) style features of one comment."""
     terms = []
     urls = _URL.findall(text)
     terms.append(("no links", "1 link", "2 links", "3+ links")[min(len(urls), 3)])
@@ -138,6 +169,8 @@ def meta_terms(comment: CommentInput, text: str) -> list[str]:
             terms.append("author name:digits")
     if comment.language:
         terms.append(f"language:{comment.language.lower()[:2]}")
+    if style:
+        terms.extend(style_terms(text))
     return terms
 
 
@@ -194,7 +227,7 @@ class Featurizer:
             prev = e[0]
         out.extend(chars)
         off, mmask = self._meta_offset, self._meta_mask
-        meta = meta_terms(comment, comment.content)
+        meta = meta_terms(comment, comment.content, self.config.style_terms)
         out.extend(off + (_hash(t) & mmask) for t in meta)
         if keep is not None:
             keep.append((tokens, meta))

@@ -49,7 +49,7 @@ class Model:
         self.version: str = metadata["version"]
         self.thresholds: dict = metadata["thresholds"]
         self.outputs: list[str] = list(metadata["outputs"])
-        self.featurizer = Featurizer(FeatureConfig(**metadata["features"]), idf=idf)
+        self.featurizer = Featurizer(FeatureConfig.from_metadata(metadata["features"]), idf=idf)
         self.weights = weights
         self.bias = bias
         self._plans = output_plans(metadata)
@@ -257,7 +257,7 @@ def load_model(path: str | Path) -> Model:
     _verify_files(folder, metadata)
     arrays = _read_arrays(folder / MODEL_FILE)
     try:
-        config = FeatureConfig(**metadata["features"])
+        config = FeatureConfig.from_metadata(metadata["features"])
     except TypeError as exc:
         raise ModelLoadError(f"unknown feature settings in {METADATA_FILE}: {exc}") from exc
     n_columns = len(metadata.get("columns", metadata["outputs"]))

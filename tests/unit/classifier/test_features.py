@@ -1,0 +1,40 @@
+from dataclasses import asdict
+
+from classifier.features import FeatureConfig, Featurizer, style_terms
+from classifier.types import CommentInput
+
+TWEET = "RT @someone: &#8220;look at this&#8221; #news\nsecond line \U0001f602"
+
+
+def test_style_terms_mark_where_a_comment_was_written() -> None:
+    assert style_terms(TWEET) == [
+        "mention",
+        "retweet",
+        "hashtag",
+        "html entity",
+        "emoji",
+    ]
+
+
+def test_style_terms_leave_a_plain_comment_alone() -> None:
+    text = "Write to me@example.com, item #1 costs 5 & more; AT&T agrees."
+    assert style_terms(text) == []
+
+
+def test_a_mention_without_a_retweet_is_only_a_mention() -> None:
+    assert style_terms("@editor thanks, fixed the typo") == ["mention"]
+
+
+def test_models_older_than_style_terms_featurize_without_them() -> None:
+    settings = asdict(FeatureConfig())
+    del settings["style_terms"]
+    old = FeatureConfig.from_metadata(settings)
+    assert not old.style_terms
+    assert FeatureConfig.from_metadata(asdict(FeatureConfig())).style_terms
+    comment = [CommentInput(content=TWEET)]
+    meta_start = (1 << old.word_bits) + (1 << old.char_bits)
+    with_style = Featurizer(FeatureConfig()).counts(comment)
+    without = Featurizer(old).counts(comment)
+    extra = set(with_style.indices) - set(without.indices)
+    assert len(extra) == 5
+    assert all(i >= meta_start for i in extra)
