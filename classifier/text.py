@@ -1,8 +1,8 @@
 """The one text normalizer of the project.
 
 Spammers and trolls dodge word lists with look-alike letters, zero-width characters, accents,
-leetspeak and stretched words. The model's features and the policy's blocked terms both go
-through `normalize_text`, so what one catches the other catches too.
+leetspeak, stretched words and stars ("f*ck"). The model's features and the policy's blocked
+terms both go through `normalize_text`, so what one catches the other catches too.
 """
 
 from __future__ import annotations
@@ -41,6 +41,18 @@ _LEET_CHARS = frozenset("013457@$")
 # A token that mixes letters with leet characters: "cas1no", "fr33", "b@stard", "$ex".
 _LEET_TOKEN = re.compile(r"[\w@$]*[a-z][\w@$]*|[@$][a-z]\w*")
 _LETTER_RUN = re.compile(r"([^\W\d_])\1{2,}")
+# Masked words: each star stands for one letter of a word in this list ("sh*t", "f**k",
+# "p***y", "b*tches"). Where two words fit ("s**t"), the one listed first wins.
+_MASKABLE = """
+    fuck fucking fucked fucker fuckers motherfucker shit bullshit shitty bitch bitches damn dick
+    cunt pussy asshole assholes bastard bastards cock whore whores slut sluts nigger niggers
+    nigga niggas faggot faggots fag fags retard retarded retards crap hell piss twat wanker
+    douche porn sex viagra cialis casino
+""".split()
+_MASKABLE_BY_LENGTH = {
+    n: tuple(w for w in _MASKABLE if len(w) == n) for n in {len(w) for w in _MASKABLE}
+}
+_MASKED = re.compile(r"(?<![\w*])[a-z*]*[a-z][a-z*]*(?![\w*])")
 _NON_ALNUM = re.compile(r"[\W_]+")
 
 
@@ -51,6 +63,16 @@ def _unleet(match: re.Match[str]) -> str:
     if token[0] == "@" and token[1:].isalnum():  # a mention, not "@ss"
         return "@" + token[1:].translate(_LEET)
     return token.translate(_LEET)
+
+
+def _unmask(match: re.Match[str]) -> str:
+    token = match.group(0)
+    if "*" not in token or len(token) - token.count("*") < 2:  # "f***" could be many words
+        return token
+    for word in _MASKABLE_BY_LENGTH.get(len(token), ()):
+        if all(t == "*" or t == w for t, w in zip(token, word, strict=True)):
+            return word
+    return token
 
 
 def _strip_accents(text: str) -> str:
@@ -79,6 +101,8 @@ def normalize_text(text: str) -> str:
         text = text.lower()
     if not _LEET_CHARS.isdisjoint(text):
         text = _LEET_TOKEN.sub(_unleet, text)
+    if "*" in text:
+        text = _MASKED.sub(_unmask, text)
     return _LETTER_RUN.sub(r"\1\1", text)
 
 

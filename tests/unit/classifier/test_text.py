@@ -16,13 +16,18 @@ from classifier import normalize_text, squash_text
         ("&lt;b&gt;Tom &amp; Jerry", "<b>tom & jerry"),
         ("Ѕріn", "spin"),
         ("αβε ορ", "abe op"),
+        ("F**K this, sh*t", "fuck this, shit"),
+        ("b*tches and a**h0les", "bitches and assholes"),
+        ("h*ll no, v*agra", "hell no, viagra"),
     ],
 )
 def test_normalize_text(raw: str, expected: str) -> None:
     assert normalize_text(raw) == expected
 
 
-@pytest.mark.parametrize("raw", ["2024", "$3,000", "60,000 troops", "@USER said"])
+@pytest.mark.parametrize(
+    "raw", ["2024", "$3,000", "60,000 troops", "@USER said", "2*3 = 6", "x*y", "**bold**", "f***"]
+)
 def test_numbers_and_mentions_survive(raw: str) -> None:
     assert normalize_text(raw) == raw.lower()
 
@@ -32,6 +37,10 @@ def test_squash_text_joins_spaced_out_words() -> None:
     assert squash_text("B.U.Y  V 1 A G R A!") == "buyviagra"
 
 
+def test_a_masked_word_is_squashed_like_the_word() -> None:
+    assert squash_text("f*cking") == squash_text("fucking") == "fucking"
+
+
 def test_normalize_is_idempotent() -> None:
-    text = "Free ѕріns at the best саѕіnо 4U!!! &amp; more"
+    text = "Free ѕріns at the best саѕіnо 4U!!! &amp; more, d*mn"
     assert normalize_text(normalize_text(text)) == normalize_text(text)

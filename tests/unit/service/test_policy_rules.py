@@ -260,6 +260,8 @@ OBFUSCATED_CASINO = [
     "\uff23\uff21\uff33\uff29\uff2e\uff2f",  # full-width
     "càsìnò",
     "caaasinooo",
+    "c*sino",
+    "ca**no",
 ]
 
 
