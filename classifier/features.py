@@ -24,13 +24,16 @@ from .text import normalize_text
 from .types import CommentInput
 
 _TOKEN = re.compile(r"\w+")
+# Host labels are bounded (a DNS label has at most 63 characters; a host here at most 10 labels)
+# and an e-mail address's name may start only where a run of its characters starts: otherwise a
+# long run like "a.a.a.…" is rescanned from each of its word boundaries, in quadratic time.
 _URL = re.compile(
     r"(?:https?://|www\.)[^\s<>\"'()\[\]]+"
-    r"|\b(?:[a-z0-9-]+\.)+(?:com|net|org|info|biz|ru|io|co|xyz|top|ly|me|us|uk|online|site|club"
+    r"|\b(?:[a-z0-9-]{1,63}\.){1,10}(?:com|net|org|info|biz|ru|io|co|xyz|top|ly|me|us|uk|online|site|club"
     r"|shop|store|link|click|win|bid|loan|pw|cc|tk|gl|gd)\b(?:/[^\s<>\"'()\[\]]*)?",
     re.IGNORECASE,
 )
-_EMAIL = re.compile(r"\b[\w.+-]+@[\w-]+\.[\w.]+\b")
+_EMAIL = re.compile(r"(?<![\w.+-])[\w.+-]+@[\w-]+\.[\w.]+\b")
 _SHORTENERS = frozenset(
     "bit.ly goo.gl tinyurl.com t.co ow.ly is.gd buff.ly adf.ly bit.do cutt.ly rebrand.ly "
     "shorturl.at tiny.cc rb.gy t.me lnkd.in soo.gd s.id v.gd qr.ae".split()

@@ -14,6 +14,10 @@ from functools import lru_cache
 
 __all__ = ["normalize_text", "squash_text"]
 
+# `html.unescape` turns a numeric character reference's digits into an int, and Python refuses
+# that for more than 4,300 digits (ValueError): long references are shortened first, to their
+# value without leading zeros, or past the last code point to U+FFFD, as `html.unescape` reads it.
+_LONG_CHARREF = re.compile(r"&#(\d{8,}|[xX][0-9a-fA-F]{7,})(;?)")
 _ZERO_WIDTH = dict.fromkeys(
     map(
         ord,
@@ -38,8 +42,11 @@ _LEET = str.maketrans(
     {"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "@": "a", "$": "s"}
 )
 _LEET_CHARS = frozenset("013457@$")
-# A token that mixes letters with leet characters: "cas1no", "fr33", "b@stard", "$ex".
-_LEET_TOKEN = re.compile(r"[\w@$]*[a-z][\w@$]*|[@$][a-z]\w*")
+# A token that mixes letters with leet characters: "cas1no", "fr33", "b@stard", "$ex". Runs are
+# matched whole and checked for a letter in `_unleet`: a pattern that demands the letter itself
+# retries every start inside a long run without one ("1111…"), which takes quadratic time.
+_LEET_TOKEN = re.compile(r"[\w@$]+")
+_LATIN_LETTER = re.compile(r"[a-z]")
 _LETTER_RUN = re.compile(r"([^\W\d_])\1{2,}")
 # Masked words: each star stands for one letter of a word in this list ("sh*t", "f**k",
 # "p***y", "b*tches"). Where two words fit ("s**t"), the one listed first wins.
@@ -52,13 +59,23 @@ _MASKABLE = """
 _MASKABLE_BY_LENGTH = {
     n: tuple(w for w in _MASKABLE if len(w) == n) for n in {len(w) for w in _MASKABLE}
 }
-_MASKED = re.compile(r"(?<![\w*])[a-z*]*[a-z][a-z*]*(?![\w*])")
+_MASKED = re.compile(r"[\w*]+")  # runs, checked in `_unmask` (see `_LEET_TOKEN` for why)
+_MASK_LETTERS = frozenset("abcdefghijklmnopqrstuvwxyz*")
 _NON_ALNUM = re.compile(r"[\W_]+")
+
+
+def _shorten_charref(match: re.Match[str]) -> str:
+    digits, end = match.groups()
+    hexadecimal = digits[0] in "xX"
+    value = (digits[1:] if hexadecimal else digits).lstrip("0") or "0"
+    if len(value) > (6 if hexadecimal else 7):  # past 0x10FFFF either way
+        return "\ufffd"
+    return f"&#{'x' if hexadecimal else ''}{value}{end}"
 
 
 def _unleet(match: re.Match[str]) -> str:
     token = match.group(0)
-    if _LEET_CHARS.isdisjoint(token):
+    if _LEET_CHARS.isdisjoint(token) or not _LATIN_LETTER.search(token):
         return token
     if token[0] == "@" and token[1:].isalnum():  # a mention, not "@ss"
         return "@" + token[1:].translate(_LEET)
@@ -67,7 +84,8 @@ def _unleet(match: re.Match[str]) -> str:
 
 def _unmask(match: re.Match[str]) -> str:
     token = match.group(0)
-    if "*" not in token or len(token) - token.count("*") < 2:  # "f***" could be many words
+    # Two letters at least: "f***" could be many words.
+    if "*" not in token or len(token) - token.count("*") < 2 or not _MASK_LETTERS.issuperset(token):
         return token
     for word in _MASKABLE_BY_LENGTH.get(len(token), ()):
         if all(t == "*" or t == w for t, w in zip(token, word, strict=True)):
@@ -86,6 +104,8 @@ def normalize_text(text: str) -> str:
 
     Deciding a comment normalizes its text three times (features, copies, terms); the small
     cache makes that once."""
+    if "&#" in text:
+        text = _LONG_CHARREF.sub(_shorten_charref, text)
     while "&" in text:  # until nothing is left to unescape ("&amp;lt;" is "<"); each pass shortens
         unescaped = html.unescape(text)
         if unescaped == text:

@@ -94,6 +94,20 @@ def test_documented_request_gets_documented_response(client, app, site) -> None:
     assert len(rows(app, Decision, Decision.comment_id == comment.id)) == 1
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "&#" + "9" * 5000 + ";",  # more digits than Python turns into an int
+        "&#x" + "0" * 5000 + "41; and " + "a." * 4000,  # leading zeros; a long host-like run
+        "1$" * 4000 + " " + "a*" * 4000,  # runs the leetspeak and starred-word steps look at
+    ],
+)
+def test_pathological_text_is_scored(client, site, text: str) -> None:  # noqa: ANN001
+    response = analyze(client, site, coral_analyze(text))
+    assert response.status_code == 200, response.get_json()
+    probability(response.get_json()["attributeScores"]["TOXICITY"]["summaryScore"])
+
+
 def test_span_annotations_score_each_sentence(client, site) -> None:  # noqa: ANN001
     body = {
         "comment": {"text": DOCUMENTED},

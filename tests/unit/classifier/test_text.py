@@ -37,6 +37,12 @@ def test_squash_text_joins_spaced_out_words() -> None:
     assert squash_text("B.U.Y  V 1 A G R A!") == "buyviagra"
 
 
+def test_long_character_references_are_read_not_refused() -> None:
+    assert normalize_text("&#" + "9" * 5000 + "; ok") == "\ufffd ok"
+    assert normalize_text("&#x" + "0" * 5000 + "41;") == "a"
+    assert normalize_text("&#00000065;") == normalize_text("&#65;") == "a"
+
+
 def test_a_masked_word_is_squashed_like_the_word() -> None:
     assert squash_text("f*cking") == squash_text("fucking") == "fucking"
 
