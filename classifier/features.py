@@ -116,19 +116,36 @@ def _domain(url: str) -> str:
     return host[4:] if host.startswith("www.") else host
 
 
+_LINK_COUNTS = ("no links", "1 link", "2 links", "3+ links")
+_EXCLAMATIONS = ("no !", "one !", "two !", "many !")
+_STYLE_TERMS = ("mention", "retweet", "hashtag", "html entity", "emoji")
+# Metadata terms whose names have no "kind:" prefix, and so could be mistaken for words.
+_PLAIN_METADATA_TERMS = frozenset(
+    [*_LINK_COUNTS, *_EXCLAMATIONS, *_STYLE_TERMS, *_LENGTHS]
+    + ["shouting", "email in text", "author url"]
+)
+
+
+def is_metadata_term(term: str) -> bool:
+    """Whether a term names a metadata feature (a link count, "shouting", "tld:ru") rather than
+    words of the text, so that it is not looked for in the text."""
+    return ":" in term or term in _PLAIN_METADATA_TERMS
+
+
 def style_terms(text: str) -> list[str]:
     """The marks of where a comment was written (see `_MENTION` and its neighbours)."""
     terms = []
+    mention, retweet, hashtag, entity, emoji = _STYLE_TERMS
     if "@" in text and _MENTION.search(text):
-        terms.append("mention")
+        terms.append(mention)
         if _RETWEET.search(text):
-            terms.append("retweet")
+            terms.append(retweet)
     if "#" in text and _HASHTAG.search(text):
-        terms.append("hashtag")
+        terms.append(hashtag)
     if "&" in text and _ENTITY.search(text):
-        terms.append("html entity")
+        terms.append(entity)
     if not text.isascii() and any(unicodedata.category(c) == "So" for c in text):
-        terms.append("emoji")
+        terms.append(emoji)
     return terms
 
 
@@ -136,7 +153,7 @@ def meta_terms(comment: CommentInput, text: str, style: bool = True) -> list[str
     """Readable names of the link, metadata and (with `style`) style features of one comment."""
     terms = []
     urls = _URL.findall(text)
-    terms.append(("no links", "1 link", "2 links", "3+ links")[min(len(urls), 3)])
+    terms.append(_LINK_COUNTS[min(len(urls), 3)])
     for url in urls[:5]:
         domain = _domain(url)
         if domain:
@@ -155,7 +172,7 @@ def meta_terms(comment: CommentInput, text: str, style: bool = True) -> list[str
             ("caps:few", "caps:some", "caps:many", "shouting")[_bucket(upper, (0.1, 0.3, 0.6))]
         )
     terms.append(_LENGTHS[_bucket(len(text), (15, 40, 100, 300, 1000))])
-    terms.append(("no !", "one !", "two !", "many !")[min(text.count("!"), 3)])
+    terms.append(_EXCLAMATIONS[min(text.count("!"), 3)])
     if comment.author_url:
         terms.append("author url")
         domain = _domain(comment.author_url)

@@ -7,6 +7,8 @@ from collections.abc import Iterable
 
 from markupsafe import Markup, escape
 
+from classifier.features import is_metadata_term
+
 MIN_TERM_CHARS = 2
 
 
@@ -17,8 +19,8 @@ def _piece(term: str) -> str | None:
         term = term[len("link:") :]
         if term == "shortener":
             return None
-    elif ":" in term:
-        return None  # a metadata feature (tld:, email:, caps:): nothing to mark in the text
+    elif is_metadata_term(term):
+        return None  # tld:, email:, a link count, shouting, a mention: nothing to mark in the text
     words = term.split()
     if not words or len(term) < MIN_TERM_CHARS:
         return None
