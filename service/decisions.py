@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, Protocol
@@ -15,6 +16,8 @@ from service.history import history_of
 from service.models import Comment, Decision, Site, WebhookDelivery, utcnow
 
 STATUS_OF_ACTION = {"approve": "approved", "hold": "held", "reject": "rejected"}
+
+log = logging.getLogger(__name__)
 
 
 class Scorer(Protocol):
@@ -66,6 +69,27 @@ def score_facts(model: Scorer, facts: Sequence[policy.Facts]) -> list[policy.Mod
     return outputs
 
 
+def score_facts_safely(model: Scorer, facts: Sequence[policy.Facts]) -> list[policy.ModelOutput]:
+    """`score_facts`, where a comment the model fails on does not fail its batch.
+
+    A failing batch is scored again one comment at a time; a comment that still fails gets an
+    output marked `failed`, which the policy holds for a moderator. Otherwise the batch would
+    fail on every redelivery and sweep, and its other comments with it.
+    """
+    try:
+        return score_facts(model, facts)
+    except Exception:
+        log.exception("scoring a batch of %d comments failed; scoring them one by one", len(facts))
+    outputs = []
+    for fact in facts:
+        try:
+            outputs.extend(score_facts(model, [fact]))
+        except Exception:
+            log.exception("the model could not score a comment; it is held for a moderator")
+            outputs.append(policy.ModelOutput({}, {}, model.version, model.thresholds, failed=True))
+    return outputs
+
+
 class _Terms(Mapping[str, Sequence[str]]):
     """The model's terms per task, explained only when a reason asks for them."""
 
@@ -75,7 +99,11 @@ class _Terms(Mapping[str, Sequence[str]]):
     def __getitem__(self, task: str) -> Sequence[str]:
         if task not in ("spam", "toxicity"):
             raise KeyError(task)
-        return getattr(self._scores, f"{task}_terms")
+        try:
+            return getattr(self._scores, f"{task}_terms")
+        except Exception:  # the score stands without its terms rather than failing the batch
+            log.exception("explaining a %s score failed", task)
+            return ()
 
     def __iter__(self) -> Iterator[str]:
         return iter(("spam", "toxicity"))
@@ -101,7 +129,7 @@ def decide_pending(session: Session, comment_ids: Sequence[str], model: Scorer) 
         s.id: s
         for s in session.scalars(select(Site).where(Site.id.in_({c.site_id for c in comments})))
     }
-    outputs = score_facts(model, [facts_of(c) for c in comments])
+    outputs = score_facts_safely(model, [facts_of(c) for c in comments])
     deliveries: list[str] = []
     for comment, output in zip(comments, outputs, strict=True):
         verdict = verdict_for(session, sites[comment.site_id], comment, output)

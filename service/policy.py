@@ -108,6 +108,7 @@ class ModelOutput:
     terms: Mapping[str, Sequence[str]]
     version: str | None
     thresholds: Mapping[str, Mapping[str, float]]
+    failed: bool = False  # the model could not score the comment: a moderator decides
 
 
 @dataclass(frozen=True)
@@ -229,6 +230,11 @@ def _repeat_post(facts: Facts, settings: Mapping[str, Any]) -> Iterator[_Fired]:
 
 
 def _model(model: ModelOutput, thresholds: Mapping[str, Mapping[str, float]]) -> Iterator[_Fired]:
+    if model.failed:
+        message = "The model could not score this comment, so a moderator decides."
+        reason = {"code": "model_error", "message": message, "action": "hold"}
+        yield _Fired("hold", "model", reason, None)
+        return
     for task in ("spam", "toxicity"):
         score = float(model.scores.get(task, 0.0))
         limits = thresholds[task]

@@ -55,8 +55,8 @@ def sessions(app):  # noqa: ANN001, ANN201
     return app.extensions["commentgate"].sessions
 
 
-def submit(app, site: NewSite, content: str, spam: float = 0.05, **author: str) -> Comment:  # noqa: ANN001
-    """Store a comment as the API does, then decide it in-process; returns the decided row."""
+def store(app, site: NewSite, content: str, **author: str) -> str:  # noqa: ANN001
+    """Store a comment as the API does; returns its id."""
     data = {
         "external_id": uuid.uuid4().hex,
         "content": content,
@@ -66,6 +66,12 @@ def submit(app, site: NewSite, content: str, spam: float = 0.05, **author: str) 
     with session_scope(sessions(app)) as session:
         row = comment_row(session.get(Site, site.site.id), data)
         comment_id, _ = insert_comment(session, row)
+    return comment_id
+
+
+def submit(app, site: NewSite, content: str, spam: float = 0.05, **author: str) -> Comment:  # noqa: ANN001
+    """Store a comment as the API does, then decide it in-process; returns the decided row."""
+    comment_id = store(app, site, content, **author)
     with session_scope(sessions(app)) as session:
         decide_pending(session, [comment_id], ConstantModel(spam))
         return session.get(Comment, comment_id)
@@ -86,6 +92,32 @@ def token(app, site: NewSite, role: str = "admin") -> dict[str, str]:  # noqa: A
             session, session.get(Site, site.site.id), f"{uuid.uuid4().hex[:8]}@example.org", role
         )
         return {"Authorization": f"Bearer {created.token}"}
+
+
+class FailsOn(ConstantModel):
+    """Raises for any batch holding one text, as a model with a bug for one input would."""
+
+    def __init__(self, poison: str) -> None:
+        super().__init__()
+        self.poison = poison
+
+    def score(self, comments: list[Any]) -> list[Scores]:
+        if any(c.content == self.poison for c in comments):
+            raise ValueError("the model cannot score this text")
+        return super().score(comments)
+
+
+def test_a_comment_the_model_fails_on_is_held_and_its_batch_is_decided(app, make_site) -> None:  # noqa: ANN001
+    site = make_site()
+    poison = "the one text the model fails on"
+    ids = [store(app, site, text) for text in ("Nice post.", poison, "Thanks, well argued.")]
+    with session_scope(sessions(app)) as session:
+        decide_pending(session, ids, FailsOn(poison))
+    with session_scope(sessions(app)) as session:
+        first, failed, last = (session.get(Comment, i) for i in ids)
+        assert (first.status, last.status) == ("approved", "approved")
+        assert failed.status == "held" and codes(failed) == ["model_error"]
+        assert failed.scores == {} and failed.decided_by == "model"
 
 
 # --- rules on stored history -----------------------------------------------------------------
