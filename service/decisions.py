@@ -79,15 +79,11 @@ def score_facts_safely(model: Scorer, facts: Sequence[policy.Facts]) -> list[pol
     try:
         return score_facts(model, facts)
     except Exception:
-        log.exception("scoring a batch of %d comments failed; scoring them one by one", len(facts))
-    outputs = []
-    for fact in facts:
-        try:
-            outputs.extend(score_facts(model, [fact]))
-        except Exception:
-            log.exception("the model could not score a comment; it is held for a moderator")
-            outputs.append(policy.ModelOutput({}, {}, model.version, model.thresholds, failed=True))
-    return outputs
+        if len(facts) > 1:
+            log.exception("scoring %d comments failed; scoring them one by one", len(facts))
+            return [output for fact in facts for output in score_facts_safely(model, [fact])]
+        log.exception("the model could not score a comment; it is held for a moderator")
+        return [policy.ModelOutput({}, {}, model.version, model.thresholds, failed=True)]
 
 
 class _Terms(Mapping[str, Sequence[str]]):
