@@ -2,9 +2,10 @@
 
 These callers want the answer in the HTTP response, so one comment is scored in-process, but with
 the same pieces as the queue path: ``comment_row``/``insert_comment`` to store it once,
-``score_facts`` for the model, ``verdict_for`` for the policy and ``record_verdict`` (without a
-webhook) to keep the decision. Their feedback calls (Akismet's ``submit-spam``/``submit-ham``,
-Perspective's ``suggestscore``) become labeled examples, like moderator decisions.
+``score_facts_safely`` for the model (a comment it fails on is held), ``verdict_for`` for the
+policy and ``record_verdict`` (without a webhook) to keep the decision. Their feedback calls
+(Akismet's ``submit-spam``/``submit-ham``, Perspective's ``suggestscore``) become labeled
+examples, like moderator decisions.
 """
 
 from __future__ import annotations
@@ -22,12 +23,16 @@ from sqlalchemy.orm import Session, make_transient_to_detached
 
 from service import policy
 from service.comments import comment_row, insert_comment
-from service.decisions import Scorer, facts_of, record_verdict, score_facts, verdict_for
+from service.decisions import Scorer, facts_of, record_verdict, score_facts_safely, verdict_for
 from service.models import Comment, LabeledExample, Site
 
 # Holding for these reasons means "probably spam"; holding only for toxicity or a suspect term
 # does not, so an Akismet client hears "false" and the comment waits in our queue instead.
-SPAM_HOLD_CODES = frozenset({"spam_score", "too_many_links", "repeat_post", "honeypot", "too_fast"})
+# A comment the model could not score (``model_error``) is held too, and the client hears "spam":
+# it waits in the client's spam folder for a person instead of being published unread.
+SPAM_HOLD_CODES = frozenset(
+    {"spam_score", "too_many_links", "repeat_post", "honeypot", "too_fast", "model_error"}
+)
 DEFAULT_LANGUAGES = ("en",)
 
 
@@ -101,7 +106,7 @@ def check_comment(
         comment = session.get_one(Comment, comment_id)
     else:
         comment = Comment(**row)  # not stored: transient, never added to the session
-    output = score_facts(model, [facts_of(comment)])[0]
+    output = score_facts_safely(model, [facts_of(comment)])[0]
     verdict = verdict_for(session, site, comment, output)
     if trusted_role:
         verdict = trusted(verdict, trusted_role)
@@ -124,8 +129,10 @@ def _as_stored(session: Session, row: dict[str, Any]) -> Comment:
 
 
 def score_texts(model: Scorer, texts: Sequence[str]) -> list[Mapping[str, float]]:
-    """Scores of several texts in one model call (Perspective's per-sentence span scores)."""
-    return [o.scores for o in score_facts(model, [policy.Facts(content=t) for t in texts])]
+    """Scores of several texts in one model call (Perspective's per-sentence span scores); a
+    text the model could not score gets no scores."""
+    facts = [policy.Facts(content=t) for t in texts]
+    return [o.scores for o in score_facts_safely(model, facts)]
 
 
 def model_outputs(model: Scorer) -> frozenset[str]:

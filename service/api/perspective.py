@@ -261,12 +261,15 @@ def analyze() -> Response:
         hash_pii=state().settings.store_pii_hashed,
     )
     session.commit()
+    if checked.output.failed:
+        kept = " It is kept for a moderator." if checked.comment_id else ""
+        raise PerspectiveError(f"The model could not score this comment.{kept}")
     summary = {k: float(v) for k, v in checked.scores.items()}
     spans = None
     if body.get("spanAnnotations") is True:
         bounds = sentence_spans(text)
         span_scores = compat.score_texts(model, [text[b:e] for b, e in bounds])
-        spans = [(b, e, dict(s)) for (b, e), s in zip(bounds, span_scores, strict=True)]
+        spans = [(b, e, dict(s)) for (b, e), s in zip(bounds, span_scores, strict=True) if s]
     response: dict[str, Any] = {
         "attributeScores": _attribute_scores(requested, summary, spans),
         "languages": languages,

@@ -18,6 +18,7 @@ from sqlalchemy import func, select
 from service.db import session_scope
 from service.models import Comment, Decision, LabeledExample, Site, WebhookDelivery
 from service.sites import NewSite
+from tests.support.failing_model import FailsOn, Serving
 
 pytestmark = pytest.mark.integration
 
@@ -140,6 +141,28 @@ def test_held_only_for_toxicity_is_not_spam(app, site, akismet_client) -> None: 
     [comment] = stored(app, site)
     assert comment.status == "held"
     assert {r["code"] for r in comment.reasons} >= {"toxicity_score"}
+
+
+def test_a_comment_the_model_fails_on_is_spam_for_the_client_and_held(
+    app, site, akismet_client
+) -> None:  # noqa: ANN001
+    """Not published unread: the client's spam folder keeps it, and a moderator sees it here."""
+    poison = "The one comment the model fails on."
+    state = app.extensions["commentgate"]
+    state._model = Serving(FailsOn(poison, state.model()))
+    assert akismet_client.comment_check("203.0.113.11", comment_content=poison, **COMMENT) == (
+        akismet.CheckResponse.SPAM
+    )
+    assert akismet_client.comment_check("203.0.113.11", comment_content=HAM, **COMMENT) == (
+        akismet.CheckResponse.HAM
+    )
+    failed, fine = sorted(stored(app, site), key=lambda c: c.content != poison)
+    assert (failed.status, failed.scores, [r["code"] for r in failed.reasons]) == (
+        "held",
+        {},
+        ["model_error"],
+    )
+    assert fine.status == "approved"
 
 
 def test_recheck_finds_the_same_comment(app, site, wsgi, akismet_client) -> None:  # noqa: ANN001

@@ -14,12 +14,14 @@ from service.api.perspective import ATTRIBUTES
 from service.db import session_scope
 from service.models import Comment, Decision, LabeledExample, Site
 from service.sites import NewSite
+from tests.support.failing_model import FailsOn, Serving
 
 pytestmark = pytest.mark.integration
 
 DOCUMENTED = "What kind of idiot name is foo? Sorry, I like your name."
 TOXIC = "You are a worthless idiot and everyone here hates you, shut up."
 CLEAN = "Thanks for the thoughtful article, it reminded me of my grandmother's stories."
+POISON = "This is the one sentence the model fails on."
 
 
 @pytest.fixture
@@ -256,6 +258,37 @@ def test_keys(client, site) -> None:  # noqa: ANN001
     assert client.post("/v1alpha1/comments:analyze", json=body, headers=bearer).status_code == 200
     bad_json = analyze(client, site, None, data="{nope", content_type="application/json")
     google_error(bad_json, 400, "INVALID_ARGUMENT")
+
+
+@pytest.fixture
+def failing_model(app) -> FailsOn:  # noqa: ANN001
+    """The active model, given a bug for one text: the API process scores with it."""
+    state = app.extensions["commentgate"]
+    model = FailsOn(POISON, state.model())
+    state._model = Serving(model)
+    return model
+
+
+def test_a_comment_the_model_fails_on_is_a_clear_error_and_kept_for_a_moderator(
+    client, app, site, failing_model
+) -> None:  # noqa: ANN001
+    response = analyze(client, site, coral_analyze(POISON, do_not_store=False))
+    error = google_error(response, 400, "INVALID_ARGUMENT")
+    assert "could not score" in error["message"]
+    [comment] = rows(app, Comment, Comment.site_id == site.site.id)
+    assert (comment.status, comment.scores) == ("held", {})
+    assert [r["code"] for r in comment.reasons] == ["model_error"]
+
+
+def test_a_sentence_the_model_fails_on_leaves_out_only_its_span(
+    client, site, failing_model
+) -> None:  # noqa: ANN001
+    text = f"{CLEAN} {POISON}"
+    body = {"comment": {"text": text}, "requestedAttributes": {"TOXICITY": {}}}
+    answer = analyze(client, site, {**body, "spanAnnotations": True}).get_json()
+    spans = answer["attributeScores"]["TOXICITY"]["spanScores"]
+    assert [(s["begin"], s["end"]) for s in spans] == [(0, len(CLEAN))]
+    probability(answer["attributeScores"]["TOXICITY"]["summaryScore"])
 
 
 def test_policy_of_the_site_decides_the_stored_comment(client, app, site) -> None:  # noqa: ANN001

@@ -24,6 +24,7 @@ from service.models import AuditEntry, Comment, Site
 from service.moderators import create_moderator
 from service.sites import NewSite, set_policy
 from tests.conftest import auth, wait_for
+from tests.support.failing_model import FailsOn
 
 pytestmark = pytest.mark.integration
 
@@ -94,25 +95,12 @@ def token(app, site: NewSite, role: str = "admin") -> dict[str, str]:  # noqa: A
         return {"Authorization": f"Bearer {created.token}"}
 
 
-class FailsOn(ConstantModel):
-    """Raises for any batch holding one text, as a model with a bug for one input would."""
-
-    def __init__(self, poison: str) -> None:
-        super().__init__()
-        self.poison = poison
-
-    def score(self, comments: list[Any]) -> list[Scores]:
-        if any(c.content == self.poison for c in comments):
-            raise ValueError("the model cannot score this text")
-        return super().score(comments)
-
-
 def test_a_comment_the_model_fails_on_is_held_and_its_batch_is_decided(app, make_site) -> None:  # noqa: ANN001
     site = make_site()
     poison = "the one text the model fails on"
     ids = [store(app, site, text) for text in ("Nice post.", poison, "Thanks, well argued.")]
     with session_scope(sessions(app)) as session:
-        decide_pending(session, ids, FailsOn(poison))
+        decide_pending(session, ids, FailsOn(poison, ConstantModel()))
     with session_scope(sessions(app)) as session:
         first, failed, last = (session.get(Comment, i) for i in ids)
         assert (first.status, last.status) == ("approved", "approved")
