@@ -26,10 +26,10 @@ from service.comments import comment_row, insert_comment
 from service.decisions import Scorer, facts_of, record_verdict, score_facts_safely, verdict_for
 from service.models import Comment, LabeledExample, Site
 
-# Holding for these reasons means "probably spam"; holding only for toxicity or a suspect term
-# does not, so an Akismet client hears "false" and the comment waits in our queue instead.
-# A comment the model could not score (``model_error``) is held too, and the client hears "spam":
-# it waits in the client's spam folder for a person instead of being published unread.
+# Holding for these reasons makes the Akismet answer "spam": they mean "probably spam", or, for
+# ``model_error``, that the model could not score the comment, which should then wait in the
+# client's spam folder for a person instead of being published unread. Holding only for toxicity
+# or a suspect term does not, so the client hears "false" and the comment waits in our queue.
 SPAM_HOLD_CODES = frozenset(
     {"spam_score", "too_many_links", "repeat_post", "honeypot", "too_fast", "model_error"}
 )

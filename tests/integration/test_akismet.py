@@ -18,7 +18,7 @@ from sqlalchemy import func, select
 from service.db import session_scope
 from service.models import Comment, Decision, LabeledExample, Site, WebhookDelivery
 from service.sites import NewSite
-from tests.support.failing_model import FailsOn, Serving
+from tests.support.failing_model import serve_failing
 
 pytestmark = pytest.mark.integration
 
@@ -148,8 +148,7 @@ def test_a_comment_the_model_fails_on_is_spam_for_the_client_and_held(
 ) -> None:  # noqa: ANN001
     """Not published unread: the client's spam folder keeps it, and a moderator sees it here."""
     poison = "The one comment the model fails on."
-    state = app.extensions["commentgate"]
-    state._model = Serving(FailsOn(poison, state.model()))
+    serve_failing(app, poison)
     assert akismet_client.comment_check("203.0.113.11", comment_content=poison, **COMMENT) == (
         akismet.CheckResponse.SPAM
     )

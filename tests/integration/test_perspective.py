@@ -14,7 +14,7 @@ from service.api.perspective import ATTRIBUTES
 from service.db import session_scope
 from service.models import Comment, Decision, LabeledExample, Site
 from service.sites import NewSite
-from tests.support.failing_model import FailsOn, Serving
+from tests.support.failing_model import FailsOn, serve_failing
 
 pytestmark = pytest.mark.integration
 
@@ -263,10 +263,7 @@ def test_keys(client, site) -> None:  # noqa: ANN001
 @pytest.fixture
 def failing_model(app) -> FailsOn:  # noqa: ANN001
     """The active model, given a bug for one text: the API process scores with it."""
-    state = app.extensions["commentgate"]
-    model = FailsOn(POISON, state.model())
-    state._model = Serving(model)
-    return model
+    return serve_failing(app, POISON)
 
 
 def test_a_comment_the_model_fails_on_is_a_clear_error_and_kept_for_a_moderator(

@@ -22,8 +22,16 @@ class FailsOn:
         return self.model.score(comments)
 
 
-class Serving:
-    """Stands where the app keeps its active model, so the API scores with ``model``."""
+def serve_failing(app: Any, poison: str) -> FailsOn:
+    """Make the app's API process score with its active model, given a bug for ``poison``."""
+    state = app.extensions["commentgate"]
+    model = FailsOn(poison, state.model())
+    state._model = _Serving(model)
+    return model
+
+
+class _Serving:
+    """Stands where the app keeps its active model (``ActiveModel``), always giving ``model``."""
 
     def __init__(self, model: Any) -> None:
         self.model = model
