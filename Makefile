@@ -2,6 +2,7 @@
 VENV ?= .venv
 PYTHON ?= python3
 BIN := $(VENV)/bin
+DATA ?= ../shared/data
 
 .DEFAULT_GOAL := help
 
@@ -25,10 +26,14 @@ test: install ## Run every test against real Redis, PostgreSQL, Celery workers a
 	$(BIN)/ruff format --check .
 	$(BIN)/python -m pytest
 
+model: install ## Rebuild the shipped model (classifier/default_model) from DATA (the public data sets)
+	$(BIN)/commentgate train --data $(DATA) --data training_data/seed --no-project-data \
+		--out classifier/default_model
+
 lint: install ## ruff check and format check
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .
 
 bench-install: install ## Install the benchmark-only extras (peers with pinned versions)
 	$(BIN)/pip install -q -e '.[test,bench]'
 
-.PHONY: help install run test lint bench-install
+.PHONY: help install run test model lint bench-install

@@ -7,6 +7,7 @@ folder) and `training_data` (the default training folder).
 from __future__ import annotations
 
 import json
+import tempfile
 from pathlib import Path
 
 import click
@@ -14,11 +15,14 @@ from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from .config import TrainConfig
 from .data import default_training_paths
 from .evaluation import evaluate, read_labeled, task_probabilities
-from .model import ModelLoadError
+from .model import ModelLoadError, load_model
 from .registry import Registry, RegistryError
+from .shipped import SHIPPED_MODEL, export_folder, shipped_version
 from .training import train
+from .tuning import tune
 from .types import CommentInput
 
 __all__ = ["train_command", "evaluate_command", "models", "score_command"]
@@ -96,7 +100,8 @@ def _metrics_table(result, previous: dict) -> Table:
     "data",
     multiple=True,
     type=click.Path(exists=True, path_type=Path),
-    help="CSV/JSONL file or folder (recursive); repeatable. Default: the training_data folder.",
+    help="CSV/JSONL file or folder (recursive); repeatable. Without it, the active model is "
+    "built on with the labels in the training_data folder.",
 )
 @click.option(
     "--project-data/--no-project-data",
@@ -105,17 +110,33 @@ def _metrics_table(result, previous: dict) -> Table:
     help="Also learn from the project's training_data folder (seed set and moderators' labels).",
 )
 @click.option("--activate", is_flag=True, help="Make the new version the active model.")
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Write the model folder here (replacing it) instead of registering it.",
+)
 @click.option("--seed", default=0, show_default=True, help="Random seed for splits and solvers.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object on stdout.")
 @click.pass_obj
 def train_command(
-    obj, data: tuple[Path, ...], project_data: bool, activate: bool, seed: int, as_json: bool
+    obj,
+    data: tuple[Path, ...],
+    project_data: bool,
+    activate: bool,
+    out: Path | None,
+    seed: int,
+    as_json: bool,
 ) -> None:
-    """Train spam and toxicity models, evaluate them on dev splits and register a new version.
+    """Train spam and toxicity models and register a new version.
 
-    `*_train.csv` files train and matching `*_dev.csv` files measure; other files train with a
-    15% stratified hold-out. The table compares the new model with the active one.
+    With --data: a full training run. `*_train.csv` files train and matching `*_dev.csv` files
+    measure; other files train with a 15% stratified hold-out. Without --data: the active model
+    (or the shipped one) is corrected with the labels in training_data, which takes seconds and
+    needs none of the public corpora. The table compares the new model with the active one.
     """
+    if out is not None and activate:
+        raise click.UsageError("--out writes a folder outside the registry: it cannot --activate")
     registry = _registry(obj)
     paths = list(data)
     if project_data or not paths:
@@ -123,18 +144,29 @@ def train_command(
         extra = default_training_paths(Path(obj.training_data))
         paths += [p for p in extra if p.resolve() not in known]
     if not paths:
-        raise click.UsageError("no training data: pass --data PATH")
+        raise click.UsageError(
+            f"no training data: {obj.training_data} does not exist; pass --data PATH"
+        )
+    scratch = tempfile.TemporaryDirectory(prefix="commentgate-train-") if out else None
+    target = Registry(scratch.name) if scratch else registry
+    config = TrainConfig.default(seed=seed)
     columns = (SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn())
     with Progress(*columns, console=_err, transient=True) as bar:
         step = bar.add_task("starting", total=None)
+        report = lambda d, *_: bar.update(step, description=d)  # noqa: E731
         try:
-            result = train(
-                paths, registry, seed=seed, progress=lambda d, *_: bar.update(step, description=d)
-            )
-        except (ValueError, OSError) as exc:
+            if data:
+                result = train(paths, target, config=config, progress=report)
+            else:
+                base = base_model(registry)
+                result = tune(base, paths, target, config=config, progress=report)
+        except (ValueError, OSError, ModelLoadError) as exc:
             raise _fail(exc) from exc
         bar.update(step, description="comparing with the active model")
         previous = _compare_active(registry, result)
+    if scratch is not None and out is not None:
+        result.path = export_folder(result.path, out)
+        scratch.cleanup()
     if activate:
         registry.promote(result.version)
     if as_json:
@@ -143,6 +175,7 @@ def train_command(
                 "version": result.version,
                 "path": str(result.path),
                 "activated": activate,
+                "base_model": result.metadata.get("base_model"),
                 "seconds": round(result.seconds, 1),
                 "dev_metrics": result.dev_metrics,
                 "thresholds": result.metadata["thresholds"],
@@ -153,8 +186,25 @@ def train_command(
     console = _out(False)
     console.print(_metrics_table(result, previous))
     console.print(f"thresholds: {json.dumps(result.metadata['thresholds'])}")
+    if out is not None:
+        console.print(f"wrote {result.version} to {out} in {result.seconds:.1f} s")
+        return
     state = "active" if activate else f"not active; `commentgate models promote {result.version}`"
     console.print(f"registered {result.version} in {result.seconds:.1f} s ({state})")
+
+
+def base_model(registry: Registry):
+    """What `train` without --data builds on: the base of the active model when it was itself
+    built on one (labels are never counted twice), else the active model, else the shipped one."""
+    active = registry.active_version()
+    if active is None:
+        return load_model(SHIPPED_MODEL)
+    base = registry.show(active).get("base_model")
+    if base and (registry.path(base) / "metadata.json").is_file():
+        return registry.load(base)
+    if base and shipped_version() == base:
+        return load_model(SHIPPED_MODEL)
+    return registry.load(active)
 
 
 @click.command("evaluate")

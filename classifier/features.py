@@ -23,6 +23,9 @@ import scipy.sparse as sp
 from .text import normalize_text
 from .types import CommentInput
 
+# Raised whenever a comment is turned into different feature columns (tokens, hashing, blocks,
+# weighting): a model is refused by code with another version (see `classifier.model`).
+FEATURIZER_VERSION = 1
 _TOKEN = re.compile(r"\w+")
 # Host labels are bounded (a DNS label has at most 63 characters; a host here at most 10 labels)
 # and an e-mail address's name may start only where a run of its characters starts: otherwise a

@@ -15,14 +15,24 @@ from pathlib import Path
 
 import numpy as np
 
-from .features import FeatureConfig, Featurizer, top_terms
+from .features import FEATURIZER_VERSION, FeatureConfig, Featurizer, top_terms
+from .packing import PACKED_ARRAYS, unpack
+from .text import NORMALIZER_VERSION
 from .types import CommentInput, Scores
 
-__all__ = ["Model", "ModelLoadError", "load_model", "MODEL_FILE", "METADATA_FILE", "file_sha256"]
+__all__ = [
+    "Model",
+    "ModelLoadError",
+    "load_model",
+    "MODEL_FILE",
+    "METADATA_FILE",
+    "file_sha256",
+    "code_versions",
+]
 
 MODEL_FILE = "model.npz"
 METADATA_FILE = "metadata.json"
-_ARRAYS = {"idf": 1, "weights": 2, "bias": 1}
+_DENSE_ARRAYS = {"idf": (np.float32, 1), "weights": (np.float32, 2), "bias": (np.float32, 1)}
 _EXPLAIN_CANDIDATES = 12
 
 
@@ -228,26 +238,59 @@ def _verify_files(folder: Path, metadata: dict) -> None:
             )
 
 
-def _read_arrays(path: Path) -> dict[str, np.ndarray]:
+def _check_arrays(path: Path, arrays: dict[str, np.ndarray], expected: dict) -> None:
+    for name, (dtype, ndim) in expected.items():
+        array = arrays[name]
+        if array.dtype != dtype or array.ndim != ndim:
+            raise ModelLoadError(
+                f"{path}: array {name!r} has untrusted type {array.dtype}/{array.ndim}d"
+            )
+
+
+def _read_arrays(path: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """idf, weights and bias from either the dense or the packed (`classifier.packing`) form."""
     try:
         with np.load(path, allow_pickle=False) as archive:
-            if set(archive.files) != set(_ARRAYS):
+            names = set(archive.files)
+            layout = next((a for a in (_DENSE_ARRAYS, PACKED_ARRAYS) if names == set(a)), None)
+            if layout is None:
                 raise ModelLoadError(
-                    f"{path} holds arrays {sorted(archive.files)}, expected {sorted(_ARRAYS)}"
+                    f"{path} holds arrays {sorted(names)}, expected {sorted(PACKED_ARRAYS)}"
                 )
-            arrays = {name: archive[name] for name in _ARRAYS}
+            arrays = {name: archive[name] for name in layout}
     except ModelLoadError:
         raise
     except (ValueError, OSError, EOFError) as exc:
         raise ModelLoadError(
             f"{path} is not a plain numeric array archive (untrusted content): {exc}"
         ) from exc
-    for name, array in arrays.items():
-        if array.dtype != np.float32 or array.ndim != _ARRAYS[name]:
+    _check_arrays(path, arrays, layout)
+    if layout is _DENSE_ARRAYS:
+        return arrays["idf"], arrays["weights"], arrays["bias"]
+    try:
+        return unpack(arrays)
+    except ValueError as exc:
+        raise ModelLoadError(f"{path}: {exc}") from exc
+
+
+def check_code_versions(metadata: dict) -> None:
+    """Refuse a model whose text normalizer or featurizer differs from this code's: its weights
+    belong to columns that this code would fill differently, and it would score silently wrong."""
+    built = metadata.get("code_versions") or {"normalizer": 1, "featurizer": 1}
+    running = code_versions()
+    for part, version in running.items():
+        if built.get(part) != version:
             raise ModelLoadError(
-                f"{path}: array {name!r} has untrusted type {array.dtype}/{array.ndim}d"
+                f"model {metadata.get('version')} was built with {part} version "
+                f"{built.get(part)}, and this CommentGate has version {version}: train a new "
+                "model with `commentgate train` (or `make model`), or run the CommentGate "
+                "release the model was built with"
             )
-    return arrays
+
+
+def code_versions() -> dict[str, int]:
+    """The versions of the code that turns text into features, recorded in every model."""
+    return {"normalizer": NORMALIZER_VERSION, "featurizer": FEATURIZER_VERSION}
 
 
 def load_model(path: str | Path) -> Model:
@@ -255,18 +298,19 @@ def load_model(path: str | Path) -> Model:
     folder = Path(path)
     metadata = _read_metadata(folder)
     _verify_files(folder, metadata)
-    arrays = _read_arrays(folder / MODEL_FILE)
+    check_code_versions(metadata)
+    idf, weights, bias = _read_arrays(folder / MODEL_FILE)
     try:
         config = FeatureConfig.from_metadata(metadata["features"])
     except TypeError as exc:
         raise ModelLoadError(f"unknown feature settings in {METADATA_FILE}: {exc}") from exc
     n_columns = len(metadata.get("columns", metadata["outputs"]))
     if (
-        arrays["idf"].shape != (config.n_features,)
-        or arrays["weights"].shape != (config.n_features, n_columns)
-        or arrays["bias"].shape != (n_columns,)
+        idf.shape != (config.n_features,)
+        or weights.shape != (config.n_features, n_columns)
+        or bias.shape != (n_columns,)
     ):
         raise ModelLoadError(f"array shapes in {MODEL_FILE} do not match {METADATA_FILE}")
     if not {"spam", "toxicity"} <= set(metadata["outputs"]):
         raise ModelLoadError("model has no spam and toxicity outputs")
-    return Model(metadata, arrays["idf"], arrays["weights"], arrays["bias"])
+    return Model(metadata, idf, weights, bias)

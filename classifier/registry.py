@@ -11,13 +11,13 @@ import fcntl
 import json
 import os
 import platform
+import shutil
 import subprocess
 import threading
 import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -25,7 +25,7 @@ import numpy as np
 
 from .model import METADATA_FILE, MODEL_FILE, Model, ModelLoadError, file_sha256, load_model
 
-__all__ = ["Registry", "ActiveModel", "RegistryError"]
+__all__ = ["Registry", "ActiveModel", "RegistryError", "describe_data"]
 
 POINTER_FILE = "active.json"
 _LOCK_FILE = ".lock"
@@ -145,6 +145,17 @@ class Registry:
                 history.append(state["active"])
             self._write_pointer({"active": version, "history": history[-50:]})
 
+    def promote_if_none(self, version: str) -> str:
+        """Make `version` active unless a version already is (another process may have got
+        there first); returns the active version."""
+        load_model(self.path(version))
+        with self._locked():
+            state = self._read_pointer()
+            if state.get("active"):
+                return state["active"]
+            self._write_pointer({"active": version, "history": state.get("history", [])})
+            return version
+
     def rollback(self) -> str:
         """Re-activate the previously active version and return it."""
         with self._locked():
@@ -168,62 +179,59 @@ class Registry:
     def load(self, version: str | None = None) -> Model:
         return self.load_active() if version is None else load_model(self.path(version))
 
-    def register(
-        self,
-        *,
-        idf,
-        columns: dict,
-        outputs: list[str],
-        mixtures: dict,
-        features,
-        datasets,
-        dev_metrics,
-        thresholds,
-        **extra,
-    ) -> tuple[str, Path, dict]:
+    def register(self, arrays: dict[str, np.ndarray], metadata: dict) -> tuple[str, Path, dict]:
         """Write a new version folder atomically; returns (version, path, metadata).
 
-        `columns` maps a weight column's name to (weights, bias); an output is either a column
-        of its own or, listed in `mixtures`, a gate-weighted blend of expert columns."""
+        `arrays` are saved as they are (`classifier.packing`); `metadata` gains the version,
+        the time, the code and library versions and the archive's sha256."""
         self.root.mkdir(parents=True, exist_ok=True)
         created = datetime.now(UTC)
         tmp = self.root / f".tmp-{uuid.uuid4().hex}"
         tmp.mkdir()
-        names = list(columns)
-        np.savez_compressed(
-            tmp / MODEL_FILE,
-            idf=np.asarray(idf, dtype=np.float32),
-            weights=np.stack([columns[n][0] for n in names], axis=1).astype(np.float32),
-            bias=np.array([columns[n][1] for n in names], dtype=np.float32),
-        )
+        np.savez_compressed(tmp / MODEL_FILE, **arrays)
         digest = file_sha256(tmp / MODEL_FILE)
         version = f"{created:%Y%m%d-%H%M%S}-{digest[:6]}"
-        files = {f.path: f for d in datasets for f in d.files}
         metadata = {
             "version": version,
             "created": created.isoformat(timespec="seconds"),
             "git_commit": _git_commit(),
             "libraries": _library_versions(),
-            "outputs": list(outputs),
-            "columns": names,
-            "mixtures": mixtures,
-            "features": asdict(features),
-            "data_files": [
-                {"path": _display_path(f.path), "sha256": f.sha256, "rows": f.rows, "role": f.role}
-                for f in files.values()
-            ],
-            "datasets": [
-                {"task": d.task, "name": d.name, "train_rows": len(d.train), "dev_rows": len(d.dev)}
-                for d in datasets
-            ],
-            "dev_metrics": dev_metrics,
-            "thresholds": thresholds,
-            **extra,
+            **metadata,
             "files": {MODEL_FILE: digest},
         }
         (tmp / METADATA_FILE).write_text(json.dumps(metadata, indent=2), encoding="utf-8")
         os.replace(tmp, self.path(version))
         return version, self.path(version), metadata
+
+    def install(self, folder: Path) -> str:
+        """Copy a model folder (the one shipped with the package) into the registry, after
+        checking that it loads; returns its version. An installed version is left as it is."""
+        model = load_model(folder)
+        target = self.path(model.version)
+        if not (target / METADATA_FILE).is_file():
+            self.root.mkdir(parents=True, exist_ok=True)
+            tmp = self.root / f".tmp-{uuid.uuid4().hex}"
+            shutil.copytree(folder, tmp)
+            try:
+                os.replace(tmp, target)
+            except OSError:  # another process installed it first
+                shutil.rmtree(tmp, ignore_errors=True)
+        return model.version
+
+
+def describe_data(datasets) -> dict:
+    """The data a model learned from, for its metadata: files with hashes, and row counts."""
+    files = {f.path: f for d in datasets for f in d.files}
+    return {
+        "data_files": [
+            {"path": _display_path(f.path), "sha256": f.sha256, "rows": f.rows, "role": f.role}
+            for f in files.values()
+        ],
+        "datasets": [
+            {"task": d.task, "name": d.name, "train_rows": len(d.train), "dev_rows": len(d.dev)}
+            for d in datasets
+        ],
+    }
 
 
 class ActiveModel:

@@ -12,7 +12,11 @@ import re
 import unicodedata
 from functools import lru_cache
 
-__all__ = ["normalize_text", "squash_text"]
+__all__ = ["NORMALIZER_VERSION", "normalize_text", "squash_text"]
+
+# Raised whenever `normalize_text` maps some text differently: a model learned its weights on the
+# old output, so it is refused by code with another version (see `classifier.model`).
+NORMALIZER_VERSION = 1
 
 # `html.unescape` turns a numeric character reference's digits into an int, and Python refuses
 # that for more than 4,300 digits (ValueError): long references are shortened first, to their

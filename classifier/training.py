@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -26,67 +26,30 @@ import scipy.sparse as sp
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedKFold
 
+from .config import TrainConfig
 from .data import TASKS, Dataset, collect_datasets
-from .features import FeatureConfig, Featurizer
-from .metrics import binary_metrics, calibrate_thresholds
-from .model import blend, softmax
-from .registry import Registry
+from .evaluation import task_probabilities
+from .features import Featurizer
+from .metrics import binary_metrics
+from .model import Model, blend, code_versions, softmax
+from .packing import pack, prune, unpack
+from .registry import Registry, describe_data
+from .thresholds import approve_threshold, decision_shares, reject_threshold, tradeoff
 
-__all__ = ["TrainResult", "train", "ATTRIBUTES"]
-
-# Perspective-like sub-attributes: which data sets' heads define each one (by name prefix).
-ATTRIBUTES = {
-    "insult": ("impermium",),
-    "identity_attack": ("stormfront", "fox_news", "ethos", "gab"),
-    "profanity": ("davidson", "olid"),
-}
-MIN_HEAD_ROWS = 40
-# Tasks that also get a naive-Bayes-scaled head per data set (measured: helps spam, not toxicity),
-# and toxicity data sets (by name prefix) that get one all the same: on davidson's dev split the
-# NB-scaled head ranks 0.9869 against the plain head's 0.9839; on the other toxicity sets it ranked
-# level or worse.
-NB_TASKS = ("spam",)
-NB_SETS = ("davidson",)
-# Mixer weight of a data set's rows (by name prefix), chosen on dev (cross-validated) so that no
-# public data set falls behind the TF-IDF baseline; unlisted data sets count 1. Davidson, where
-# profanity is toxic, needs the most say: 2 left it level with the baseline, 4 put it ahead at a
-# cost of under 0.005 on the others.
-STACK_WEIGHTS = {"davidson": 4.0, "olid": 2.0, "stormfront": 2.0, "datacamp": 2.0}
-HEAD_C = 4.0
-# Per-data-set heads regularised less for spam: on every spam dev split a C of 16 ranked better
-# than 4 (youtube 0.9956 -> 0.9962, datacamp 0.890 -> 0.898); toxicity heads did best at 1-4.
-OWN_HEAD_C = {"spam": 16.0}
-CALIBRATE_C = 1.0
-# The gated mixer has a head weight per data set, so it is regularised harder (chosen by 5-fold
-# cross-validation on dev: 0.1 beat 1.0 on five of the seven toxicity sets, and on spam).
-MIX_C = 0.1
-# The gate. Naive Bayes learns from a few rows and gives a soft gate, which small data sets need
-# (on spam a logistic gate cost the blog set 0.935 -> 0.903: it borrows from the others). Given
-# tens of thousands of rows, a logistic gate tells the data sets apart (tweets from forum posts)
-# and routes each comment to its own data set's mix: on toxicity, by 5-fold cross-validation of
-# the mixer on dev, davidson 0.9798 -> 0.9843 and the mean of the seven sets 0.8520 -> 0.8542
-# (with the NB-scaled davidson head).
-LOGISTIC_GATE_MIN_ROWS = 20_000
-LOGISTIC_GATE_C = 1.0
-# Naive Bayes gate: smoothing, temperature (a softer gate blends neighbouring data sets' mixes).
-GATE_ALPHA = 0.1
-GATE_TEMPERATURE = 10.0
-# The fewest training rows a feature must appear in to steer either gate (rarer ones are zeroed,
-# which keeps the gate columns sparse and the model folder small).
-GATE_MIN_ROWS = 2
-# Out-of-fold mixing when the task's train splits hold at most this many rows.
-OOF_MAX_ROWS = 20_000
-OOF_FOLDS = 5
+__all__ = ["TrainResult", "train"]
 
 Progress = Callable[[str, int, int], None]
 
 
 @dataclass
 class TrainResult:
-    version: str
-    path: Path
+    """A trained model, in memory; `version` and `path` are set once it is registered."""
+
+    model: Model
     metadata: dict
     seconds: float
+    version: str | None = None
+    path: Path | None = None
     dev_metrics: dict = field(default_factory=dict)
     datasets: list[Dataset] = field(default_factory=list, repr=False)
 
@@ -122,9 +85,7 @@ class Mixture:
     gate: _Gate
 
 
-def _fit_lr(
-    x: sp.csr_matrix, y: np.ndarray, weights=None, c: float = HEAD_C, seed: int = 0
-) -> _Head:
+def _fit_lr(x: sp.csr_matrix, y: np.ndarray, weights=None, c: float = 4.0, seed: int = 0) -> _Head:
     lr = LogisticRegression(C=c, solver="liblinear", max_iter=200, random_state=seed)
     lr.fit(x, y, sample_weight=weights)
     return _Head("", lr.coef_[0].astype(np.float32), float(lr.intercept_[0]))
@@ -137,14 +98,14 @@ def _balanced_weights(sizes: Sequence[int]) -> np.ndarray:
     return rows * len(rows) / rows.sum()
 
 
-def _fit_nb_lr(x: sp.csr_matrix, y: np.ndarray, seed: int = 0) -> _Head:
+def _fit_nb_lr(x: sp.csr_matrix, y: np.ndarray, c: float, seed: int = 0) -> _Head:
     """Logistic regression on features scaled by naive Bayes log-count ratios (NB-LR);
     the scaling folds into the weights, so the head stays linear in the features."""
     present = (x > 0).astype(np.float32)
     pos = np.asarray(present[y == 1].sum(axis=0)).ravel() + 1.0
     neg = np.asarray(present[y == 0].sum(axis=0)).ravel() + 1.0
     ratio = np.log((pos / pos.sum()) / (neg / neg.sum())).astype(np.float32)
-    head = _fit_lr(x.multiply(ratio).tocsr(), y, seed=seed)
+    head = _fit_lr(x.multiply(ratio).tocsr(), y, c=c, seed=seed)
     head.weights = (head.weights * ratio).astype(np.float32)
     return head
 
@@ -158,13 +119,13 @@ Rows = dict[str, np.ndarray]  # data set name -> indices into its train split
 
 
 class _Trainer:
-    def __init__(
-        self, datasets: list[Dataset], config: FeatureConfig, seed: int, progress: Progress
-    ):
+    def __init__(self, datasets: list[Dataset], config: TrainConfig, progress: Progress):
         self.datasets = datasets
-        self.seed = seed
+        self.config = config
+        self.seed = config.seed
         self.progress = progress
-        self.featurizer = Featurizer(config, cache_size=10_000_000)
+        self.featurizer = Featurizer(config.features, cache_size=10_000_000)
+        self.rows_seen = np.zeros(0, dtype=np.int64)
         self.x_train: dict[tuple[str, str], sp.csr_matrix] = {}
         self.x_dev: dict[tuple[str, str], sp.csr_matrix] = {}
         self.y_train = {(d.task, d.name): _label_array(d.train) for d in datasets}
@@ -179,7 +140,9 @@ class _Trainer:
         for i, ds in enumerate(self.datasets):
             self.progress(f"features: {ds.name} (dev)", len(self.datasets) + i, total)
             counts_dev.append(self.featurizer.counts([c for c, _ in ds.dev]))
-        self.featurizer.fit(sp.vstack(counts_train, format="csr"))
+        stacked = sp.vstack(counts_train, format="csr")
+        self.featurizer.fit(stacked)
+        self.rows_seen = np.bincount(stacked.indices, minlength=stacked.shape[1])
         for ds, tr, dv in zip(self.datasets, counts_train, counts_dev, strict=True):
             self.x_train[ds.task, ds.name] = self.featurizer.weigh(tr)
             self.x_dev[ds.task, ds.name] = self.featurizer.weigh(dv)
@@ -202,20 +165,25 @@ class _Trainer:
         # Data-set intercepts absorb the differing base rates and are dropped afterwards.
         onehot = sp.csr_matrix(np.repeat(np.eye(len(sets), dtype=np.float32), sizes, axis=0))
         head = _fit_lr(
-            sp.hstack([x, onehot], format="csr"), y, _balanced_weights(sizes), seed=self.seed
+            sp.hstack([x, onehot], format="csr"),
+            y,
+            _balanced_weights(sizes),
+            c=self.config.head_c,
+            seed=self.seed,
         )
         head.weights, head.bias = head.weights[: x.shape[1]], 0.0
         head.name = f"{task}:pooled"
         heads = [head]
         for d, (xd, labels) in zip(sets, parts, strict=True):
-            if _own_head(self.y_train[task, d.name], len(sets)):
+            if self._own_head(self.y_train[task, d.name], len(sets)):
                 if not quiet:
                     self.progress(f"{task} head: {d.name}", 0, 0)
-                head = _fit_lr(xd, labels, c=OWN_HEAD_C.get(task, HEAD_C), seed=self.seed)
+                c = self.config.own_head_c.get(task, self.config.head_c)
+                head = _fit_lr(xd, labels, c=c, seed=self.seed)
                 head.name = f"{task}:{d.name}"
                 heads.append(head)
-                if task in NB_TASKS or d.name.startswith(NB_SETS):
-                    head = _fit_nb_lr(xd, labels, seed=self.seed)
+                if task in self.config.nb_tasks or self.config.rule(d.name).nb_head:
+                    head = _fit_nb_lr(xd, labels, c=self.config.head_c, seed=self.seed)
                     head.name = f"{task}:{d.name}:nb"
                     heads.append(head)
         return heads
@@ -227,14 +195,14 @@ class _Trainer:
         seen = np.zeros(parts[0].shape[1], dtype=np.int64)
         for p in parts:
             seen += np.bincount(p.indices, minlength=len(seen))
-        steering = np.flatnonzero(seen >= GATE_MIN_ROWS)
+        steering = np.flatnonzero(seen >= self.config.gate_min_rows)
         rows_in_all = sum(p.shape[0] for p in parts)
-        if len(parts) > 1 and len(steering) and rows_in_all >= LOGISTIC_GATE_MIN_ROWS:
+        if len(parts) > 1 and len(steering) and rows_in_all >= self.config.logistic_gate_min_rows:
             weights = np.zeros((len(seen), len(parts)))
             weights[steering], bias = self._logistic_gate([p[:, steering] for p in parts])
         else:
             weights, bias = self._naive_bayes_gate(parts)
-            weights[seen < GATE_MIN_ROWS] = 0.0
+            weights[seen < self.config.gate_min_rows] = 0.0
         return _Gate([d.name for d in sets], weights.astype(np.float32), bias.astype(np.float32))
 
     def _logistic_gate(self, parts: list[sp.csr_matrix]) -> tuple[np.ndarray, np.ndarray]:
@@ -242,7 +210,7 @@ class _Trainer:
         on the public sets, fewer parameters for the slowest fit of training."""
         sizes = [p.shape[0] for p in parts]
         which = np.repeat(np.arange(len(parts)), sizes)
-        lr = LogisticRegression(C=LOGISTIC_GATE_C, max_iter=300)
+        lr = LogisticRegression(C=self.config.logistic_gate_c, max_iter=300)
         lr.fit(sp.vstack(parts, format="csr"), which, sample_weight=_equal_weights(sizes))
         coef, intercept = lr.coef_, lr.intercept_
         if len(parts) == 2:  # scikit-learn fits two classes as one logit: split it evenly
@@ -257,11 +225,12 @@ class _Trainer:
             [np.asarray(p.sum(axis=0)).ravel() * (total / len(parts) / p.shape[0]) for p in parts]
         )
         n_features = mass.shape[1]
-        log_theta = np.log(mass + GATE_ALPHA) - np.log(
-            mass.sum(axis=1, keepdims=True) + GATE_ALPHA * n_features
+        alpha = self.config.gate_alpha
+        log_theta = np.log(mass + alpha) - np.log(
+            mass.sum(axis=1, keepdims=True) + alpha * n_features
         )
         log_theta -= log_theta.mean(axis=0, keepdims=True)
-        return log_theta.T / GATE_TEMPERATURE, np.zeros(len(parts))
+        return log_theta.T / self.config.gate_temperature, np.zeros(len(parts))
 
     def mixing_rows(self, task: str, heads: list[_Head], gate: _Gate) -> tuple:
         """Head logits, gate weights, labels, data-set sizes, data sets and their origin for
@@ -274,28 +243,30 @@ class _Trainer:
         if set(y.tolist()) != {0, 1}:
             raise ValueError(
                 f"{task}: too few labeled comments to calibrate the model. Give each label at "
-                f"least {OOF_FOLDS} training rows, or dev rows of both labels (an X_dev.csv "
-                "file, or at least 4 of each label in a file without a _train/_dev suffix)"
+                f"least {self.config.oof_folds} training rows, or dev rows of both labels (an "
+                "X_dev.csv file, or at least 4 of each label in a file without a _train/_dev "
+                "suffix)"
             )
         x = sp.vstack([self.x_dev[task, d.name] for d in sets], format="csr")
         sizes = [len(d.dev) for d in sets]
         return _logits(x, heads), gate.probabilities(x), y, sizes, sets, "dev"
 
     def _out_of_fold(self, task: str, sets: list[Dataset]) -> bool:
-        small = sum(len(d.train) for d in sets) <= OOF_MAX_ROWS
-        return small and any(_foldable(self.y_train[task, d.name]) for d in sets)
+        small = sum(len(d.train) for d in sets) <= self.config.oof_max_rows
+        return small and any(self._foldable(self.y_train[task, d.name]) for d in sets)
 
     def _out_of_fold_rows(self, task: str, sets: list[Dataset], n_heads: int) -> tuple:
         """Every head and the gate refitted per fold. A data set too small to split (a few
         moderator labels) trains in every fold and gives the mixer no rows."""
-        folded = [d for d in sets if _foldable(self.y_train[task, d.name])]
+        folds_wanted = self.config.oof_folds
+        folded = [d for d in sets if self._foldable(self.y_train[task, d.name])]
         labels = {d.name: self.y_train[task, d.name] for d in folded}
-        splitter = StratifiedKFold(OOF_FOLDS, shuffle=True, random_state=self.seed)
+        splitter = StratifiedKFold(folds_wanted, shuffle=True, random_state=self.seed)
         folds = {n: list(splitter.split(np.zeros(len(y)), y)) for n, y in labels.items()}
         z = {d.name: np.zeros((len(d.train), n_heads)) for d in folded}
         g = {d.name: np.zeros((len(d.train), len(sets))) for d in folded}
-        for k in range(OOF_FOLDS):
-            self.progress(f"{task}: out-of-fold heads", k, OOF_FOLDS)
+        for k in range(folds_wanted):
+            self.progress(f"{task}: out-of-fold heads", k, folds_wanted)
             fit_rows = {d.name: np.arange(len(d.train)) for d in sets}
             fit_rows.update({n: f[k][0] for n, f in folds.items()})
             heads, gate = self.heads(task, fit_rows, quiet=True), self.gate(task, fit_rows)
@@ -324,7 +295,7 @@ class _Trainer:
         features = np.hstack([z, *(z * g[:, [d]] for d in range(n_sets)), g])
         # Data-set intercepts again: the mix is chosen for ranking within each data set.
         onehot = np.repeat(np.eye(len(sizes)), sizes, axis=0)
-        lr = LogisticRegression(C=MIX_C, max_iter=5000, fit_intercept=False)
+        lr = LogisticRegression(C=self.config.mix_c, max_iter=5000, fit_intercept=False)
         lr.fit(np.hstack([features, onehot]), y, sample_weight=_equal_weights(sizes) * boost)
         coef = lr.coef_[0]
         shared = coef[:n_heads]
@@ -345,6 +316,14 @@ class _Trainer:
             if d.task == task and d.dev
         }
 
+    def _foldable(self, labels: np.ndarray) -> bool:
+        positives = int(labels.sum())
+        return min(positives, len(labels) - positives) >= self.config.oof_folds
+
+    def _own_head(self, labels: np.ndarray, n_sets: int) -> bool:
+        enough = len(labels) >= self.config.min_head_rows
+        return n_sets > 1 and enough and 0 < int(labels.sum()) < len(labels)
+
     def calibrate(self, head: _Head, sets: list[Dataset]) -> _Head:
         """Scale and shift a head so that its logit is calibrated on the dev rows of `sets`
         (Platt scaling, with data-set intercepts so that only the ranking inside each counts)."""
@@ -355,7 +334,7 @@ class _Trainer:
             raise ValueError("dev data needs both labels to calibrate")
         sizes = [len(d.dev) for d in sets]
         onehot = np.repeat(np.eye(len(sizes)), sizes, axis=0)
-        lr = LogisticRegression(C=CALIBRATE_C, max_iter=2000, fit_intercept=False)
+        lr = LogisticRegression(C=self.config.calibrate_c, max_iter=2000, fit_intercept=False)
         lr.fit(np.hstack([z[:, None], onehot]), y, sample_weight=_equal_weights(sizes))
         scale, offsets = lr.coef_[0][0], lr.coef_[0][1:]
         weights = (scale * head.weights).astype(np.float32)
@@ -364,15 +343,6 @@ class _Trainer:
 
 def _label_array(rows: list) -> np.ndarray:
     return np.array([label for _, label in rows], dtype=int)
-
-
-def _foldable(labels: np.ndarray) -> bool:
-    positives = int(labels.sum())
-    return min(positives, len(labels) - positives) >= OOF_FOLDS
-
-
-def _own_head(labels: np.ndarray, n_sets: int) -> bool:
-    return n_sets > 1 and len(labels) >= MIN_HEAD_ROWS and 0 < int(labels.sum()) < len(labels)
 
 
 def _logits(x: sp.csr_matrix, heads: list[_Head]) -> np.ndarray:
@@ -386,16 +356,13 @@ def mixture_probabilities(x: sp.csr_matrix, mixture: Mixture) -> np.ndarray:
 
 
 def _attribute_heads(trainer: _Trainer, heads: list[_Head]) -> dict[str, _Head]:
+    """Each attribute: the mean of its data sets' heads, calibrated on their dev rows."""
     found = {}
-    for attribute, prefixes in ATTRIBUTES.items():
-        members = [h for h in heads if h.name.split(":", 1)[1].startswith(prefixes)]
-        if not members:
+    for attribute, names in trainer.config.attribute_sets().items():
+        members = [h for h in heads if h.name.split(":")[1] in names]
+        sets = [d for d in trainer.datasets if d.task == "toxicity" and d.name in names and d.dev]
+        if not members or not sets:
             continue
-        sets = [
-            d
-            for d in trainer.datasets
-            if d.task == "toxicity" and d.name.startswith(prefixes) and d.dev
-        ]
         mean = _Head(
             attribute,
             np.mean([h.weights for h in members], axis=0),
@@ -405,75 +372,150 @@ def _attribute_heads(trainer: _Trainer, heads: list[_Head]) -> dict[str, _Head]:
     return found
 
 
+def _fit_task(trainer: _Trainer, task: str, columns: dict[str, _Head]) -> dict:
+    """Heads, gate and mixer of one task, added to `columns`; returns the task's mixture plan."""
+    report = trainer.progress
+    report(f"{task}: heads", 0, 0)
+    heads = trainer.heads(task)
+    gate = trainer.gate(task)
+    z, g, y, sizes, mixing_sets, fitted_on = trainer.mixing_rows(task, heads, gate)
+    report(f"{task}: mixer", 0, 0)
+    boost = np.repeat([trainer.config.rule(d.name).mix_weight for d in mixing_sets], sizes)
+    mixture = trainer.mix(heads, gate, z, g, y, sizes, boost)
+    plan = {
+        "experts": [f"{task}/expert/{h.name}" for h in mixture.experts],
+        "gates": [f"{task}/gate/{n}" for n in gate.names],
+        "fitted_on": fitted_on,
+    }
+    for name, head in zip(plan["experts"], mixture.experts, strict=True):
+        columns[name] = head
+    for i, name in enumerate(plan["gates"]):
+        columns[name] = _Head(name, gate.weights[:, i], float(gate.bias[i]))
+    if task == "toxicity":
+        columns.update(_attribute_heads(trainer, heads))
+    return plan
+
+
+def dev_scores(model: Model, datasets: Sequence[Dataset]) -> dict[tuple[str, str], dict]:
+    """Every task's probabilities on each data set's dev rows, with the set's labels."""
+    found = {}
+    for d in datasets:
+        if not d.dev:
+            continue
+        comments = [c for c, _ in d.dev]
+        found[d.task, d.name] = {
+            "labels": _label_array(d.dev),
+            **{task: task_probabilities(model, task, comments) for task in TASKS},
+        }
+    return found
+
+
+def judge(model: Model, datasets: Sequence[Dataset], config: TrainConfig) -> dict:
+    """Dev metrics, default thresholds, their trade-off curve and the decisions they make.
+
+    `approve_below` follows the legitimate comments of the task's own data sets. `reject_at`
+    follows those of every data set (a tweet that the toxicity labels call fine is not spam
+    for sure either), so that a reject stays near certain wherever a comment comes from. Data
+    sets with fewer than `threshold_min_rows` legitimate dev rows do not set thresholds (a
+    handful of rows would decide them alone); the metrics cover every data set."""
+    scored = dev_scores(model, datasets)
+    counted = {
+        key: s for key, s in scored.items() if (s["labels"] == 0).sum() >= config.threshold_min_rows
+    } or scored
+    dev_metrics: dict[str, dict] = {}
+    thresholds: dict[str, dict] = {}
+    curves: dict[str, list] = {}
+    for task in TASKS:
+        sets = {n: (s["labels"], s[task]) for (t, n), s in scored.items() if t == task}
+        dev_metrics[task] = {n: binary_metrics(y, p) for n, (y, p) in sets.items()}
+        own = {n: (s["labels"], s[task]) for (t, n), s in counted.items() if t == task} or sets
+        approve = approve_threshold([p[y == 0] for y, p in own.values()], config.approve_legit)
+        everywhere = [s[task][s["labels"] == 0] for s in counted.values()]
+        reject = max(reject_threshold(everywhere, config.reject_legit), approve)
+        thresholds[task] = {"approve_below": round(approve, 6), "reject_at": round(reject, 6)}
+        curves[task] = tradeoff(own)
+    decisions = {
+        n: {
+            "both_scores": decision_shares(s["labels"], {t: s[t] for t in TASKS}, thresholds),
+            "own_score": decision_shares(s["labels"], {task: s[task]}, thresholds),
+        }
+        for (task, n), s in scored.items()
+    }
+    return {
+        "dev_metrics": dev_metrics,
+        "thresholds": thresholds,
+        "tradeoff": curves,
+        "dev_decisions": decisions,
+    }
+
+
+def _packed_model(metadata, idf, weights, bias, names, min_rows, rows_seen):
+    """Prune and pack the weights: the model scores with exactly the weights that are saved."""
+    if rows_seen is not None:
+        weights = prune(weights, rows_seen, min_rows)
+    arrays = pack(idf, weights, bias)
+    metadata = {**metadata, "columns": names, "version": "unregistered", "thresholds": {}}
+    return Model(metadata, *unpack(arrays)), arrays
+
+
+def register(registry: Registry, model: Model, arrays: dict) -> tuple[str, Path, dict]:
+    return registry.register(arrays, {k: v for k, v in model.metadata.items() if k != "version"})
+
+
 def train(
     data_paths: Sequence[str | Path],
-    registry: Registry,
+    registry: Registry | None = None,
     *,
     progress: Progress | None = None,
-    seed: int = 0,
-    config: FeatureConfig | None = None,
+    seed: int | None = None,
+    config: TrainConfig | None = None,
 ) -> TrainResult:
-    """Train spam and toxicity models from labeled files and register a new version (not active)."""
+    """Train spam and toxicity models from labeled files. With a registry the model is saved as
+    a new version (not active); without one it is only returned, in memory."""
     started = time.perf_counter()
+    config = config or TrainConfig.default()
+    if seed is not None:
+        config = replace(config, seed=seed)
     report = progress or (lambda *_: None)
     report("reading data", 0, 0)
-    datasets = collect_datasets(data_paths, seed=seed)
+    datasets = collect_datasets(data_paths, seed=config.seed)
     for task in TASKS:
         if not any(d.task == task for d in datasets):
             raise ValueError(f"no {task} training data in {', '.join(map(str, data_paths))}")
-    trainer = _Trainer(datasets, config or FeatureConfig(), seed, report)
+    trainer = _Trainer(datasets, config, report)
     trainer.featurize()
     columns: dict[str, _Head] = {}
-    mixtures: dict[str, dict] = {}
-    dev_metrics: dict[str, dict] = {}
-    thresholds: dict[str, dict] = {}
-    for task in TASKS:
-        report(f"{task}: heads", 0, 0)
-        heads = trainer.heads(task)
-        gate = trainer.gate(task)
-        z, g, y, sizes, mixing_sets, fitted_on = trainer.mixing_rows(task, heads, gate)
-        report(f"{task}: mixer", 0, 0)
-        boost = np.repeat(
-            [
-                next((w for p, w in STACK_WEIGHTS.items() if d.name.startswith(p)), 1.0)
-                for d in mixing_sets
-            ],
-            sizes,
-        )
-        mixture = trainer.mix(heads, gate, z, g, y, sizes, boost)
-        mixtures[task] = {
-            "experts": [f"{task}/expert/{h.name}" for h in mixture.experts],
-            "gates": [f"{task}/gate/{n}" for n in gate.names],
-            "fitted_on": fitted_on,
-        }
-        for name, head in zip(mixtures[task]["experts"], mixture.experts, strict=True):
-            columns[name] = head
-        for i, name in enumerate(mixtures[task]["gates"]):
-            columns[name] = _Head(name, gate.weights[:, i], float(gate.bias[i]))
-        scores = trainer.dev_scores(task, mixture)
-        dev_metrics[task] = {
-            name: binary_metrics(trainer.y_dev[task, name], s) for name, s in scores.items()
-        }
-        thresholds[task] = calibrate_thresholds(
-            np.concatenate([trainer.y_dev[task, n] for n in scores]),
-            np.concatenate(list(scores.values())),
-            _equal_weights([len(s) for s in scores.values()]),
-        )
-        if task == "toxicity":
-            columns.update(_attribute_heads(trainer, heads))
-    report("saving", 0, 0)
-    version, path, metadata = registry.register(
-        idf=trainer.featurizer.idf,
-        columns={name: (h.weights, h.bias) for name, h in columns.items()},
-        outputs=[*TASKS, *(n for n in columns if "/" not in n)],
-        mixtures=mixtures,
-        features=trainer.featurizer.config,
-        datasets=datasets,
-        dev_metrics=dev_metrics,
-        thresholds=thresholds,
-        seed=seed,
-        training_seconds=round(time.perf_counter() - started, 1),
+    mixtures = {task: _fit_task(trainer, task, columns) for task in TASKS}
+    report("packing", 0, 0)
+    names = list(columns)
+    weights = np.stack([columns[n].weights for n in names], axis=1).astype(np.float32)
+    bias = np.array([columns[n].bias for n in names], dtype=np.float32)
+    metadata = {
+        "outputs": [*TASKS, *(n for n in columns if "/" not in n)],
+        "mixtures": mixtures,
+        "features": asdict(config.features),
+        "code_versions": code_versions(),
+        **describe_data(datasets),
+        "train_config": config.as_metadata(),
+        "seed": config.seed,
+    }
+    model, arrays = _packed_model(
+        metadata,
+        trainer.featurizer.idf,
+        weights,
+        bias,
+        names,
+        config.min_feature_rows,
+        trainer.rows_seen,
     )
-    return TrainResult(
-        version, path, metadata, time.perf_counter() - started, dev_metrics, datasets
-    )
+    report("measuring on dev", 0, 0)
+    metadata = {**model.metadata, **judge(model, datasets, config)}
+    metadata["training_seconds"] = round(time.perf_counter() - started, 1)
+    model = Model(metadata, model.featurizer.idf, model.weights, model.bias)
+    seconds = time.perf_counter() - started
+    result = TrainResult(model, metadata, seconds, dev_metrics=metadata["dev_metrics"])
+    result.datasets = datasets
+    if registry is not None:
+        result.version, result.path, result.metadata = register(registry, model, arrays)
+        result.model = Model(result.metadata, model.featurizer.idf, model.weights, model.bias)
+    return result

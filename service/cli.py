@@ -54,7 +54,9 @@ def db_upgrade(settings: Settings, revision: str) -> None:
 def serve(settings: Settings, host: str, port: int, processes: int, threads: int) -> None:
     """Run the HTTP API alone under gunicorn (the production server)."""
     from service.server import run_gunicorn
+    from service.startup import ensure_model
 
+    ensure_model(settings, err)
     run_gunicorn(settings, host=host, port=port, processes=processes, threads=threads)
 
 
@@ -68,8 +70,10 @@ def worker(
     settings: Settings, concurrency: int | None, beat: bool, loglevel: str, pool: str
 ) -> None:
     """Run a Celery worker that scores comments and delivers webhooks."""
+    from service.startup import ensure_model
     from workers.celery_app import QUEUE, create_celery
 
+    ensure_model(settings, err)
     app = create_celery(settings)
     # Gossip, mingle and heartbeats coordinate worker clusters through broadcast queues we do
     # not use; on the embedded broker every poll of those queues costs a sleep (10x slower).
@@ -88,7 +92,8 @@ def worker(
 @click.option("--workers", "worker_count", default=1, show_default=True, help="Celery workers.")
 @click.pass_obj
 def run(settings: Settings, host: str, port: int, worker_count: int) -> None:
-    """The whole service on one machine: migrate, train a model if none, API + worker."""
+    """The whole service on one machine: migrate, activate the shipped model if none is
+    active, start the API and the worker(s)."""
     from service.db import make_engine
     from service.migrate import upgrade
     from service.startup import ensure_model

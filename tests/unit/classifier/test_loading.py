@@ -5,7 +5,8 @@ import numpy as np
 import pytest
 
 from classifier import ModelLoadError, Registry, load_model
-from classifier.model import file_sha256
+import classifier.model as model_module
+from classifier.model import code_versions, file_sha256
 
 
 def test_tampered_model_file_is_refused(registry: Registry, version: str) -> None:
@@ -60,3 +61,28 @@ def test_promote_refuses_a_tampered_version(registry: Registry, version: str) ->
     with pytest.raises(ModelLoadError):
         registry.promote(version)
     assert registry.active_version() is None
+
+
+@pytest.mark.parametrize("part", ["normalizer", "featurizer"])
+def test_a_model_built_with_other_text_code_is_refused(
+    registry: Registry, version: str, part: str
+) -> None:
+    """Its weights belong to features that this code fills differently: refused, saying why
+    and what to do, instead of scoring silently wrong."""
+    folder = registry.path(version)
+    meta = json.loads((folder / "metadata.json").read_text())
+    assert meta["code_versions"] == code_versions()
+    meta["code_versions"][part] += 1
+    (folder / "metadata.json").write_text(json.dumps(meta))
+    with pytest.raises(ModelLoadError, match=f"built with {part} version .*commentgate train"):
+        load_model(folder)
+
+
+def test_the_running_code_refuses_a_model_of_an_older_normalizer(
+    registry: Registry, version: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(model_module, "NORMALIZER_VERSION", model_module.NORMALIZER_VERSION + 1)
+    with pytest.raises(ModelLoadError, match="normalizer version"):
+        load_model(registry.path(version))
+    with pytest.raises(ModelLoadError):
+        registry.promote(version)

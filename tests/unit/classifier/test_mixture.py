@@ -9,8 +9,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import classifier.training as training
 from classifier import CommentInput, ModelLoadError, Registry, load_model, train
+from classifier.config import TrainConfig
 from classifier.model import file_sha256
 
 from .conftest import SEED_DATA
@@ -172,14 +172,12 @@ def test_a_few_moderator_labels_get_a_gate_without_unsettling_the_mixer(tmp_path
     assert scores.spam > 0.5
 
 
-def test_a_gate_over_many_rows_is_logistic_and_routes_each_data_set(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """Past LOGISTIC_GATE_MIN_ROWS the gate is a logistic regression over the data sets (its
+def test_a_gate_over_many_rows_is_logistic_and_routes_each_data_set(tmp_path: Path) -> None:
+    """Past `logistic_gate_min_rows` the gate is a logistic regression over the data sets (its
     columns carry intercepts); the comments of each data set go to that data set's expert."""
-    monkeypatch.setattr(training, "LOGISTIC_GATE_MIN_ROWS", 100)
     _write_gaming_and_forum(tmp_path / "toxicity", PLAYERS, MAPS, TOPICS)
-    result = train([SEED_DATA, tmp_path / "toxicity"], Registry(tmp_path / "models"))
+    config = TrainConfig.default(logistic_gate_min_rows=100)
+    result = train([SEED_DATA, tmp_path / "toxicity"], Registry(tmp_path / "models"), config=config)
     model = load_model(result.path)
     columns = model.metadata["columns"]
     gates = model.metadata["mixtures"]["toxicity"]["gates"]
