@@ -100,6 +100,7 @@ class Source:
         try:
             return urllib.request.urlopen(request, timeout=_TIMEOUT)
         except urllib.error.HTTPError as exc:
+            exc.close()
             raise CorpusError(f"cannot download {where}: HTTP {exc.code} {exc.reason}") from exc
         except (urllib.error.URLError, OSError) as exc:
             reason = getattr(exc, "reason", exc)
@@ -147,7 +148,7 @@ class Cache:
     def file(self, corpus: str, raw: RawFile) -> Path:
         """The verified local copy of `raw`, downloaded only if the cache lacks a good one."""
         if raw.sha256 is None:
-            raise ChecksumError(f"{corpus}: no SHA-256 is pinned for {raw.url}; refusing it")
+            raise ChecksumError(f"no SHA-256 is pinned for {raw.url}; refusing it")
         path = self.path(corpus, raw.name)
         if path.is_file() and _sha256(path) == raw.sha256:
             return path
@@ -155,7 +156,7 @@ class Cache:
         if actual != raw.sha256:
             path.unlink(missing_ok=True)
             raise ChecksumError(
-                f"{corpus}: {raw.name} ({self.source.locate(raw.url)}) has the wrong SHA-256: "
+                f"{raw.name} ({self.source.locate(raw.url)}) has the wrong SHA-256: "
                 f"expected {raw.sha256}, got {actual}"
             )
         return path
@@ -167,31 +168,37 @@ class Cache:
         before it is refused (and removed, so nothing unverified stays behind).
         """
         if file_set.combined_sha256 is None:
-            raise ChecksumError(f"{corpus}: no combined SHA-256 is pinned for its file set")
+            raise ChecksumError("no combined SHA-256 is pinned for its file set; refusing it")
         names = file_set.members(listing)
         paths = {name: self.path(corpus, name) for name in names}
-        actual = self._members_sum(file_set, paths, reuse=True)
-        if actual != file_set.combined_sha256:
-            actual = self._members_sum(file_set, paths, reuse=False)
+        actual, reused = self._members_sum(file_set, paths, reuse=True)
+        if actual != file_set.combined_sha256 and reused:
+            actual, _ = self._members_sum(file_set, paths, reuse=False)
         if actual != file_set.combined_sha256:
             for path in paths.values():
                 path.unlink(missing_ok=True)
             where = self.source.locate(file_set.url_prefix)
             raise ChecksumError(
-                f"{corpus}: the {len(names)} files listed in {file_set.listing} ({where}…) have "
+                f"the {len(names)} files listed in {file_set.listing} ({where}…) have "
                 f"the wrong combined SHA-256: expected {file_set.combined_sha256}, got {actual}"
             )
         return paths
 
-    def _members_sum(self, file_set: FileSet, paths: Mapping[str, Path], reuse: bool) -> str:
-        def one(name: str) -> tuple[str, str]:
+    def _members_sum(
+        self, file_set: FileSet, paths: Mapping[str, Path], reuse: bool
+    ) -> tuple[str, bool]:
+        """The combined sum of the members, and whether any came from the cache."""
+
+        def one(name: str) -> tuple[str, str, bool]:
             path = paths[name]
             if reuse and path.is_file():
-                return name, _sha256(path)
-            return name, _download(self.source, file_set.url_prefix + quote(name), path)
+                return name, _sha256(path), True
+            return name, _download(self.source, file_set.url_prefix + quote(name), path), False
 
         with ThreadPoolExecutor(max_workers=_JOBS) as pool:
-            return combined_sha256(pool.map(one, paths))
+            found = list(pool.map(one, paths))
+        pairs = [(name, sha) for name, sha, _ in found]
+        return combined_sha256(pairs), any(cached for _, _, cached in found)
 
 
 def clean(rows: Sequence[Row]) -> tuple[list[Row], CleanStats]:
@@ -256,13 +263,19 @@ def _refuse_unpinned(corpus: Corpus) -> None:
         unknown.append(f"the files listed in {corpus.file_set.listing}")
     if unknown:
         raise ChecksumError(
-            f"{corpus.name}: no SHA-256 is pinned for {', '.join(unknown)}; refusing to use "
-            "unverified data"
+            f"no SHA-256 is pinned for {', '.join(unknown)}; refusing to use unverified data"
         )
 
 
 def fetch_corpus(corpus: Corpus, out: Path, cache: Cache) -> Fetched:
     """Fetch and verify one corpus, then write its train and dev files under `out`."""
+    try:
+        return _fetch(corpus, out, cache)
+    except CorpusError as exc:
+        raise type(exc)(f"{corpus.name}: {exc}") from exc
+
+
+def _fetch(corpus: Corpus, out: Path, cache: Cache) -> Fetched:
     _refuse_unpinned(corpus)
     files = {raw.name: cache.file(corpus.name, raw) for raw in corpus.files}
     if corpus.file_set is not None:
@@ -271,7 +284,7 @@ def fetch_corpus(corpus: Corpus, out: Path, cache: Cache) -> Fetched:
     try:
         rows = corpus.parse(files)
     except (KeyError, ValueError, csv.Error) as exc:
-        raise CorpusError(f"{corpus.name}: the raw files do not parse: {exc!r}") from exc
+        raise CorpusError(f"the raw files do not parse: {exc!r}") from exc
     kept, stats = clean(rows)
     train, dev = split(kept)
     paths = write_split(out, corpus, train, dev)
