@@ -100,20 +100,22 @@ def make_data_group(corpora: Sequence[Corpus] = CORPORA) -> click.Group:
         dropped, and a seeded stratified 85/15 split is written. Mind each data set's licence.
         """
         selected = _selected(corpora, only)
-        cache = Cache(out / CACHE_FOLDER, Source(mirror))
         done: list[Fetched] = []
         errors: list[dict[str, str]] = []
-        for corpus in selected:
-            click.echo(f"fetching {corpus.name}…", err=True)
-            try:
-                fetched = fetch_corpus(corpus, out, cache)
-            except CorpusError as exc:
-                errors.append({"name": corpus.name, "error": str(exc)})
-                click.echo(f"error: {exc}", err=True)
-                continue
-            done.append(fetched)
-            if not as_json:
-                _report(fetched)
+        with Source(mirror) as source:
+            cache = Cache(out / CACHE_FOLDER, source)
+            for corpus in selected:
+                slow = " (one file per sentence: this takes a while)" if corpus.file_set else ""
+                click.echo(f"fetching {corpus.name}{slow}…", err=True)
+                try:
+                    fetched = fetch_corpus(corpus, out, cache)
+                except CorpusError as exc:
+                    errors.append({"name": corpus.name, "error": str(exc)})
+                    click.echo(f"error: {exc}", err=True)
+                    continue
+                done.append(fetched)
+                if not as_json:
+                    _report(fetched)
         if as_json:
             payload = {"out": str(out), "datasets": [_summary(f) for f in done], "errors": errors}
             click.echo(json.dumps(payload, indent=2, ensure_ascii=False))
