@@ -69,6 +69,9 @@ class FileSet:
 
 @dataclass(frozen=True)
 class Corpus:
+    """One data set: its raw files, their licence and origin, and the parser that maps them to
+    rows (`files` maps each path in the repository to its verified local copy)."""
+
     name: str
     task: str
     files: tuple[RawFile, ...]

@@ -26,6 +26,7 @@ import requests
 from .corpora import RAW_PREFIX, Corpus, FileSet, RawFile, Row, combined_sha256
 
 __all__ = [
+    "Cache",
     "CleanStats",
     "ChecksumError",
     "CorpusError",
@@ -64,6 +65,8 @@ class CleanStats:
 
 @dataclass(frozen=True)
 class Fetched:
+    """What one fetch wrote: row counts per split, label-1 rows, drops and the files."""
+
     corpus: Corpus
     train: int
     dev: int
@@ -281,12 +284,15 @@ def write_split(out: Path, corpus: Corpus, train: list[Row], dev: list[Row]) -> 
     paths = []
     for role, rows in (("train", train), ("dev", dev)):
         path = folder / f"{corpus.name}_{role}.csv"
-        partial = path.with_name(f".{path.name}.partial")
-        with partial.open("w", encoding="utf-8", newline="") as fh:
-            writer = csv.writer(fh, lineterminator="\n")
-            writer.writerow(("text", "label"))
-            writer.writerows(rows)
-        partial.replace(path)
+        temp = path.with_name(f".{path.name}.partial")
+        try:
+            with temp.open("w", encoding="utf-8", newline="") as fh:
+                writer = csv.writer(fh, lineterminator="\n")
+                writer.writerow(("text", "label"))
+                writer.writerows(rows)
+            temp.replace(path)
+        finally:
+            temp.unlink(missing_ok=True)
         paths.append(path)
     return paths
 
