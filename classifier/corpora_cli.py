@@ -97,7 +97,8 @@ def make_data_group(corpora: Sequence[Corpus] = CORPORA) -> click.Group:
 
         Each raw file is pinned to a commit and a SHA-256; a file whose sum differs is refused.
         Then, per data set: empty texts and duplicates are dropped, texts labelled both ways are
-        dropped, and a seeded stratified 85/15 split is written. Mind each data set's licence.
+        dropped, and a seeded stratified 85/15 split is written. Mind each data set's licence;
+        the toxicity corpora hold offensive text verbatim.
         """
         selected = _selected(corpora, only)
         done: list[Fetched] = []
