@@ -145,6 +145,7 @@ def _supervise(children: list[subprocess.Popen]) -> None:
 def _register_commands() -> None:
     """Subcommands live beside what they drive; the group only gathers them."""
     from classifier.cli import evaluate_command, models, score_command, train_command
+    from classifier.corpora_cli import data
     from service.feedback_cli import feedback
     from service.moderators_cli import moderators
     from service.privacy_cli import purge
@@ -153,7 +154,7 @@ def _register_commands() -> None:
 
     for command in (sites, moderators, webhooks, feedback, purge):
         cli.add_command(command)
-    for command in (train_command, evaluate_command, models, score_command):
+    for command in (train_command, evaluate_command, models, score_command, data):
         cli.add_command(command)
 
 
