@@ -29,6 +29,7 @@ test: install ## Run every test against real Redis, PostgreSQL, Celery workers a
 model: install ## Rebuild the shipped model (classifier/default_model) from DATA (the public data sets)
 	$(BIN)/commentgate train --data $(DATA) --data training_data/seed --no-project-data \
 		--out classifier/default_model
+	$(BIN)/commentgate models card --shipped > MODEL_CARD.md
 
 lint: install ## ruff check and format check
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .

@@ -311,6 +311,27 @@ def show_command(obj, version: str, as_json: bool) -> None:
         _out(False).print_json(data=metadata)
 
 
+@models.command("card")
+@click.argument("version", required=False)
+@click.option("--shipped", is_flag=True, help="The model shipped with the package.")
+@click.pass_obj
+def card_command(obj, version: str | None, shipped: bool) -> None:
+    """The model card of VERSION (default: the active one) in Markdown: data and licences,
+    dev metrics, thresholds and the decisions they make, intended use and known limits."""
+    from .card import model_card
+    from .corpora import CORPORA
+
+    try:
+        if shipped:
+            metadata = load_model(SHIPPED_MODEL).metadata
+        else:
+            metadata = _registry(obj).show(version or _registry(obj).active_version() or "")
+    except (ModelLoadError, RegistryError) as exc:
+        raise _fail(exc) from exc
+    provenance = {c.name: {"source": c.provenance, "licence": c.licence} for c in CORPORA}
+    click.echo(model_card(metadata, provenance))
+
+
 @models.command("promote")
 @click.argument("version")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object on stdout.")

@@ -1,4 +1,5 @@
-"""The README's run command on a fresh home: it trains a model, serves, decides, calls back."""
+"""The README's run command on a fresh home: it activates the shipped model, serves, decides,
+calls back; and it does so from any folder."""
 
 from __future__ import annotations
 
@@ -13,32 +14,41 @@ import pytest
 import requests
 from standardwebhooks import Webhook
 
-from tests.conftest import REPO, free_port, stop_process, wait_for
+from classifier.shipped import shipped_version
+from tests.conftest import REPO, Receiver, free_port, stop_process, wait_for
 
 pytestmark = pytest.mark.integration
 
 
-def test_commentgate_run_decides_and_calls_back_within_two_seconds(
-    tmp_path: Path, start_receiver
-) -> None:  # noqa: ANN001
-    env = {k: v for k, v in os.environ.items() if not k.startswith("COMMENTGATE_")}
-    env.update(COMMENTGATE_HOME=str(tmp_path / "var"), COMMENTGATE_RATE_LIMITS="off")
+def _clean_env() -> dict[str, str]:
+    return {k: v for k, v in os.environ.items() if not k.startswith("COMMENTGATE_")}
+
+
+def _start_run(folder: Path, env: dict[str, str], log: Path) -> tuple[subprocess.Popen, str]:
     port = free_port()
-    log = tmp_path / "run.log"
     with open(log, "wb") as handle:
         service = subprocess.Popen(
             [sys.executable, "-m", "service.cli", "run", "--port", str(port)],
-            cwd=REPO,
+            cwd=folder,
             env=env,
             stdout=handle,
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
-    base = f"http://127.0.0.1:{port}"
+    return service, f"http://127.0.0.1:{port}"
+
+
+def test_commentgate_run_decides_and_calls_back_within_two_seconds(
+    tmp_path: Path, start_receiver
+) -> None:  # noqa: ANN001
+    env = _clean_env()
+    env.update(COMMENTGATE_HOME=str(tmp_path / "var"), COMMENTGATE_RATE_LIMITS="off")
+    log = tmp_path / "run.log"
+    service, base = _start_run(REPO, env, log)
     try:
         wait_for(lambda: _ready(base) or service.poll() is not None, timeout=120, interval=0.5)
         assert service.poll() is None, log.read_text()[-3000:]
-        assert (tmp_path / "var" / "models").is_dir(), "run trained a default model"
+        assert (tmp_path / "var" / "models").is_dir(), "run activated the shipped model"
         receiver = start_receiver()
         created = subprocess.run(
             [
@@ -86,3 +96,69 @@ def _ready(base: str) -> bool:
         return requests.get(f"{base}/readyz", timeout=1).status_code == 200
     except requests.RequestException:
         return False
+
+
+COMMENTS = {
+    "approve": [
+        "Awesome! You nailed it, very good read.",
+        "Thanks for the summary. Do you have a source for the 60,000 troops figure?",
+    ],
+    "hold": [
+        "Great article! Check out my site for cheap viagra and cialis http://cheap-pills.example.ru",
+    ],
+}
+
+
+def _commentgate(folder: Path, env: dict[str, str], *args: str) -> dict:
+    out = subprocess.run(
+        [sys.executable, "-m", "service.cli", *args, "--json"],
+        cwd=folder,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    return json.loads(out.stdout)
+
+
+def test_run_in_an_empty_folder_serves_the_shipped_model_within_a_minute(
+    tmp_path: Path, webhook_receiver: Receiver
+) -> None:
+    folder = tmp_path / "anywhere"
+    folder.mkdir()
+    env = _clean_env()
+    log = tmp_path / "run.log"
+    started = time.monotonic()
+    process, base = _start_run(folder, env, log)
+    try:
+        wait_for(lambda: _ready(base) or process.poll() is not None, 60)
+        assert process.poll() is None, log.read_text()[-3000:]
+        assert time.monotonic() - started < 60
+        assert "Activated the shipped model" in log.read_text()
+        models = _commentgate(folder, env, "models", "list")
+        assert models["active"] == shipped_version()
+        assert (folder / "var" / "models" / models["active"] / "model.npz").is_file()
+        site = _commentgate(
+            folder, env, "sites", "create", "blog", "--webhook-url", webhook_receiver.url
+        )
+        headers = {"Authorization": f"Bearer {site['api_key']}"}
+        expected = {}
+        for action, texts in COMMENTS.items():
+            for i, text in enumerate(texts):
+                body = {"external_id": f"{action}-{i}", "content": text, "post": {"id": "iraq"}}
+                url = f"{base}/v1/comments"
+                answer = requests.post(url, json=body, headers=headers, timeout=10)
+                assert answer.status_code == 202, answer.text
+                expected[answer.json()["id"]] = action
+
+        def decided() -> dict[str, str]:
+            found = {}
+            for request in webhook_receiver.delivered():
+                data = json.loads(request["body"])["data"]
+                found[data["comment_id"]] = data["action"]
+            return found if set(found) == set(expected) else {}
+
+        assert wait_for(decided, 60) == expected
+    finally:
+        stop_process(process)
