@@ -32,6 +32,7 @@ from sklearn.svm import LinearSVC
 from classifier import Registry, load_model, train
 from classifier.data import collect_datasets
 from classifier.evaluation import task_probabilities
+from classifier.thresholds import decision_shares
 
 
 def tfidf_baseline():
@@ -86,7 +87,7 @@ def run(data: Path, model_path: Path | None) -> dict:
         timings["ours_train_s"] = round(time.perf_counter() - started, 1)
     model = load_model(model_path)
     peer = profanity_peer()
-    results: dict = {"model_version": model.version, "rows": []}
+    results: dict = {"model_version": model.version, "thresholds": model.thresholds, "rows": []}
     for task in ("spam", "toxicity"):
         sets = [d for d in datasets if d.task == task]
         texts = [c.content for d in sets for c, _ in d.train]
@@ -101,7 +102,12 @@ def run(data: Path, model_path: Path | None) -> dict:
             dev_texts = [c.content for c in comments]
             y = np.array([label for _, label in d.dev])
             row = {"task": task, "dataset": d.name, "n": len(y), "positives": int(y.sum())}
-            row["ours"] = _metrics(y, task_probabilities(model, task, comments))
+            scores = {t: task_probabilities(model, t, comments) for t in ("spam", "toxicity")}
+            row["ours"] = _metrics(y, scores[task])
+            row["decisions"] = {
+                "own_score": decision_shares(y, {task: scores[task]}, model.thresholds),
+                "both_scores": decision_shares(y, scores, model.thresholds),
+            }
             row["tfidf_lr"] = _metrics(y, tfidf.predict_proba(dev_texts)[:, 1])
             if task == "spam":
                 row["peer"] = _metrics(y, nb.predict_proba(dev_texts)[:, 1])
@@ -142,6 +148,23 @@ def markdown(results: dict) -> str:
     return "\n".join(lines)
 
 
+def decision_table(results: dict, which: str) -> str:
+    """What the model alone decides at its default thresholds, per data set."""
+    lines = [
+        "| data set | legitimate approved | held | rejected | bad approved | held | rejected |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for row in results["rows"]:
+        shares = row["decisions"][which]
+        cells = [
+            f"{100 * shares[kind][action]:.1f}%" if kind in shares else "–"
+            for kind in ("legit", "bad")
+            for action in ("approved", "held", "rejected")
+        ]
+        lines.append(f"| {row['dataset']} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
 @click.command()
 @click.option(
     "--data", type=click.Path(exists=True, path_type=Path), default=Path("../shared/data")
@@ -151,7 +174,8 @@ def markdown(results: dict) -> str:
     "model_path",
     type=click.Path(exists=True, path_type=Path),
     default=None,
-    help="A model version folder; default: train one on the data's train splits.",
+    help="A model version folder (the shipped one: classifier/default_model); default: train "
+    "one on the data's train splits.",
 )
 @click.option(
     "--json",
@@ -166,6 +190,11 @@ def main(data: Path, model_path: Path | None, json_path: Path | None) -> None:
     machine = platform.processor() or platform.machine()
     click.echo(f"{date.today()} · {machine} · model {results['model_version']}")
     click.echo(markdown(results))
+    click.echo(f"\ndecisions at the default thresholds {json.dumps(results['thresholds'])}")
+    click.echo("by the data set's own score (spam for spam sets, toxicity for the others):\n")
+    click.echo(decision_table(results, "own_score"))
+    click.echo("\nwith both scores counting, as in the service:\n")
+    click.echo(decision_table(results, "both_scores"))
     click.echo(f"timings: {json.dumps(results['timings'])}")
     if json_path:
         json_path.write_text(json.dumps(results, indent=2), encoding="utf-8")

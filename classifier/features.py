@@ -49,8 +49,8 @@ _NON_LETTER = re.compile(r"[\W\d_]")
 _UPPER = re.compile(r"[A-Z\u00c0-\u00de\u0391-\u03a9\u0410-\u042f]")
 # Where a comment was written shows in its form: Twitter's mentions, retweets and hashtags, the
 # HTML entities of a scraped page, emoji. The toxicity gate reads them to tell data sets whose words
-# overlap apart: on dev it gives davidson's tweets 0.87 weight on davidson's own mix instead of
-# 0.82, olid's 0.94 instead of 0.92. (Line breaks were tried too: they cost the blog spam set.)
+# overlap apart (bench/README.md has the figures; line breaks were tried too, and cost the blog
+# spam set).
 _MENTION = re.compile(r"(?<![\w@])@\w{2,}")
 _HASHTAG = re.compile(r"(?<![\w#&])#[^\W\d_]\w*")
 _ENTITY = re.compile(r"&(?:#\d+|#x[0-9a-f]+|[a-z]{2,8});", re.IGNORECASE)

@@ -40,9 +40,21 @@ class Correction:
         self.scale, self.weights, self.bias = scale, weights, bias
 
     @classmethod
-    def fit(cls, x: sp.csr_matrix, base: np.ndarray, y: np.ndarray, c: float) -> Correction:
+    def fit(
+        cls,
+        x: sp.csr_matrix,
+        base: np.ndarray,
+        y: np.ndarray,
+        c: float,
+        *,
+        scale: bool = True,
+        bias: bool = True,
+    ) -> Correction:
+        """Penalised logistic regression with the base logit as an offset; `scale` and `bias`
+        say whether the base logit's scale and a shared intercept are learned too."""
         n, d = x.shape
         sign = np.where(y == 1, 1.0, -1.0)
+        free = np.r_[np.ones(d), float(bias), float(scale)]
 
         def loss(theta: np.ndarray) -> tuple[float, np.ndarray]:
             w, b, a = theta[:d], theta[d], theta[d + 1]
@@ -53,7 +65,7 @@ class Correction:
             grad[:d] = x.T @ slope + w / c
             grad[d] = slope.sum()
             grad[d + 1] = slope @ base + (a - 1.0) / c
-            return float(value), grad
+            return float(value), grad * free
 
         start = np.zeros(d + 2)
         start[d + 1] = 1.0
