@@ -172,7 +172,8 @@ class Registry:
         version = self.active_version()
         if version is None:
             raise ModelLoadError(
-                f"no active model in {self.root}; train one with `commentgate train --activate`"
+                f"no active model in {self.root}: `commentgate run` (or serve, or worker) "
+                "activates the shipped one; `commentgate models promote VERSION` another"
             )
         return load_model(self.path(version))
 

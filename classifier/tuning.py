@@ -29,8 +29,17 @@ from .training import Progress, TrainResult, dev_scores, register
 
 __all__ = ["tune", "Correction"]
 
-# The base logit's scale is pulled towards 1 as strongly as a feature weight towards 0.
-_BASE_METADATA = ("outputs", "mixtures", "features", "code_versions", "columns")
+# What a tuned model keeps of its base's metadata (the base's data sets are what it learned
+# first; `tuned_on` lists the site's).
+_BASE_METADATA = (
+    "outputs",
+    "mixtures",
+    "features",
+    "code_versions",
+    "columns",
+    "datasets",
+    "data_files",
+)
 
 
 class Correction:

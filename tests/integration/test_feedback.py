@@ -14,6 +14,7 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import update
 
+from classifier.shipped import shipped_version
 from service.cli import cli
 from service.db import session_scope
 from service.feedback import COLUMNS
@@ -130,8 +131,10 @@ def test_train_learns_from_exported_feedback_by_default(
     assert result.returncode == 0, result.stderr[-3000:]
     model = Path(json.loads(result.stdout)["path"])
     metadata = json.loads((model / "metadata.json").read_text(encoding="utf-8"))
+    assert metadata["base_model"] == shipped_version()  # built on the shipped model
+    tuned_on = metadata["tuned_on"]
     learned = {
-        (d["task"], d["name"]): d["train_rows"] + d["dev_rows"] for d in metadata["datasets"]
+        (d["task"], d["name"]): d["train_rows"] + d["dev_rows"] for d in tuned_on["datasets"]
     }
     assert learned[("spam", "feedback")] == 3 and learned[("toxicity", "feedback")] == 2
-    assert any(f["path"].endswith("feedback/moderator_labels.csv") for f in metadata["data_files"])
+    assert any(f["path"].endswith("feedback/moderator_labels.csv") for f in tuned_on["data_files"])
