@@ -4,8 +4,8 @@ import pickle
 import numpy as np
 import pytest
 
-from classifier import ModelLoadError, Registry, load_model
 import classifier.model as model_module
+from classifier import ModelLoadError, Registry, load_model
 from classifier.model import code_versions, file_sha256
 
 
