@@ -1,4 +1,4 @@
-"""A site's threshold trade-off through the admin API.
+"""A site's threshold trade-off through the admin API and ``commentgate sites thresholds``.
 
 Every test runs on both back ends, with the model the fixtures train. Where the site's own
 curve is tested, comments are stored and scored in-process by a constant model per comment, and
@@ -7,13 +7,16 @@ labeled through the moderation API as a moderator would.
 
 from __future__ import annotations
 
+import json
 import uuid
 from typing import Any
 
 import pytest
+from click.testing import CliRunner
 from sqlalchemy import select
 
 from classifier import Scores
+from service.cli import cli
 from service.comments import comment_row, insert_comment
 from service.db import session_scope
 from service.decisions import decide_pending
@@ -173,3 +176,43 @@ def test_with_enough_labels_the_site_curve_sets_the_threshold(app, client, make_
     assert body["point"]["approve_below"] == 0.270001
     assert body["point"]["legit_approved"] == 0.9 and body["point"]["bad_approved"] == 0.0
     assert stored_thresholds(app, site)["spam"]["approve_below"] == 0.270001
+
+
+# --- the command -----------------------------------------------------------------------------
+
+
+def test_sites_thresholds_command_shows_and_sets(stack, app, make_site) -> None:  # noqa: ANN001
+    site = make_site()
+    runner = CliRunner()
+    args = ["sites", "thresholds", site.site.name]
+
+    shown = runner.invoke(cli, [*args, "--json"], env=stack.env)
+    assert shown.exit_code == 0, shown.output
+    document = json.loads(shown.output)
+    assert set(document["tasks"]) == {"spam", "toxicity"}
+    curve = document["tasks"]["toxicity"]["curves"][0]
+    assert curve["source"] == "model"
+
+    table = runner.invoke(cli, [*args, "--task", "toxicity"], env=stack.env)
+    assert table.exit_code == 0, table.output
+    assert "the model's dev data" in table.output and "current" in table.output
+    assert "spam" not in table.output.replace(site.site.name, "")
+
+    chosen = point(curve, 0.8)
+    changed = runner.invoke(
+        cli, [*args, "--task", "toxicity", "--approve-legit", "0.8", "--json"], env=stack.env
+    )
+    assert changed.exit_code == 0, changed.output
+    assert json.loads(changed.output)["point"] == chosen
+    assert stored_thresholds(app, site)["toxicity"]["approve_below"] == chosen["approve_below"]
+
+    toxicity = [*args, "--task", "toxicity"]
+    said = runner.invoke(cli, [*toxicity, "--approve-legit", "0.8"], env=stack.env)
+    assert said.exit_code == 0 and f"approve below {chosen['approve_below']:.4f}" in said.output
+
+    no_task = runner.invoke(cli, [*args, "--approve-legit", "0.8"], env=stack.env)
+    assert no_task.exit_code == 2 and "--task" in no_task.output
+    too_much = runner.invoke(cli, [*toxicity, "--approve-legit", "1.5"], env=stack.env)
+    assert too_much.exit_code == 2
+    unknown = runner.invoke(cli, ["sites", "thresholds", "no-such-site"], env=stack.env)
+    assert unknown.exit_code == 1 and "no-such-site" in unknown.output
