@@ -5,6 +5,7 @@ from .evaluation import evaluate
 from .model import Model, ModelLoadError, load_model
 from .registry import ActiveModel, Registry, RegistryError
 from .text import normalize_text, squash_text
+from .thresholds import tradeoff
 from .training import TrainResult, train
 from .types import CommentInput, Scores
 
@@ -22,5 +23,6 @@ __all__ = [
     "load_model",
     "normalize_text",
     "squash_text",
+    "tradeoff",
     "train",
 ]

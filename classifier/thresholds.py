@@ -29,7 +29,10 @@ SHARES = (0.5, 0.6, 0.7, 0.8, 0.85, 0.9, 0.92, 0.95, 0.97, 0.98, 0.99, 0.995)
 
 
 def _above(value: float) -> float:
-    return float(np.nextafter(np.float32(value), np.float32(2.0)))
+    """The next threshold above a score. Scores are compared with 6 decimals (the service
+    rounds them so when it decides and stores them), so a threshold just above a score in
+    float precision would round back onto it: the next 6-decimal value is the one above."""
+    return (round(float(value) * 1e6) + 1) / 1e6
 
 
 def approve_threshold(legit: Sequence[np.ndarray], share: float) -> float:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from functools import cache
@@ -99,15 +100,24 @@ def rotate_webhook_secret(site: Site) -> str:
 
 
 def set_policy(
-    session: Session, site: Site, stored: dict[str, Any], *, moderator_id: str | None = None
+    session: Session,
+    site: Site,
+    stored: dict[str, Any],
+    *,
+    moderator_id: str | None = None,
+    change: Mapping[str, Any] | None = None,
 ) -> None:
-    """Replace the site's policy overrides (validated by the caller); the change is audited."""
+    """Replace the site's policy overrides (validated by the caller); the change is audited,
+    with what prompted it when a command derived the policy (``change``)."""
     site.policy = stored
+    details: dict[str, Any] = {"policy": stored}
+    if change:
+        details["change"] = dict(change)
     session.add(
         AuditEntry(
             site_id=site.id,
             moderator_id=moderator_id,
             action="policy.update",
-            details={"policy": stored},
+            details=details,
         )
     )

@@ -1,11 +1,15 @@
-"""``commentgate sites``: create tenants, list them, rotate their keys and secrets."""
+"""``commentgate sites``: create tenants, list them, rotate their keys and secrets, and set
+their policy and thresholds."""
 
 from __future__ import annotations
 
 import json
 from datetime import timedelta
+from typing import Any
 
 import click
+from rich.console import Console
+from rich.table import Table
 
 from service.cli_support import emit, fail_on_domain_errors, sessions_for
 from service.config import Settings
@@ -18,6 +22,12 @@ from service.sites import (
     rotate_webhook_secret,
     set_policy,
     site_by_name,
+)
+from service.thresholds import (
+    TASKS,
+    active_model_metadata,
+    set_target,
+    site_thresholds,
 )
 from service.urls import validate_webhook_url
 
@@ -143,3 +153,117 @@ def sites_policy(
         emit(document, True)
         return
     click.echo(json.dumps(document, indent=2))
+
+
+@sites.command("thresholds")
+@click.argument("name")
+@click.option("--task", type=click.Choice(TASKS), default=None, help="Only this task.")
+@click.option(
+    "--approve-legit",
+    type=click.FloatRange(0, 1, min_open=True, max_open=True),
+    default=None,
+    metavar="SHARE",
+    help="Set a target: approve this share of the task's legitimate comments without review "
+    "(e.g. 0.9); needs --task.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@click.pass_obj
+@fail_on_domain_errors
+def sites_thresholds(
+    settings: Settings, name: str, task: str | None, approve_legit: float | None, as_json: bool
+) -> None:
+    """Show, per task, the share of legitimate comments each approve threshold lets through
+    without review against the share of bad comments that slips through with them, or set a
+    target with --approve-legit.
+
+    The curve comes from the site's own labeled comments once it has enough of them, else from
+    the active model's dev data.
+    """
+    if approve_legit is not None and task is None:
+        raise click.UsageError("--approve-legit needs --task.")
+    metadata = active_model_metadata(settings.model_dir)
+    sessions = sessions_for(settings)
+    try:
+        with session_scope(sessions) as session:
+            site = site_by_name(session, name)
+            if approve_legit is not None and task is not None:
+                data = set_target(session, site, metadata, task, approve_legit).as_dict()
+            else:
+                data = site_thresholds(session, site, metadata).as_dict()
+                if task:
+                    data["tasks"] = {task: data["tasks"][task]}
+    finally:
+        sessions.kw["bind"].dispose()
+    if as_json:
+        emit(data, True)
+    elif approve_legit is not None:
+        _print_target(data)
+    else:
+        _print_tradeoff(data)
+
+
+def _share(value: float | None) -> str:
+    return "-" if value is None else f"{value:.1%}"
+
+
+def _pair(thresholds: dict[str, float]) -> str:
+    return (
+        f"approve below {thresholds['approve_below']:.4f}, reject at {thresholds['reject_at']:.4f}"
+    )
+
+
+def _where(source: str) -> str:
+    return "the site's own comments" if source == "site" else "the model's dev data"
+
+
+def _curve_title(task: str, curve: dict[str, Any]) -> str:
+    labels = curve["labels"]
+    return f"{task} on {_where(curve['source'])} ({labels['legit']} legit, {labels['bad']} bad)"
+
+
+def _print_tradeoff(data: dict[str, Any]) -> None:
+    console = Console()
+    console.print(f"[bold]Thresholds of {data['site']}[/bold], model {data['model_version']}")
+    needed = data["min_site_labels"]
+    for task, shown in data["tasks"].items():
+        console.print(f"\n[bold]{task}[/bold]: {_pair(shown['current'])}")
+        own = shown["site_labels"]
+        if shown["source"] != "site":
+            console.print(
+                f"The site has {own['legit']} legitimate and {own['bad']} bad labeled comments; "
+                f"its own curve needs {needed['legit']} and {needed['bad']}."
+            )
+        if not shown["curves"]:
+            console.print("No trade-off curve: the active model carries none.")
+        for curve in shown["curves"]:
+            table = Table(title=_curve_title(task, curve))
+            for column in ("", "target", "threshold", "legit approved", "bad approved"):
+                table.add_column(column, justify="left" if not column else "right")
+            for index, point in enumerate(curve["points"]):
+                current = index == curve["nearest"]
+                table.add_row(
+                    "current" if current else "",
+                    _share(point["target"]),
+                    f"{point['approve_below']:.4f}",
+                    f"{_share(point['legit_approved'])} / {_share(point['legit_approved_min'])}",
+                    f"{_share(point['bad_approved'])} / {_share(point['bad_approved_max'])}",
+                    style="bold" if current else None,
+                )
+            console.print(table)
+    console.print(
+        "legit approved: mean / worst data set; bad approved: mean / worst data set. "
+        "Set a target with --task TASK --approve-legit SHARE."
+    )
+
+
+def _print_target(data: dict[str, Any]) -> None:
+    point, labels = data["point"], data["labels"]
+    where = _where(data["source"])
+    click.secho(f"{data['task']}: {_pair(data['thresholds'])}", bold=True)
+    click.echo(f"  was:     {_pair(data['previous'])}")
+    click.echo(
+        f"  from {where} ({labels['legit']} legitimate, {labels['bad']} bad labels): approves "
+        f"{_share(point['legit_approved'])} of legitimate comments and lets "
+        f"{_share(point['bad_approved'])} of bad ones through"
+        f" (worst data set {_share(point['bad_approved_max'])})."
+    )

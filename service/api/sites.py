@@ -17,10 +17,12 @@ from flask_smorest import Blueprint
 from service.api.moderator_auth import require_moderator
 from service.api.policy_schemas import PolicyIn, PolicyOut, overrides, patched, policy_document
 from service.api.schemas import ErrorOut
+from service.api.threshold_schemas import SiteThresholdsOut, ThresholdTargetIn, ThresholdTargetOut
 from service.errors import NotFoundError
 from service.models import Site
 from service.sites import set_policy
 from service.state import db, state
+from service.thresholds import active_model_metadata, set_target, site_thresholds
 
 blp = Blueprint(
     "sites",
@@ -93,3 +95,42 @@ class SitePolicy(MethodView):
         """Change some settings (JSON merge patch: objects merge, ``null`` restores a default)."""
         site = _site(site_id)
         return _save(site, patched(site.policy or {}, data))
+
+
+@blp.route("/<string:site_id>/policy/thresholds")
+class SitePolicyThresholds(MethodView):
+    @blp.response(200, SiteThresholdsOut)
+    @_admin_only
+    def get(self, site_id: str):  # noqa: ANN201
+        """The trade-off: legitimate comments approved against bad ones let through.
+
+        Per task, the thresholds in force and curves of targets (shares of legitimate comments
+        approved without review) with their thresholds and the share of bad comments each
+        lets through: from the site's own labeled comments once there are enough, and from
+        the active model's dev data.
+        """
+        metadata = active_model_metadata(state().settings.model_dir)
+        return site_thresholds(db(), _site(site_id), metadata).as_dict()
+
+    @blp.arguments(ThresholdTargetIn)
+    @blp.response(200, ThresholdTargetOut)
+    @blp.alt_response(409, schema=ErrorOut, description="No trade-off curve for the task yet.")
+    @blp.alt_response(422, schema=ErrorOut, description="Unknown task or share out of range.")
+    @_admin_only
+    def put(self, data: dict[str, Any], site_id: str):  # noqa: ANN201
+        """Set a target share of legitimate comments to approve without review.
+
+        The task's approve_below becomes the threshold that achieves it on the site's own
+        curve when it has one, else on the model's (reject_at is raised to it if lower).
+        """
+        metadata = active_model_metadata(state().settings.model_dir)
+        target = set_target(
+            db(),
+            _site(site_id),
+            metadata,
+            data["task"],
+            data["approve_legit"],
+            moderator_id=require_moderator().id,
+        )
+        db().commit()
+        return target.as_dict()
