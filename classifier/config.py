@@ -76,7 +76,7 @@ class TrainConfig:
     reject_legit: float = 0.002
     threshold_min_rows: int = 50
     # Building on an existing model with a site's own labels (`train(..., base=model)`).
-    tune_c: float = 1.0
+    tune_c: float = 2.0
     datasets: dict[str, DatasetRule] = field(default_factory=dict)
 
     @classmethod

@@ -1,12 +1,13 @@
 """Building on a trained model with a site's own labels, without the corpora it was trained on.
 
 A site has a few hundred labeled comments at most; trained alone they make a toy. Instead the
-base model's logit is kept as an offset and a correction is learned on the site's labels: a
-scale for the base logit, and an L2-regularised weight per feature, which stays zero for every
-feature that the site's comments do not contain. Every output of the base is a gate-weighted
-blend of experts whose gate weights sum to one, so the correction folds into each expert and
-the tuned model has the base's shape, format and speed. Retraining always starts again from
-the base the active model was built on, so labels are never counted twice.
+base model's logit is kept as an offset and a correction is learned on the site's labels: an
+L2-regularised weight per feature, which stays zero for every feature that the site's comments
+do not contain, so the domains the site says nothing about keep their scores. Every output of
+the base is a gate-weighted blend of experts whose gate weights sum to one, so the correction
+folds into each expert and the tuned model has the base's shape, format and speed. Retraining
+always starts again from the base the active model was built on, so labels are never counted
+twice.
 """
 
 from __future__ import annotations
@@ -43,44 +44,29 @@ _BASE_METADATA = (
 
 
 class Correction:
-    """`scale * base_logit + x @ weights + bias`, fitted by penalised logistic regression."""
+    """`base_logit + x @ weights`, the weights fitted by L2-penalised logistic regression with
+    the base logit as an offset. Neither the base logit's scale nor a shared intercept is
+    learned: either one moves every comment's score, and a site's labels would then reshape
+    the domains they say nothing about (a learned scale fell to zero on a site the base model
+    had not seen, and the public sets' ranking with it; bench/README.md has the figures)."""
 
-    def __init__(self, scale: float, weights: np.ndarray, bias: float):
-        self.scale, self.weights, self.bias = scale, weights, bias
+    def __init__(self, weights: np.ndarray):
+        self.weights = weights
 
     @classmethod
-    def fit(
-        cls,
-        x: sp.csr_matrix,
-        base: np.ndarray,
-        y: np.ndarray,
-        c: float,
-        *,
-        scale: bool = True,
-        bias: bool = True,
-    ) -> Correction:
-        """Penalised logistic regression with the base logit as an offset; `scale` and `bias`
-        say whether the base logit's scale and a shared intercept are learned too."""
-        n, d = x.shape
+    def fit(cls, x: sp.csr_matrix, base: np.ndarray, y: np.ndarray, c: float) -> Correction:
         sign = np.where(y == 1, 1.0, -1.0)
-        free = np.r_[np.ones(d), float(bias), float(scale)]
 
-        def loss(theta: np.ndarray) -> tuple[float, np.ndarray]:
-            w, b, a = theta[:d], theta[d], theta[d + 1]
-            margin = sign * (a * base + x @ w + b)
-            value = np.logaddexp(0.0, -margin).sum() + (w @ w + (a - 1.0) ** 2) / (2 * c)
+        def loss(w: np.ndarray) -> tuple[float, np.ndarray]:
+            margin = sign * (base + x @ w)
             slope = -sign * np.exp(-np.logaddexp(0.0, margin))  # d loss / d logit
-            grad = np.empty_like(theta)
-            grad[:d] = x.T @ slope + w / c
-            grad[d] = slope.sum()
-            grad[d + 1] = slope @ base + (a - 1.0) / c
-            return float(value), grad * free
+            value = np.logaddexp(0.0, -margin).sum() + (w @ w) / (2 * c)
+            return float(value), x.T @ slope + w / c
 
-        start = np.zeros(d + 2)
-        start[d + 1] = 1.0
-        found = minimize(loss, start, jac=True, method="L-BFGS-B", options={"maxiter": 500})
-        theta = found.x
-        return cls(float(theta[d + 1]), theta[:d].astype(np.float32), float(theta[d]))
+        found = minimize(
+            loss, np.zeros(x.shape[1]), jac=True, method="L-BFGS-B", options={"maxiter": 500}
+        )
+        return cls(found.x.astype(np.float32))
 
 
 def _labeled(sets: Sequence[Dataset], split: str) -> tuple[list, np.ndarray]:
@@ -115,9 +101,8 @@ def tune(
         x = base.featurizer.transform(comments)
         correction = Correction.fit(x, base.logits(comments)[:, j], y, config.tune_c)
         for column in plans[j][0]:
-            weights[:, column] = correction.scale * weights[:, column] + correction.weights
-            bias[column] = correction.scale * bias[column] + correction.bias
-        tuned[task] = {"rows": len(y), "bad": int(y.sum()), "base_scale": correction.scale}
+            weights[:, column] += correction.weights
+        tuned[task] = {"rows": len(y), "bad": int(y.sum())}
     if not tuned:
         raise ValueError(
             "no labeled comments of both kinds to build on the model with: export moderators' "
