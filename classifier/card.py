@@ -119,9 +119,9 @@ def model_card(metadata: Mapping, provenance: Mapping[str, Mapping] | None = Non
         "",
         *_data_table(metadata, provenance),
         "",
-        "Weights derived from share-alike (CC BY-SA) and GPL data sets are shipped under those "
-        "data sets' terms; the Kaggle insults data carries no stated licence (see "
-        "`training_data/README.md`).",
+        "Check these licences before you redistribute the model: one data set is share-alike "
+        "(CC BY-SA 3.0), one copyleft (GPLv3), and several state none (the Kaggle insults data "
+        "among them).",
         "",
         "## Quality on the dev splits",
         "",
