@@ -64,10 +64,12 @@ def _metrics_table(metadata: Mapping) -> list[str]:
 
 def _decisions_table(metadata: Mapping, which: str) -> list[str]:
     lines = [
-        "| data set | legitimate: approved / held / rejected | bad: approved / held / rejected |",
-        "| --- | --- | --- |",
+        "| task | data set | legitimate: approved / held / rejected "
+        "| bad: approved / held / rejected |",
+        "| --- | --- | --- | --- |",
     ]
-    for name, both in metadata.get("dev_decisions", {}).items():
+    found = metadata.get("dev_decisions", {})
+    for task, name, both in ((t, n, d) for t, sets in found.items() for n, d in sets.items()):
         shares = both.get(which, {})
         cells = []
         for kind in ("legit", "bad"):
@@ -75,7 +77,7 @@ def _decisions_table(metadata: Mapping, which: str) -> list[str]:
             cells.append(
                 " / ".join(_pct(s[a]) for a in ("approved", "held", "rejected")) if s else "–"
             )
-        lines.append(f"| {name} | {cells[0]} | {cells[1]} |")
+        lines.append(f"| {task} | {name} | {cells[0]} | {cells[1]} |")
     return lines
 
 

@@ -434,13 +434,12 @@ def judge(model: Model, datasets: Sequence[Dataset], config: TrainConfig) -> dic
         reject = max(reject_threshold(everywhere, config.reject_legit), approve)
         thresholds[task] = {"approve_below": round(approve, 6), "reject_at": round(reject, 6)}
         curves[task] = tradeoff(own)
-    decisions = {
-        n: {
+    decisions: dict[str, dict] = {task: {} for task in TASKS}
+    for (task, name), s in scored.items():
+        decisions[task][name] = {
             "both_scores": decision_shares(s["labels"], {t: s[t] for t in TASKS}, thresholds),
             "own_score": decision_shares(s["labels"], {task: s[task]}, thresholds),
         }
-        for (task, n), s in scored.items()
-    }
     return {
         "dev_metrics": dev_metrics,
         "thresholds": thresholds,

@@ -58,10 +58,11 @@ def test_blog_comments_get_decisions_a_blog_owner_accepts(shipped) -> None:
 def test_default_thresholds_approve_most_legitimate_comments_of_every_set(shipped) -> None:
     """At the default thresholds at least 90% of each public set's legitimate dev comments are
     approved by their own score, and at most 0.5% rejected (the card's decision table)."""
-    for name, decided in shipped.metadata["dev_decisions"].items():
-        legit = decided["own_score"]["legit"]
-        assert legit["approved"] >= 0.9, (name, legit)
-        assert legit["rejected"] <= 0.005, (name, legit)
+    for task, sets in shipped.metadata["dev_decisions"].items():
+        for name, decided in sets.items():
+            legit = decided["own_score"]["legit"]
+            assert legit["approved"] >= 0.9, (task, name, legit)
+            assert legit["rejected"] <= 0.005, (task, name, legit)
 
 
 def test_it_installs_into_an_empty_registry(tmp_path) -> None:
