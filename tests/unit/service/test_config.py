@@ -63,3 +63,12 @@ def test_behind_trusted_proxies_the_forwarded_client_address_counts(tmp_path: Pa
 
     assert client_address("0") == "172.18.0.5 http"  # the default: headers are not trusted
     assert client_address("1") == "203.0.113.9 https"  # the proxy's own view, not a spoofed one
+
+
+def test_the_readme_documents_every_setting() -> None:
+    from dataclasses import fields
+
+    readme = (Path(__file__).resolve().parents[3] / "README.md").read_text(encoding="utf-8")
+    table = readme.split("## Configuration", 1)[1].split("\n## ", 1)[0]
+    names = [f"COMMENTGATE_{f.name.upper()}" for f in fields(Settings) if f.name != "extra"]
+    assert [name for name in names if f"`{name}`" not in table] == []
