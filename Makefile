@@ -3,24 +3,38 @@ VENV ?= .venv
 PYTHON ?= python3
 BIN := $(VENV)/bin
 DATA ?= ../shared/data
+# Where `make run` serves; set on the command line: make run PORT=8080 HOST=0.0.0.0
+HOST := 127.0.0.1
+PORT := 8000
+# Stamps of what pip installed from pyproject.toml: the runtime alone, or with the test tools.
+# `make test` after `make run` upgrades the same venv; a changed pyproject.toml redoes either.
+RUNTIME := $(VENV)/.installed-runtime
+TEST_TOOLS := $(VENV)/.installed-test
 
 .DEFAULT_GOAL := help
 
 help: ## List the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "} {printf "  make %-10s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "} {printf "  make %-13s %s\n", $$1, $$2}'
 
-$(BIN)/commentgate: pyproject.toml
+$(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -e '.[test]'
+
+$(RUNTIME): pyproject.toml | $(BIN)/python
+	$(BIN)/pip install -q -e .
 	@touch $@
 
-install: $(BIN)/commentgate ## Create .venv and install CommentGate with its test tools
+$(TEST_TOOLS): pyproject.toml | $(BIN)/python
+	$(BIN)/pip install -q -e '.[test]'
+	@touch $@ $(RUNTIME)
 
-run: install ## Run the whole service (API + worker) on http://127.0.0.1:8000 with embedded defaults
-	$(BIN)/commentgate run
+install: $(RUNTIME) ## Create .venv with CommentGate and its runtime dependencies only
+install-test: $(TEST_TOOLS) ## The same venv plus the test tools (pytest, ruff, Playwright, ...)
 
-test: install ## Run every test against real Redis, PostgreSQL, Celery workers and Chromium
+run: install ## Run API + worker on http://127.0.0.1:8000, embedded defaults (make run PORT=8080 HOST=0.0.0.0)
+	$(BIN)/commentgate run --host $(HOST) --port $(PORT)
+
+test: install-test ## Run every test against real Redis, PostgreSQL, Celery workers and Chromium
 	./scripts/ensure-services.sh
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
@@ -31,10 +45,10 @@ model: install ## Rebuild the shipped model (classifier/default_model) from DATA
 		--out classifier/default_model
 	$(BIN)/commentgate models card --shipped > MODEL_CARD.md
 
-lint: install ## ruff check and format check
+lint: install-test ## ruff check and format check
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .
 
-bench-install: install ## Install the benchmark-only extras (peers with pinned versions)
+bench-install: install-test ## Install the benchmark-only extras (peers with pinned versions)
 	$(BIN)/pip install -q -e '.[test,bench]'
 
-.PHONY: help install run test model lint bench-install
+.PHONY: help install install-test run test model lint bench-install

@@ -20,9 +20,19 @@ def create_app(config: Settings | None = None) -> Flask:
         SESSION_COOKIE_SECURE=settings.secure_cookies,
         JSON_SORT_KEYS=False,
     )
+    _trust_proxies(app, settings.trusted_proxies)
     state.init_app(app, settings)
     register_api(app)
     web.init_app(app)
     limits.init_app(app, settings)
     errors.init_app(app)
     return app
+
+
+def _trust_proxies(app: Flask, hops: int) -> None:
+    """Behind ``hops`` reverse proxies, the client's address and scheme are the ones they
+    forward: per-IP limits and logs see clients, not the proxy."""
+    if hops > 0:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]

@@ -57,6 +57,7 @@ class Settings:
     worker_concurrency: int = 2
     store_pii_hashed: bool = False
     secure_cookies: bool = True
+    trusted_proxies: int = 0
     log_level: str = "INFO"
     extra: Mapping[str, str] = field(default_factory=dict)
 
@@ -102,6 +103,7 @@ class Settings:
             worker_concurrency=int(get("WORKER_CONCURRENCY", "2")),
             store_pii_hashed=_bool(get("STORE_PII_HASHED", "false")),
             secure_cookies=_bool(get("SECURE_COOKIES", "true")),
+            trusted_proxies=int(get("TRUSTED_PROXIES", "0")),
             log_level=get("LOG_LEVEL", "INFO"),
             extra={k[len(PREFIX) :]: v for k, v in env.items() if k.startswith(PREFIX)},
         )

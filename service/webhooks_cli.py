@@ -1,6 +1,11 @@
-"""``commentgate webhooks``: inspect deliveries and redeliver dead-lettered events."""
+"""``commentgate webhooks``: inspect deliveries, redeliver dead-lettered events, and listen
+for them locally."""
 
 from __future__ import annotations
+
+import json
+import threading
+from urllib.parse import urlsplit
 
 import click
 
@@ -101,3 +106,66 @@ def webhooks_replay(
             f"Broker unavailable ({type(exc).__name__}); the sweep will send the rest.", err=True
         )
     emit({"replayed": len(reopened), "queued": queued, "ids": reopened}, as_json, title="Replay")
+
+
+@webhooks.command("listen")
+@click.option("--port", default=9000, show_default=True, type=click.IntRange(0, 65535))
+@click.option("--site", "site_name", default=None, help="Verify with this site's webhook secret.")
+@click.option("--secret", default=None, help="Verify with this secret (whsec_...) instead.")
+@click.option(
+    "--forward", "forward_url", default=None, help="Pass each verified event on to this URL."
+)
+@click.option("--json", "as_json", is_flag=True, help="Print each event as one JSON line.")
+@click.pass_obj
+@fail_on_domain_errors
+def webhooks_listen(
+    settings: Settings,
+    port: int,
+    site_name: str | None,
+    secret: str | None,
+    forward_url: str | None,
+    as_json: bool,
+) -> None:
+    """Receive webhooks on 127.0.0.1:PORT (any path), verify and print them, like `stripe listen`.
+
+    Give a site a webhook URL such as http://127.0.0.1:9000/hook. Each event signed with the
+    site's secret is printed (time, type, external id, action, reason codes; --json: the event)
+    and answered 200, or with the status of --forward URL, which gets the body and headers as
+    received; forged or stale requests get 401. SIGINT (Ctrl-C) or SIGTERM stops it.
+    """
+    from service.webhook_listener import Listener, Received, describe, serve_until_signalled
+
+    if (site_name is None) == (secret is None):
+        raise click.UsageError("Give either --site NAME or --secret whsec_....")
+    if forward_url and urlsplit(forward_url).scheme not in {"http", "https"}:
+        raise click.BadParameter("an http(s) URL is expected.", param_hint="--forward")
+    if site_name:
+        with session_scope(sessions_for(settings)) as session:
+            secret = site_by_name(session, site_name).webhook_secret
+    printing = threading.Lock()
+
+    def on_event(received: Received) -> None:
+        line = json.dumps(received.event) if as_json else describe(received)
+        with printing:
+            click.echo(line)
+
+    def on_rejected(message: str) -> None:
+        with printing:
+            click.echo(f"rejected: {message}", err=True)
+
+    try:
+        listener = Listener(
+            port, secret or "", on_event=on_event, on_rejected=on_rejected, forward=forward_url
+        )
+    except ValueError as exc:
+        raise click.BadParameter(
+            "not a webhook secret (whsec_...).", param_hint="--secret"
+        ) from exc
+    except OSError as exc:
+        raise click.ClickException(f"Cannot listen on 127.0.0.1:{port}: {exc.strerror}") from exc
+    target = f", forwarding to {forward_url}" if forward_url else ""
+    click.echo(
+        f"Listening on http://127.0.0.1:{listener.server_port}/{target}. Ctrl-C stops.", err=True
+    )
+    serve_until_signalled(listener)
+    click.echo("Stopped.", err=True)

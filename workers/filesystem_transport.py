@@ -31,3 +31,9 @@ class Channel(filesystem.Channel):
 
 class Transport(filesystem.Transport):
     Channel = Channel
+
+    @property
+    def default_connection_params(self) -> dict:
+        """Folders, not a server: without a default host kombu has nothing to "revert to", so it
+        no longer warns "No hostname was supplied" whenever a connection is described."""
+        return {"port": self.default_port}

@@ -43,3 +43,32 @@ def test_session_cookies_are_secure_unless_turned_off(tmp_path: Path) -> None:
         Settings.from_env({"COMMENTGATE_HOME": str(tmp_path), "COMMENTGATE_SECURE_COOKIES": "no"})
     )
     assert plain.config["SESSION_COOKIE_SECURE"] is False
+
+
+def test_behind_trusted_proxies_the_forwarded_client_address_counts(tmp_path: Path) -> None:
+    from flask import request
+
+    from service import create_app
+
+    def client_address(trusted: str) -> str:
+        env = {"COMMENTGATE_HOME": str(tmp_path), "COMMENTGATE_TRUSTED_PROXIES": trusted}
+        app = create_app(Settings.from_env(env))
+        app.add_url_rule("/address", "address", lambda: f"{request.remote_addr} {request.scheme}")
+        answer = app.test_client().get(
+            "/address",
+            headers={"X-Forwarded-For": "198.51.100.1, 203.0.113.9", "X-Forwarded-Proto": "https"},
+            environ_base={"REMOTE_ADDR": "172.18.0.5"},
+        )
+        return answer.get_data(as_text=True)
+
+    assert client_address("0") == "172.18.0.5 http"  # the default: headers are not trusted
+    assert client_address("1") == "203.0.113.9 https"  # the proxy's own view, not a spoofed one
+
+
+def test_the_readme_documents_every_setting() -> None:
+    from dataclasses import fields
+
+    readme = (Path(__file__).resolve().parents[3] / "README.md").read_text(encoding="utf-8")
+    table = readme.split("## Configuration", 1)[1].split("\n## ", 1)[0]
+    names = [f"COMMENTGATE_{f.name.upper()}" for f in fields(Settings) if f.name != "extra"]
+    assert [name for name in names if f"`{name}`" not in table] == []
