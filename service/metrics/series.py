@@ -123,7 +123,7 @@ def count_decision_on_commit(
     if pending is None:
         pending = session.info[_PENDING_DECISIONS] = []
         event.listen(session, "after_commit", _count_committed)
-        event.listen(session, "after_rollback", _forget_rolled_back)
+        event.listen(session, "after_soft_rollback", _forget_rolled_back)
     codes = dict.fromkeys(
         str(r["code"]) for r in reasons if isinstance(r, Mapping) and r.get("code")
     )
@@ -141,8 +141,9 @@ def _count_committed(session: Session) -> None:
             s.decision_reasons.labels(code, action, decided_by).inc()
 
 
-def _forget_rolled_back(session: Session) -> None:
-    (session.info.get(_PENDING_DECISIONS) or []).clear()
+def _forget_rolled_back(session: Session, previous_transaction: Any) -> None:
+    if previous_transaction.parent is None:  # the outermost transaction, not a savepoint
+        (session.info.get(_PENDING_DECISIONS) or []).clear()
 
 
 def observe_scoring(seconds: float) -> None:
