@@ -12,6 +12,7 @@ that share its ``COMMENTGATE_HOME``; a worker's exporter reports its own folder.
 from __future__ import annotations
 
 import glob
+import logging
 import os
 import shutil
 import sys
@@ -21,6 +22,8 @@ from pathlib import Path
 from typing import Any
 
 ENVIRONMENT_VARIABLE = "PROMETHEUS_MULTIPROC_DIR"
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -32,17 +35,23 @@ class Folders:
 _active: Folders | None = None
 
 
-def activate(root: Path, role: str) -> Folders:
-    """Create (empty) this process tree's folder and clean away those of finished ones."""
+def activate(root: Path, role: str) -> Folders | None:
+    """Create (empty) this process tree's folder and clean away those of finished ones.
+
+    Too late (prometheus_client already keeps its values in memory), it says so in the log and
+    changes nothing: each process then reports only its own series, but the service runs.
+    """
     global _active
     if "prometheus_client.values" in sys.modules:
         from prometheus_client import values
 
         if not values.ValueClass._multiprocess:
-            raise RuntimeError(
-                "prometheus_client was imported before its multiprocess folder was chosen; "
-                "series recorded by this process tree would be lost"
+            log.error(
+                "prometheus_client was imported before its multiprocess folder was chosen: "
+                "each %s process reports only its own metrics",
+                role,
             )
+            return None
     root.mkdir(parents=True, exist_ok=True)
     for folder in root.iterdir():
         if folder.is_dir() and not _owner_alive(folder.name):

@@ -58,7 +58,17 @@ def test_activation_makes_a_folder_and_removes_those_of_finished_trees(tmp_path:
     assert not gone.exists() and running.exists() and unrelated.exists()
 
 
-def test_activation_refuses_when_prometheus_client_already_chose_memory(tmp_path: Path) -> None:
-    result = _run("import prometheus_client\n" + ACTIVATE, tmp_path / "metrics")
-    assert result.returncode != 0
+def test_activation_too_late_keeps_the_service_running_and_says_so(tmp_path: Path) -> None:
+    code = """
+import logging, sys
+from pathlib import Path
+import prometheus_client
+from service.metrics import folders, series
+logging.basicConfig()
+assert folders.activate(Path(sys.argv[1]), "api") is None and folders.active() is None
+series.observe_request("comments.Comments", "POST", 202, 0.01)
+"""
+    result = _run(code, tmp_path / "metrics")
+    assert result.returncode == 0, result.stderr
     assert "imported before its multiprocess folder was chosen" in result.stderr
+    assert not (tmp_path / "metrics").exists()
