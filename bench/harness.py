@@ -183,7 +183,7 @@ class Installation:
     def pending(self) -> int:
         text = requests.get(f"{self.base_url}/metrics", timeout=5).text
         for line in text.splitlines():
-            if line.startswith('commentgate_comments{status="pending"}'):
+            if line.startswith("commentgate_comments_pending "):
                 return int(float(line.split()[-1]))
         return 0
 

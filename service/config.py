@@ -59,6 +59,9 @@ class Settings:
     secure_cookies: bool = True
     trusted_proxies: int = 0
     log_level: str = "INFO"
+    metrics_token: str = field(default="", repr=False)
+    worker_metrics_port: int = 0
+    worker_metrics_host: str = "127.0.0.1"
     extra: Mapping[str, str] = field(default_factory=dict)
 
     @property
@@ -68,6 +71,11 @@ class Settings:
     @property
     def broker_folder(self) -> Path:
         return self.home / "broker"
+
+    @property
+    def metrics_folder(self) -> Path:
+        """Where the API's and workers' processes on this machine keep their metric files."""
+        return self.home / "metrics"
 
     def with_overrides(self, **changes: object) -> Settings:
         return replace(self, **changes)  # type: ignore[arg-type]
@@ -105,6 +113,9 @@ class Settings:
             secure_cookies=_bool(get("SECURE_COOKIES", "true")),
             trusted_proxies=int(get("TRUSTED_PROXIES", "0")),
             log_level=get("LOG_LEVEL", "INFO"),
+            metrics_token=get("METRICS_TOKEN").strip(),
+            worker_metrics_port=int(get("WORKER_METRICS_PORT") or "0"),
+            worker_metrics_host=get("WORKER_METRICS_HOST", "127.0.0.1"),
             extra={k[len(PREFIX) :]: v for k, v in env.items() if k.startswith(PREFIX)},
         )
 

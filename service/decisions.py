@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, Protocol
@@ -13,6 +14,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from service import floods, policy, recording, webhooks
 from service.history import history_of
+from service.metrics import series
 from service.models import Comment, Decision, Site, WebhookDelivery, utcnow
 
 STATUS_OF_ACTION = {"approve": "approved", "hold": "held", "reject": "rejected"}
@@ -56,8 +58,12 @@ def score_facts(model: Scorer, facts: Sequence[policy.Facts]) -> list[policy.Mod
         )
         for f in facts
     ]
+    started = time.perf_counter()
+    scored = model.score(inputs) if inputs else []
+    if inputs:
+        series.observe_scoring(time.perf_counter() - started)
     outputs = []
-    for scores in model.score(inputs) if inputs else []:
+    for scores in scored:
         outputs.append(
             policy.ModelOutput(
                 scores={k: round(float(v), 6) for k, v in scores.as_dict().items()},
@@ -227,6 +233,7 @@ def record_decision(
     )
     if decision.id is None:
         return None
+    series.count_decision_on_commit(session, action, decided_by, reasons)
     for key, value in values.items():
         set_committed_value(comment, key, value)
     _as_persistent(session, decision)

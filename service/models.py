@@ -16,6 +16,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -80,6 +81,13 @@ class Comment(Base):
         UniqueConstraint("site_id", "external_id", name="uq_comments_site_external"),
         Index("ix_comments_site_status_received", "site_id", "status", "received_at"),
         Index("ix_comments_status_enqueued", "status", "enqueued_at"),
+        # pending rows only: the backlog's size and oldest age for /metrics, at any table size
+        Index(
+            "ix_comments_pending_received",
+            "received_at",
+            sqlite_where=text("status = 'pending'"),
+            postgresql_where=text("status = 'pending'"),
+        ),
         # status last: an author's standing is read from the index alone (an index-only scan)
         Index(
             "ix_comments_site_author_email",

@@ -7,6 +7,7 @@ from typing import Any
 from gunicorn.app.base import BaseApplication
 
 from service.config import Settings
+from service.metrics import folders
 
 
 class _Gunicorn(BaseApplication):
@@ -25,8 +26,18 @@ class _Gunicorn(BaseApplication):
         return create_app(self.settings)
 
 
+def _child_exit(_server: Any, worker: Any) -> None:
+    """Gunicorn's hook, in the master: a worker process is gone."""
+    folders.mark_process_dead(worker.pid)
+
+
 def run_gunicorn(settings: Settings, *, host: str, port: int, processes: int, threads: int) -> None:
-    """gthread workers: I/O-bound requests (one insert, one publish) overlap within a process."""
+    """gthread workers: I/O-bound requests (one insert, one publish) overlap within a process.
+
+    The master chooses the metrics folder before it forks: every worker process writes its
+    series there, and a scrape of any of them adds up all of them.
+    """
+    folders.activate(settings.metrics_folder, "api")
     options = {
         "bind": f"{host}:{port}",
         "workers": processes,
@@ -38,5 +49,6 @@ def run_gunicorn(settings: Settings, *, host: str, port: int, processes: int, th
         "timeout": 30,
         "graceful_timeout": 10,
         "keepalive": 5,
+        "child_exit": _child_exit,
     }
     _Gunicorn(settings, options).run()

@@ -16,6 +16,7 @@ from standardwebhooks import Webhook
 
 from service.db import session_scope
 from service.errors import InvalidWebhookURLError
+from service.metrics import series
 from service.models import Comment, Decision, Site, WebhookAttempt, WebhookDelivery, new_id, utcnow
 from service.urls import check_host_allowed
 
@@ -91,6 +92,7 @@ class AttemptOutcome:
 
 @dataclass(frozen=True)
 class _Target:
+    site: str
     url: str
     secret: str
     event_id: str
@@ -104,6 +106,7 @@ def _load_target(sessions: sessionmaker[Session], delivery_id: str) -> _Target |
     with session_scope(sessions) as session:
         row = session.execute(
             select(
+                sites.name,
                 sites.webhook_url,
                 sites.webhook_secret,
                 deliveries.event_id,
@@ -116,6 +119,7 @@ def _load_target(sessions: sessionmaker[Session], delivery_id: str) -> _Target |
     if row is None:
         return None
     return _Target(
+        site=row.name,
         url=row.webhook_url,
         secret=row.webhook_secret,
         event_id=row.event_id,
@@ -176,6 +180,9 @@ def attempt_delivery(
                 error=error,
             )
         )
+    series.observe_webhook_attempt(
+        target.site, status_code, error is None, latency / 1000, gave_up=status == "failed"
+    )
     return AttemptOutcome(
         delivery_id=delivery_id,
         delivered=error is None,

@@ -91,6 +91,9 @@ def create_celery(settings: Settings | Callable[[], Settings] | None = None) -> 
 
     app.add_defaults(lambda: celery_config(get_settings()))
     app.commentgate_settings = get_settings  # type: ignore[attr-defined]
+    from workers.metrics import connect_signals
+
+    connect_signals()
     return app
 
 

@@ -21,10 +21,12 @@ from celery.utils.time import get_exponential_backoff_interval
 
 from service import decisions, floods, recovery, webhooks
 from service.db import session_scope
+from service.metrics import series
 from service.models import utcnow
 from service.publisher import TaskPublisher
 from workers.batching import PoolAwareBatches
-from workers.celery_app import DELIVER_TASK, PRUNE_TASK, QUEUE, SCORE_TASK, SWEEP_TASK
+from workers.broker import queue_length
+from workers.celery_app import DELIVER_TASK, PRUNE_TASK, SCORE_TASK, SWEEP_TASK
 from workers.context import WorkerContext, get_context
 
 log = logging.getLogger(__name__)
@@ -50,8 +52,10 @@ def score_comment(self, requests: Sequence) -> None:  # noqa: ANN001
     """Score pending comments, decide them, and start their webhooks (idempotent)."""
     ctx = get_context(self.app)
     model = ctx.model.get()
+    ids = _ids(requests)
+    series.observe_batch("score_comment", len(ids))
     with session_scope(ctx.sessions) as session:
-        delivery_ids = decisions.decide_pending(session, _ids(requests), model)
+        delivery_ids = decisions.decide_pending(session, ids, model)
     for delivery_id in delivery_ids:  # durable once committed: the sweep covers a lost attempt
         ctx.deliveries.submit(_attempt_and_schedule, self.app, ctx, delivery_id)
 
@@ -67,9 +71,11 @@ def score_comment(self, requests: Sequence) -> None:  # noqa: ANN001
 def deliver_webhook(self, requests: Sequence) -> None:  # noqa: ANN001
     """One attempt per delivery, concurrently; failures are retried with backoff and jitter."""
     ctx = get_context(self.app)
+    ids = _ids(requests)
+    series.observe_batch("deliver_webhook", len(ids))
     attempts = [
         ctx.deliveries.submit(_attempt_and_schedule, self.app, ctx, delivery_id)
-        for delivery_id in _ids(requests)
+        for delivery_id in ids
     ]
     wait(attempts)
     for attempt in attempts:
@@ -140,11 +146,8 @@ def sweep(self) -> None:  # noqa: ANN001
 
 
 def _queue_length(app) -> int:  # noqa: ANN001
-    """Messages waiting in the task queue (not those already reserved by workers)."""
     try:
-        with app.connection_for_read() as connection:
-            declared = connection.default_channel.queue_declare(queue=QUEUE, passive=True)
-            return int(declared.message_count or 0)
+        return queue_length(app)
     except Exception:  # noqa: BLE001 - unknown length: sweep as usual
         return 0
 

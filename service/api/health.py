@@ -1,13 +1,10 @@
-"""Liveness, readiness (database and broker reachable) and Prometheus metrics."""
+"""Liveness and readiness (database and broker reachable); metrics live in ``metrics``."""
 
 from __future__ import annotations
 
 from flask import Blueprint, Response, jsonify
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-from prometheus_client.core import CollectorRegistry, GaugeMetricFamily
-from sqlalchemy import func, select, text
+from sqlalchemy import text
 
-from service.models import Comment, WebhookDelivery
 from service.state import state
 
 blp = Blueprint("health", __name__)
@@ -48,35 +45,3 @@ def readyz() -> tuple[Response, int]:
     if not ready:
         response.headers["Retry-After"] = "5"
     return response, 200 if ready else 503
-
-
-class _StoreCollector:
-    """Gauges read from the database at scrape time, so every API replica reports the same truth."""
-
-    def collect(self):  # noqa: ANN201
-        with state().sessions() as session:
-            comments = session.execute(
-                select(Comment.status, func.count()).group_by(Comment.status)
-            ).all()
-            deliveries = session.execute(
-                select(WebhookDelivery.status, func.count()).group_by(WebhookDelivery.status)
-            ).all()
-        gauge = GaugeMetricFamily(
-            "commentgate_comments", "Stored comments by status", labels=["status"]
-        )
-        for status, count in comments:
-            gauge.add_metric([status], count)
-        yield gauge
-        gauge = GaugeMetricFamily(
-            "commentgate_webhook_deliveries", "Webhook deliveries by status", labels=["status"]
-        )
-        for status, count in deliveries:
-            gauge.add_metric([status], count)
-        yield gauge
-
-
-@blp.get("/metrics")
-def metrics() -> Response:
-    registry = CollectorRegistry()
-    registry.register(_StoreCollector())
-    return Response(generate_latest(registry), mimetype=CONTENT_TYPE_LATEST)

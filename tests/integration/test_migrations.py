@@ -29,11 +29,14 @@ def test_upgraded_schema_matches_the_models(database_url: str) -> None:
         with engine.connect() as connection:
             differences = compare_metadata(MigrationContext.configure(connection), Base.metadata)
         assert differences == []
-        author_index = {
-            index["name"]: index["column_names"]
-            for index in inspect(engine).get_indexes("comments")
-        }["ix_comments_site_author_email"]
+        indexes = {index["name"]: index for index in inspect(engine).get_indexes("comments")}
+        author_index = indexes["ix_comments_site_author_email"]["column_names"]
         assert author_index == ["site_id", "author_email_hash", "received_at", "status"]
+        pending = indexes["ix_comments_pending_received"]
+        assert pending["column_names"] == ["received_at"]
+        options = pending.get("dialect_options", {})
+        where = [str(v) for k, v in options.items() if k.endswith("_where")]
+        assert where and "pending" in where[0]
     finally:
         engine.dispose()
 
