@@ -18,6 +18,9 @@ from werkzeug.exceptions import HTTPException
 
 from service import compat
 from service.api.auth import bearer_token
+from service.api.errors import error_response
+from service.api.inputs import check_fields
+from service.errors import CommentGateError
 from service.models import Site
 from service.security import API_KEY_PREFIX
 from service.sites import authenticate_site
@@ -65,6 +68,15 @@ def _unavailable(exc: Unavailable) -> Response:
     return _text("CommentGate cannot score comments right now.", headers, status=503)
 
 
+@blp.errorhandler(CommentGateError)
+def _refused(exc: CommentGateError) -> Response:
+    """A field no endpoint accepts (unstorable text, a comment over the length limit): the API's
+    JSON error, with Akismet's debug header saying what was wrong."""
+    response = error_response(exc.status, exc.code, exc.message, exc.details)
+    response.headers["X-akismet-debug-help"] = exc.message
+    return response
+
+
 @blp.errorhandler(HTTPException)
 def _http_error(exc: HTTPException) -> Response:
     """Plain text here too (a body over the size limit, a wrong method...)."""
@@ -76,7 +88,9 @@ def _text(body: str, headers: dict[str, str] | None = None, status: int = 200) -
 
 
 def _params() -> MultiDict[str, str]:
-    return request.values  # form fields, and the query string for GET
+    """Form fields, and the query string for GET (checked with every request's)."""
+    check_fields(request.form)
+    return request.values
 
 
 def _key(params: MultiDict[str, str]) -> str | None:
