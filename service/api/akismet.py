@@ -20,7 +20,8 @@ from service import compat
 from service.api.auth import bearer_token
 from service.api.errors import error_response
 from service.api.inputs import check_fields
-from service.errors import CommentGateError
+from service.comments import MAX_CONTENT_CHARS
+from service.errors import CommentGateError, ValidationError
 from service.models import Site
 from service.security import API_KEY_PREFIX
 from service.sites import authenticate_site
@@ -91,6 +92,18 @@ def _params() -> MultiDict[str, str]:
     """Form fields, and the query string for GET (checked with every request's)."""
     check_fields(request.form)
     return request.values
+
+
+def _content(params: MultiDict[str, str]) -> str:
+    """``comment_content``, within the length every endpoint accepts."""
+    content = params.get("comment_content") or ""
+    if len(content) > MAX_CONTENT_CHARS:
+        problem = f"Longer than maximum length {MAX_CONTENT_CHARS}."
+        raise ValidationError(
+            f"comment_content is longer than {MAX_CONTENT_CHARS} characters.",
+            {"comment_content": [problem]},
+        )
+    return content
 
 
 def _key(params: MultiDict[str, str]) -> str | None:
@@ -206,6 +219,7 @@ def comment_check() -> Response:
     params = _params()
     site = _site(params)
     _require(params, "blog", "user_ip")
+    _content(params)
     model = _model()
     session = db()
     checked = compat.check_comment(
@@ -229,13 +243,14 @@ def _submit(label: int) -> Response:
     params = _params()
     site = _site(params)
     _require(params, "blog", "user_ip")
+    content = _content(params)
     if _flag(params.get("is_test")):
         return _text(THANKS)
     session = db()
     comment = compat.find_comment(
         session, site, guid=params.get("guid"), external_id=_external_id(params)
     )
-    text = params.get("comment_content") or (comment.content if comment is not None else "")
+    text = content or (comment.content if comment is not None else "")
     if text:
         compat.record_label(
             session, site, task="spam", label=label, text=text, source=SOURCE, comment=comment

@@ -18,6 +18,7 @@ from werkzeug.exceptions import HTTPException
 from service import compat
 from service.api.auth import bearer_token
 from service.api.inputs import MalformedJSONError, read_json, unstorable_paths
+from service.comments import MAX_CONTENT_CHARS
 from service.decisions import Scorer
 from service.errors import CommentGateError
 from service.models import Site
@@ -142,7 +143,7 @@ def _text(body: dict[str, Any]) -> str:
             "Unknown text type" if kind != "HTML" else "Only PLAIN_TEXT comments are supported"
         )
         raise PerspectiveError(f"{message}: {kind}.")
-    if len(text.encode("utf-8")) > MAX_TEXT_BYTES:
+    if len(text) > MAX_CONTENT_CHARS or len(text.encode("utf-8")) > MAX_TEXT_BYTES:
         raise PerspectiveError("Comment text too long.")
     return text
 
