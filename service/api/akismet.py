@@ -23,6 +23,7 @@ from service.api.inputs import check_fields
 from service.comments import MAX_CONTENT_CHARS
 from service.errors import CommentGateError, ValidationError
 from service.models import Site
+from service.policy import HONEYPOT_NAME_KEY
 from service.security import API_KEY_PREFIX
 from service.sites import authenticate_site
 from service.state import db, state
@@ -173,9 +174,13 @@ def _comment_data(params: MultiDict[str, str]) -> dict[str, Any]:
     metadata: dict[str, Any] = {SOURCE: kept}
     honeypot = params.get("honeypot_field_name")
     if honeypot:
-        # As Akismet receives it: the field's name, and the field itself under that name.
-        metadata["honeypot_field_name"] = honeypot[:100]
-        metadata[honeypot[:100]] = (params.get(honeypot) or "")[:2000]
+        # As Akismet receives it: the field's name, and the field itself under that name, which
+        # is renamed when it is one of the keys above, so it cannot take their place.
+        name = honeypot[:100]
+        if name in (SOURCE, HONEYPOT_NAME_KEY):
+            name = f"{SOURCE}_{name}"
+        metadata[HONEYPOT_NAME_KEY] = name
+        metadata[name] = (params.get(honeypot) or "")[:2000]
     return {
         "external_id": _external_id(params),
         "content": params.get("comment_content") or "",
