@@ -50,8 +50,7 @@ def score_comment(self, requests: Sequence) -> None:  # noqa: ANN001
     """Score pending comments, decide them, and start their webhooks (idempotent)."""
     ctx = get_context(self.app)
     model = ctx.model.get()
-    with session_scope(ctx.sessions) as session:
-        delivery_ids = decisions.decide_pending(session, _ids(requests), model)
+    delivery_ids = decisions.decide_pending(ctx.sessions, _ids(requests), model)
     for delivery_id in delivery_ids:  # durable once committed: the sweep covers a lost attempt
         ctx.deliveries.submit(_attempt_and_schedule, self.app, ctx, delivery_id)
 
