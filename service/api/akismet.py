@@ -75,7 +75,9 @@ def _refused(exc: CommentGateError) -> Response:
     """A field no endpoint accepts (unstorable text, a comment over the length limit): the API's
     JSON error, with Akismet's debug header saying what was wrong."""
     response = error_response(exc.status, exc.code, exc.message, exc.details)
-    response.headers["X-akismet-debug-help"] = exc.message
+    fields = exc.details.items() if isinstance(exc.details, dict) else ()
+    explained = [f"{name}: {' '.join(map(str, problems))}" for name, problems in fields]
+    response.headers["X-akismet-debug-help"] = "; ".join(explained) or exc.message
     return response
 
 
