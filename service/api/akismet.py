@@ -8,6 +8,7 @@ holds it for a spam reason (``compat.SPAM_HOLD_CODES``); anything else is ``fals
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
@@ -32,6 +33,7 @@ blp = Blueprint("akismet", __name__)
 
 SOURCE = "akismet"
 THANKS = "Thanks for making the web a better place."
+HEADER_UNSAFE = re.compile(r"[^\x20-\x7e]")
 TRUSTED_ROLES = ("administrator",)
 # Kept with the comment (for moderators and key-sites); the many other keys plugins send are not.
 KEPT_FIELDS = (
@@ -57,7 +59,7 @@ class Invalid(Exception):
 
 @blp.errorhandler(Invalid)
 def _invalid(exc: Invalid) -> Response:
-    return _text("invalid", {"X-akismet-debug-help": exc.help_text})
+    return _text("invalid", {"X-akismet-debug-help": _header_text(exc.help_text)})
 
 
 class Unavailable(Exception):
@@ -66,7 +68,7 @@ class Unavailable(Exception):
 
 @blp.errorhandler(Unavailable)
 def _unavailable(exc: Unavailable) -> Response:
-    headers = {"X-akismet-debug-help": str(exc), "Retry-After": "30"}
+    headers = {"X-akismet-debug-help": _header_text(str(exc)), "Retry-After": "30"}
     return _text("CommentGate cannot score comments right now.", headers, status=503)
 
 
@@ -77,7 +79,7 @@ def _refused(exc: CommentGateError) -> Response:
     response = error_response(exc.status, exc.code, exc.message, exc.details)
     fields = exc.details.items() if isinstance(exc.details, dict) else ()
     explained = [f"{name}: {' '.join(map(str, problems))}" for name, problems in fields]
-    response.headers["X-akismet-debug-help"] = "; ".join(explained) or exc.message
+    response.headers["X-akismet-debug-help"] = _header_text("; ".join(explained) or exc.message)
     return response
 
 
@@ -89,6 +91,12 @@ def _http_error(exc: HTTPException) -> Response:
 
 def _text(body: str, headers: dict[str, str] | None = None, status: int = 200) -> Response:
     return Response(body, status=status, headers=headers, mimetype="text/plain")
+
+
+def _header_text(text: str) -> str:
+    """A debug header that quotes the request (a field's name, a bad value) as printable ASCII:
+    a line break or a character outside Latin-1 cannot be sent in a header."""
+    return HEADER_UNSAFE.sub("?", text)[:500]
 
 
 def _params() -> MultiDict[str, str]:
