@@ -183,6 +183,7 @@ def test_akismet_refuses_nul_in_any_form_field(client, app, make_site) -> None: 
         ("/1.1/comment-check", {"honeypot_field_name": "trap\x00"}),
         ("/1.1/submit-spam", {"guid": "\x00"}),
         ("/1.1/submit-ham", {"comment_content": "\x00"}),
+        ("/1.1/comment-check", {"a field\r\nnamed freely": "\x00"}),
     ]:
         response = client.post(path, data={**form, **extra})
         assert response.status_code == 422, (path, response.get_data(as_text=True))
@@ -352,8 +353,10 @@ def test_key_sites_answers_for_any_month_it_can_parse(client, make_site) -> None
         response = client.post("/1.2/key-sites", data={"key": site.api_key, "month": month})
         assert response.status_code == 200, month
         assert response.get_json()[month] == [] and response.get_json()["total"] == 0
-    refused = client.post("/1.2/key-sites", data={"key": site.api_key, "month": "10000-01"})
-    assert refused.status_code == 200 and refused.text == "invalid"
+    for params in ({"month": "10000-01"}, {"month": "2024-\n1"}, {"limit": "1\r\nX: y"}):
+        refused = client.post("/1.2/key-sites", data={"key": site.api_key, **params})
+        assert refused.status_code == 200 and refused.text == "invalid", params
+        assert "\n" not in refused.headers["X-akismet-debug-help"]
 
 
 def test_a_honeypot_named_like_a_kept_key_keeps_key_sites_working(client, app, make_site) -> None:  # noqa: ANN001
