@@ -188,13 +188,18 @@ def _count_failure(session: Session, comment_id: str, model: Scorer) -> list[str
     comment = session.get_one(Comment, comment_id)
     output = score_facts_safely(model, [facts_of(comment)])[0]
     message = f"Deciding this comment failed {failures} times, so a moderator decides."
-    reason = {"code": "processing_error", "message": message, "attempts": failures}
+    reason = {
+        "code": "processing_error",
+        "message": message,
+        "attempts": failures,
+        "action": "hold",
+    }
     recorded = record_decision(
         session,
         comment,
         action="hold",
         scores=dict(output.scores),
-        reasons=[{**reason, "action": "hold"}],
+        reasons=[reason],
         model_version=output.version,
         decided_by="rule",
         expect_status="pending",
