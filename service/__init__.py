@@ -10,7 +10,7 @@ from service.config import Settings
 def create_app(config: Settings | None = None) -> Flask:
     """Build the Flask app; nothing is created at import time."""
     from service import state, web
-    from service.api import errors, limits, metrics, register_api
+    from service.api import errors, inputs, limits, metrics, register_api
 
     settings = config or Settings.from_env()
     app = Flask(__name__)
@@ -23,6 +23,7 @@ def create_app(config: Settings | None = None) -> Flask:
     _trust_proxies(app, settings.trusted_proxies)
     state.init_app(app, settings)
     metrics.init_app(app)
+    inputs.init_app(app)
     register_api(app)
     web.init_app(app)
     limits.init_app(app, settings)

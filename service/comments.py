@@ -16,6 +16,9 @@ from service.floods import fingerprint
 from service.models import Comment, Site, new_id, utcnow
 from service.security import hash_identifier
 
+# The longest comment accepted, by every endpoint that takes one (JSON API, Akismet, Perspective).
+MAX_CONTENT_CHARS = 20_000
+
 
 def comment_row(site: Site, data: Mapping[str, Any], *, hash_pii: bool = False) -> dict[str, Any]:
     """Flatten a validated submission into column values."""

@@ -14,7 +14,7 @@ import hashlib
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import MAXYEAR, UTC, datetime
 from functools import lru_cache
 from typing import Any
 
@@ -241,6 +241,9 @@ def month_start(month: str | None = None) -> datetime:
 
 
 def next_month(start: datetime) -> datetime:
+    """The first instant of the following month; the end of time after December 9999."""
+    if start.year == MAXYEAR and start.month == 12:
+        return datetime.max.replace(tzinfo=UTC)
     return start.replace(year=start.year + start.month // 12, month=start.month % 12 + 1)
 
 
@@ -298,5 +301,11 @@ def activity(session: Session, site: Site, source: str, start: datetime) -> Acti
     latest = session.scalar(
         select(Comment.extra).where(*in_month).order_by(Comment.received_at.desc()).limit(1)
     )
-    blog = ((latest or {}).get(source) or {}).get("blog")
-    return Activity(calls, spam, labels.get(1, 0), labels.get(0, 0), blog)
+    return Activity(calls, spam, labels.get(1, 0), labels.get(0, 0), _blog(latest, source))
+
+
+def _blog(metadata: Any, source: str) -> str | None:
+    """The ``blog`` a client sent with a comment, if its metadata holds one."""
+    kept = metadata.get(source) if isinstance(metadata, Mapping) else None
+    blog = kept.get("blog") if isinstance(kept, Mapping) else None
+    return blog if isinstance(blog, str) else None

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import partial
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, exc
 from sqlalchemy.orm import Session, sessionmaker
 
 # SQLite's write-ahead log is copied back into the database ("checkpointed") by whichever commit
@@ -45,6 +45,14 @@ def _sqlite_pragmas(checkpoint_pages: int, dbapi_connection, _record) -> None:  
     cursor.execute("PRAGMA busy_timeout=30000")
     cursor.execute(f"PRAGMA wal_autocheckpoint={int(checkpoint_pages)}")
     cursor.close()
+
+
+def is_transient(error: BaseException) -> bool:
+    """Whether an error is the database's own (unreachable, restarting, locked, a deadlock), so
+    the same work may well succeed later, as opposed to an error in the work itself."""
+    if isinstance(error, exc.OperationalError | exc.InterfaceError | exc.TimeoutError):
+        return True
+    return isinstance(error, exc.DBAPIError) and error.connection_invalidated
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:

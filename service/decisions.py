@@ -8,16 +8,18 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session, make_transient_to_detached
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session, make_transient_to_detached, sessionmaker
 from sqlalchemy.orm.attributes import set_committed_value
 
 from service import floods, policy, recording, webhooks
+from service.db import is_transient, session_scope
 from service.history import history_of
 from service.metrics import series
 from service.models import Comment, Decision, Site, WebhookDelivery, utcnow
 
 STATUS_OF_ACTION = {"approve": "approved", "hold": "held", "reject": "rejected"}
+MAX_DECIDE_ATTEMPTS = 3
 
 log = logging.getLogger(__name__)
 
@@ -114,12 +116,49 @@ class _Terms(Mapping[str, Sequence[str]]):
         return 2
 
 
-def decide_pending(session: Session, comment_ids: Sequence[str], model: Scorer) -> list[str]:
+def decide_pending(
+    sessions: sessionmaker[Session], comment_ids: Sequence[str], model: Scorer
+) -> list[str]:
     """Decide those of ``comment_ids`` still pending; returns the ids of webhook deliveries to send.
+
+    One transaction for the batch. If it fails, and not because of the database itself
+    (``db.is_transient``: those fail the batch, whose messages come back), the batch is decided
+    again one comment per transaction, so a comment the policy or the recording fails on cannot
+    keep the others pending (the model step isolates its own failures: ``score_facts_safely``).
+    A comment that fails alone counts a failed attempt and stays pending for the sweep; at the
+    ``MAX_DECIDE_ATTEMPTS``-th it is held for a moderator (``processing_error``), its decision
+    recorded and its webhook sent like any other.
 
     Safe to run twice for the same comment (a redelivered message, the sweep): only the
     first transaction to move a comment out of ``pending`` records a decision.
     """
+    ids = list(comment_ids)
+    if len(ids) > 1:
+        try:
+            with session_scope(sessions) as session:
+                return _decide(session, ids, model)
+        except Exception as error:
+            if is_transient(error):
+                raise
+            log.exception("deciding %d comments failed; deciding them one at a time", len(ids))
+    deliveries: list[str] = []
+    failed: list[str] = []
+    for comment_id in ids:
+        try:
+            with session_scope(sessions) as session:
+                deliveries.extend(_decide(session, [comment_id], model))
+        except Exception as error:
+            if is_transient(error):
+                raise
+            log.exception("comment %s could not be decided", comment_id)
+            failed.append(comment_id)
+    for comment_id in failed:
+        with session_scope(sessions) as session:
+            deliveries.extend(_count_failure(session, comment_id, model))
+    return deliveries
+
+
+def _decide(session: Session, comment_ids: Sequence[str], model: Scorer) -> list[str]:
     comments = list(
         session.scalars(
             select(Comment).where(Comment.id.in_(list(comment_ids)), Comment.status == "pending")
@@ -139,6 +178,39 @@ def decide_pending(session: Session, comment_ids: Sequence[str], model: Scorer) 
         if recorded is not None and recorded.delivery is not None:
             deliveries.append(recorded.delivery.id)
     return deliveries
+
+
+def _count_failure(session: Session, comment_id: str, model: Scorer) -> list[str]:
+    """One more failed attempt at deciding a pending comment; the last one holds it."""
+    failures = session.scalar(
+        update(Comment)
+        .where(Comment.id == comment_id, Comment.status == "pending")
+        .values(decide_failures=Comment.decide_failures + 1)
+        .returning(Comment.decide_failures)
+    )
+    if failures is None or failures < MAX_DECIDE_ATTEMPTS:
+        return []
+    log.error("comment %s failed %d times; it is held for a moderator", comment_id, failures)
+    comment = session.get_one(Comment, comment_id)
+    output = score_facts_safely(model, [facts_of(comment)])[0]
+    message = f"Deciding this comment failed {failures} times, so a moderator decides."
+    reason = {
+        "code": "processing_error",
+        "message": message,
+        "attempts": failures,
+        "action": "hold",
+    }
+    recorded = record_decision(
+        session,
+        comment,
+        action="hold",
+        scores=dict(output.scores),
+        reasons=[reason],
+        model_version=output.version,
+        decided_by="rule",
+        expect_status="pending",
+    )
+    return [] if recorded is None or recorded.delivery is None else [recorded.delivery.id]
 
 
 def verdict_for(

@@ -128,6 +128,9 @@ class Comment(Base):
     scores: Mapped[dict[str, Any] | None]
     reasons: Mapped[list[Any] | None]
     model_version: Mapped[str | None] = mapped_column(String(64))
+    # Failed attempts to decide it (not counting the model's, which hold at once): at
+    # decisions.MAX_DECIDE_ATTEMPTS the comment is held for a moderator.
+    decide_failures: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     decisions: Mapped[list[Decision]] = relationship(
         back_populates="comment", order_by="Decision.decided_at", cascade="all, delete-orphan"

@@ -32,7 +32,12 @@ from typing import Any
 from service import terms
 
 SEVERITY = {"approve": 0, "hold": 1, "reject": 2}
+# The metadata keys the policy reads besides the site's own honeypot field (the API checks their
+# types when a comment arrives).
 HONEYPOT_NAME_KEY = "honeypot_field_name"
+SUBMIT_SECONDS_KEY = "submit_seconds"
+FORM_RENDERED_KEY = "form_rendered_at"
+SUBMITTED_KEY = "submitted_at"
 DEFAULT_MAX_LINKS = 2
 FALLBACK_THRESHOLDS = {
     "spam": {"approve_below": 0.5, "reject_at": 0.95},
@@ -359,11 +364,11 @@ def _trusted(
 
 def submit_seconds(metadata: Mapping[str, Any], submitted_at: datetime | None) -> float | None:
     """Seconds between form render and submit: ``submit_seconds``, or the two timestamps."""
-    direct = _number(metadata.get("submit_seconds"))
+    direct = _number(metadata.get(SUBMIT_SECONDS_KEY))
     if direct is not None:
         return direct if direct >= 0 else None
-    rendered = _moment(metadata.get("form_rendered_at"))
-    sent = _moment(metadata.get("submitted_at")) or submitted_at
+    rendered = _moment(metadata.get(FORM_RENDERED_KEY))
+    sent = _moment(metadata.get(SUBMITTED_KEY)) or submitted_at
     if rendered is None or sent is None:
         return None
     seconds = (sent - rendered).total_seconds()

@@ -54,8 +54,7 @@ def score_comment(self, requests: Sequence) -> None:  # noqa: ANN001
     model = ctx.model.get()
     ids = _ids(requests)
     series.observe_batch("score_comment", len(ids))
-    with session_scope(ctx.sessions) as session:
-        delivery_ids = decisions.decide_pending(session, ids, model)
+    delivery_ids = decisions.decide_pending(ctx.sessions, ids, model)
     for delivery_id in delivery_ids:  # durable once committed: the sweep covers a lost attempt
         ctx.deliveries.submit(_attempt_and_schedule, self.app, ctx, delivery_id)
 

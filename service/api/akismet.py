@@ -8,6 +8,7 @@ holds it for a spam reason (``compat.SPAM_HOLD_CODES``); anything else is ``fals
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
@@ -18,7 +19,12 @@ from werkzeug.exceptions import HTTPException
 
 from service import compat
 from service.api.auth import bearer_token
+from service.api.errors import error_response
+from service.api.inputs import check_fields
+from service.comments import MAX_CONTENT_CHARS
+from service.errors import CommentGateError, ValidationError
 from service.models import Site
+from service.policy import HONEYPOT_NAME_KEY
 from service.security import API_KEY_PREFIX
 from service.sites import authenticate_site
 from service.state import db, state
@@ -27,6 +33,7 @@ blp = Blueprint("akismet", __name__)
 
 SOURCE = "akismet"
 THANKS = "Thanks for making the web a better place."
+HEADER_UNSAFE = re.compile(r"[^\x20-\x7e]")
 TRUSTED_ROLES = ("administrator",)
 # Kept with the comment (for moderators and key-sites); the many other keys plugins send are not.
 KEPT_FIELDS = (
@@ -52,7 +59,7 @@ class Invalid(Exception):
 
 @blp.errorhandler(Invalid)
 def _invalid(exc: Invalid) -> Response:
-    return _text("invalid", {"X-akismet-debug-help": exc.help_text})
+    return _text("invalid", {"X-akismet-debug-help": _header_text(exc.help_text)})
 
 
 class Unavailable(Exception):
@@ -61,8 +68,19 @@ class Unavailable(Exception):
 
 @blp.errorhandler(Unavailable)
 def _unavailable(exc: Unavailable) -> Response:
-    headers = {"X-akismet-debug-help": str(exc), "Retry-After": "30"}
+    headers = {"X-akismet-debug-help": _header_text(str(exc)), "Retry-After": "30"}
     return _text("CommentGate cannot score comments right now.", headers, status=503)
+
+
+@blp.errorhandler(CommentGateError)
+def _refused(exc: CommentGateError) -> Response:
+    """A field no endpoint accepts (unstorable text, a comment over the length limit): the API's
+    JSON error, with Akismet's debug header saying what was wrong."""
+    response = error_response(exc.status, exc.code, exc.message, exc.details)
+    fields = exc.details.items() if isinstance(exc.details, dict) else ()
+    explained = [f"{name}: {' '.join(map(str, problems))}" for name, problems in fields]
+    response.headers["X-akismet-debug-help"] = _header_text("; ".join(explained) or exc.message)
+    return response
 
 
 @blp.errorhandler(HTTPException)
@@ -75,8 +93,28 @@ def _text(body: str, headers: dict[str, str] | None = None, status: int = 200) -
     return Response(body, status=status, headers=headers, mimetype="text/plain")
 
 
+def _header_text(text: str) -> str:
+    """A debug header that quotes the request (a field's name, a bad value) as printable ASCII:
+    a line break or a character outside Latin-1 cannot be sent in a header."""
+    return HEADER_UNSAFE.sub("?", text)[:500]
+
+
 def _params() -> MultiDict[str, str]:
-    return request.values  # form fields, and the query string for GET
+    """Form fields, and the query string for GET (checked with every request's)."""
+    check_fields(request.form)
+    return request.values
+
+
+def _content(params: MultiDict[str, str]) -> str:
+    """``comment_content``, within the length every endpoint accepts."""
+    content = params.get("comment_content") or ""
+    if len(content) > MAX_CONTENT_CHARS:
+        problem = f"Longer than maximum length {MAX_CONTENT_CHARS}."
+        raise ValidationError(
+            f"comment_content is longer than {MAX_CONTENT_CHARS} characters.",
+            {"comment_content": [problem]},
+        )
+    return content
 
 
 def _key(params: MultiDict[str, str]) -> str | None:
@@ -146,9 +184,13 @@ def _comment_data(params: MultiDict[str, str]) -> dict[str, Any]:
     metadata: dict[str, Any] = {SOURCE: kept}
     honeypot = params.get("honeypot_field_name")
     if honeypot:
-        # As Akismet receives it: the field's name, and the field itself under that name.
-        metadata["honeypot_field_name"] = honeypot[:100]
-        metadata[honeypot[:100]] = (params.get(honeypot) or "")[:2000]
+        # As Akismet receives it: the field's name, and the field itself under that name, which
+        # is renamed when it is one of the keys above, so it cannot take their place.
+        name = honeypot[:100]
+        if name in (SOURCE, HONEYPOT_NAME_KEY):
+            name = f"{SOURCE}_{name}"
+        metadata[HONEYPOT_NAME_KEY] = name
+        metadata[name] = (params.get(honeypot) or "")[:2000]
     return {
         "external_id": _external_id(params),
         "content": params.get("comment_content") or "",
@@ -192,6 +234,7 @@ def comment_check() -> Response:
     params = _params()
     site = _site(params)
     _require(params, "blog", "user_ip")
+    _content(params)
     model = _model()
     session = db()
     checked = compat.check_comment(
@@ -215,13 +258,14 @@ def _submit(label: int) -> Response:
     params = _params()
     site = _site(params)
     _require(params, "blog", "user_ip")
+    content = _content(params)
     if _flag(params.get("is_test")):
         return _text(THANKS)
     session = db()
     comment = compat.find_comment(
         session, site, guid=params.get("guid"), external_id=_external_id(params)
     )
-    text = params.get("comment_content") or (comment.content if comment is not None else "")
+    text = content or (comment.content if comment is not None else "")
     if text:
         compat.record_label(
             session, site, task="spam", label=label, text=text, source=SOURCE, comment=comment

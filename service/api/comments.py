@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from service.api.auth import require_site
+from service.api.inputs import Blueprint
 from service.api.schemas import CommentIn, CommentOut, ErrorOut
 from service.api.views import comment_view
 from service.comments import comment_row, get_comment, insert_comment

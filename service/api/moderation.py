@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
 from marshmallow import RAISE
 
 from service import moderation
+from service.api.inputs import Blueprint
 from service.api.moderation_schemas import (
     AuditArgs,
     AuditOut,

@@ -7,6 +7,7 @@ from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
+from service.api.schemas import in_utc_range
 from service.moderation import ACTIONS, LABELS, MAX_BULK, MAX_PAGE, SORTS, STATUSES
 
 SCORE_RANGE = validate.Range(min=0.0, max=1.0)
@@ -22,7 +23,9 @@ class Instant(fields.String):
             parsed = datetime.fromisoformat(super()._deserialize(value, attr, data, **kwargs))
         except ValueError as exc:
             raise self.make_error("invalid") from exc
-        return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+        moment = parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+        in_utc_range(moment)
+        return moment
 
 
 def _score(name: str) -> fields.Float:

@@ -17,7 +17,10 @@ from werkzeug.exceptions import HTTPException
 
 from service import compat
 from service.api.auth import bearer_token
+from service.api.inputs import MalformedJSONError, read_json, unstorable_paths
+from service.comments import MAX_CONTENT_CHARS
 from service.decisions import Scorer
+from service.errors import CommentGateError
 from service.models import Site
 from service.sites import authenticate_site
 from service.state import db, state
@@ -40,9 +43,16 @@ ATTRIBUTES = {
 # suggestscore: the attributes that are labels we train on.
 LABEL_TASKS = {"TOXICITY": "toxicity", "SPAM": "spam"}
 MAX_TEXT_BYTES = 20 * 1024
-STATUS = {400: "INVALID_ARGUMENT", 403: "PERMISSION_DENIED", 404: "NOT_FOUND", 413: "OUT_OF_RANGE"}
+STATUS = {
+    400: "INVALID_ARGUMENT",
+    403: "PERMISSION_DENIED",
+    404: "NOT_FOUND",
+    413: "OUT_OF_RANGE",
+    422: "INVALID_ARGUMENT",
+}
 SENTENCE = re.compile(r"[^.!?\n]+(?:[.!?]+|$)|[.!?]+")
 ERROR_TYPE = "type.googleapis.com/google.commentanalyzer.v1alpha1.Error"
+BAD_REQUEST_TYPE = "type.googleapis.com/google.rpc.BadRequest"
 
 
 class PerspectiveError(Exception):
@@ -73,6 +83,16 @@ def _http_error(exc: HTTPException) -> tuple[Response, int]:
     return _error(PerspectiveError(exc.description or exc.name, code, STATUS.get(code, "UNKNOWN")))
 
 
+@blp.errorhandler(CommentGateError)
+def _domain_error(exc: CommentGateError) -> tuple[Response, int]:
+    """Errors raised before the view (the path and query checks), in Google's shape."""
+    fields = exc.details.items() if isinstance(exc.details, dict) else ()
+    violations = [{"field": name, "description": " ".join(map(str, m))} for name, m in fields]
+    details = [{"@type": BAD_REQUEST_TYPE, "fieldViolations": violations}] if violations else None
+    status = STATUS.get(exc.status, "UNKNOWN")
+    return _error(PerspectiveError(exc.message, exc.status, status, details))
+
+
 def _site() -> Site:
     key = request.args.get("key") or bearer_token()
     if not key:
@@ -94,9 +114,21 @@ def _model() -> Scorer:
 
 
 def _body() -> dict[str, Any]:
-    body = request.get_json(force=True, silent=True)
+    """The request's JSON object, whatever its content type (as Google's API reads it)."""
+    try:
+        body = read_json(request.get_data(cache=True))
+    except MalformedJSONError as exc:
+        raise PerspectiveError(f"Invalid JSON payload received. {exc}") from exc
     if not isinstance(body, dict):
         raise PerspectiveError("Invalid JSON payload received.")
+    violations = [
+        {"field": ".".join(map(str, path)), "description": message}
+        for path, message in unstorable_paths(body)
+    ]
+    if violations:
+        detail = {"@type": BAD_REQUEST_TYPE, "fieldViolations": violations[:20]}
+        message = "Text must not contain NUL characters or lone UTF-16 surrogates."
+        raise PerspectiveError(message, 422, STATUS[422], [detail])
     return body
 
 
@@ -111,7 +143,7 @@ def _text(body: dict[str, Any]) -> str:
             "Unknown text type" if kind != "HTML" else "Only PLAIN_TEXT comments are supported"
         )
         raise PerspectiveError(f"{message}: {kind}.")
-    if len(text.encode("utf-8")) > MAX_TEXT_BYTES:
+    if len(text) > MAX_CONTENT_CHARS or len(text.encode("utf-8")) > MAX_TEXT_BYTES:
         raise PerspectiveError("Comment text too long.")
     return text
 

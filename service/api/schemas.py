@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
-from marshmallow import Schema, ValidationError, fields, validate
+import math
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
 
-MAX_CONTENT_CHARS = 20_000
+from marshmallow import INCLUDE, Schema, ValidationError, fields, pre_load, validate
+
+from service import policy
+from service.comments import MAX_CONTENT_CHARS
+
 MAX_ID_CHARS = 200
 MAX_FIELD_CHARS = 2_000
 
@@ -15,6 +22,7 @@ def _text(max_chars: int = MAX_FIELD_CHARS, **kwargs: object) -> fields.String:
 
 MAX_JSON_DEPTH = 4
 MAX_JSON_ITEMS = 100
+MAX_KEY_CHARS = 100
 
 
 def _check_json_shape(value: object, depth: int = 1) -> int:
@@ -33,6 +41,62 @@ def _check_json_shape(value: object, depth: int = 1) -> int:
 def bounded_json(value: dict) -> None:
     if _check_json_shape(value) > MAX_JSON_ITEMS:
         raise ValidationError(f"More than {MAX_JSON_ITEMS} values in all.")
+
+
+def in_utc_range(value: datetime) -> None:
+    """A moment the store can keep: in UTC it must still fall within years 1 to 9999."""
+    try:
+        value.astimezone(UTC)
+    except OverflowError as exc:
+        raise ValidationError("Out of range once converted to UTC.") from exc
+
+
+class Moment(fields.Field):
+    """RFC 3339 text or Unix time (seconds, or milliseconds as JavaScript's ``Date.now()``)."""
+
+    default_error_messages = {"invalid": "Not an RFC 3339 text or a Unix time."}
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Any:
+        if isinstance(value, str) and len(value) <= 64:
+            return value
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            try:
+                if math.isfinite(float(value)):
+                    return value
+            except OverflowError:
+                pass
+        raise self.make_error("invalid")
+
+
+class MetadataIn(Schema):
+    """The platform's own JSON, kept with the comment; the keys the policy reads (README,
+    "What the platform sends") must have the types it expects, any other key is free-form."""
+
+    class Meta:
+        unknown = INCLUDE
+
+    honeypot_field_name = _text(
+        100,
+        data_key=policy.HONEYPOT_NAME_KEY,
+        allow_none=True,
+        metadata={"description": "The name of a hidden form field, sent as another key."},
+    )
+    submit_seconds = fields.Float(
+        data_key=policy.SUBMIT_SECONDS_KEY,
+        allow_none=True,
+        metadata={"description": "Seconds between showing the form and sending it."},
+    )
+    form_rendered_at = Moment(data_key=policy.FORM_RENDERED_KEY, allow_none=True)
+    submitted_at = Moment(data_key=policy.SUBMITTED_KEY, allow_none=True)
+
+    @pre_load
+    def _bounded(self, data: Any, **_: Any) -> Any:
+        if not isinstance(data, Mapping):
+            return data  # the schema answers "Invalid input type"
+        if any(len(key) > MAX_KEY_CHARS for key in data):
+            raise ValidationError(f"Keys are at most {MAX_KEY_CHARS} characters.")
+        bounded_json(dict(data))
+        return data
 
 
 class PostIn(Schema):
@@ -57,11 +121,9 @@ class CommentIn(Schema):
     post = fields.Nested(PostIn)
     author = fields.Nested(AuthorIn)
     parent_external_id = _text(MAX_ID_CHARS, allow_none=True)
-    created_at = fields.AwareDateTime(format="iso", allow_none=True)
+    created_at = fields.AwareDateTime(format="iso", allow_none=True, validate=in_utc_range)
     language = fields.String(validate=validate.Length(min=2, max=16), allow_none=True)
-    metadata = fields.Dict(
-        keys=fields.String(validate=validate.Length(max=100)), validate=bounded_json
-    )
+    metadata = fields.Nested(MetadataIn)
 
 
 class DecisionOut(Schema):

@@ -12,8 +12,8 @@ from typing import Any
 
 from flask import request
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
+from service.api.inputs import Blueprint
 from service.api.moderator_auth import require_moderator
 from service.api.policy_schemas import PolicyIn, PolicyOut, overrides, patched, policy_document
 from service.api.schemas import ErrorOut

@@ -19,6 +19,7 @@ from marshmallow import EXCLUDE
 from marshmallow import ValidationError as SchemaError
 
 from service import moderation
+from service.api.inputs import check_fields
 from service.api.moderation_schemas import QueueArgs
 from service.decisions import Recorded
 from service.errors import CommentGateError, UnauthorizedError, ValidationError
@@ -70,6 +71,7 @@ def _security_headers(response: Response) -> Response:
 def _protect_posts() -> None:
     if request.method == "POST":
         auth.check_csrf()
+        check_fields(request.form)
 
 
 @blp.context_processor

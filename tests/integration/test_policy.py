@@ -73,8 +73,8 @@ def store(app, site: NewSite, content: str, **author: str) -> str:  # noqa: ANN0
 def submit(app, site: NewSite, content: str, spam: float = 0.05, **author: str) -> Comment:  # noqa: ANN001
     """Store a comment as the API does, then decide it in-process; returns the decided row."""
     comment_id = store(app, site, content, **author)
+    decide_pending(sessions(app), [comment_id], ConstantModel(spam))
     with session_scope(sessions(app)) as session:
-        decide_pending(session, [comment_id], ConstantModel(spam))
         return session.get(Comment, comment_id)
 
 
@@ -99,8 +99,7 @@ def test_a_comment_the_model_fails_on_is_held_and_its_batch_is_decided(app, make
     site = make_site()
     poison = "the one text the model fails on"
     ids = [store(app, site, text) for text in ("Nice post.", poison, "Thanks, well argued.")]
-    with session_scope(sessions(app)) as session:
-        decide_pending(session, ids, FailsOn(poison, ConstantModel()))
+    decide_pending(sessions(app), ids, FailsOn(poison, ConstantModel()))
     with session_scope(sessions(app)) as session:
         first, failed, last = (session.get(Comment, i) for i in ids)
         assert (first.status, last.status) == ("approved", "approved")

@@ -27,11 +27,21 @@ FIELDS = [
     "surprise",
 ]
 VALUES = st.text(alphabet=st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=3000)
+# honeypot_field_name also names fields of its own: the keys kept with the comment among them.
+HONEYPOT_NAMES = st.sampled_from(["akismet", "honeypot_field_name", "blog", "website2"]) | VALUES
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.dictionaries(st.sampled_from(FIELDS) | st.text(max_size=20), VALUES, max_size=12))
-def test_any_form_parses_into_bounded_comment_data(form: dict[str, str]) -> None:
+@given(
+    st.dictionaries(st.sampled_from(FIELDS) | st.text(max_size=20), VALUES, max_size=12),
+    HONEYPOT_NAMES,
+    VALUES,
+)
+def test_any_form_parses_into_bounded_comment_data(
+    form: dict[str, str], honeypot: str, filled: str
+) -> None:
+    if "honeypot_field_name" in form:
+        form = {**form, "honeypot_field_name": honeypot, honeypot: filled}
     data = _comment_data(MultiDict(form))
     author = data["author"]
     assert data["content"] == form.get("comment_content", "")
@@ -40,6 +50,9 @@ def test_any_form_parses_into_bounded_comment_data(form: dict[str, str]) -> None
     assert data["external_id"].startswith("ak_") and len(data["external_id"]) <= 200
     kept = data["metadata"]["akismet"]
     assert set(kept) <= set(KEPT_FIELDS) and all(len(v) <= 2000 for v in kept.values())
+    name = data["metadata"].get("honeypot_field_name")
+    if name is not None:
+        assert name not in ("akismet", "honeypot_field_name") and name in data["metadata"]
     assert data["created_at"] is None or data["created_at"].tzinfo is not None
 
 
