@@ -11,6 +11,7 @@ import tempfile
 from pathlib import Path
 
 import click
+from rich import box
 from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
@@ -279,18 +280,37 @@ def list_command(obj, as_json: bool) -> None:
     if as_json:
         _emit({"active": registry.active_version(), "versions": versions})
         return
-    table = Table(title=f"models in {registry.root}")
-    for column in ("", "version", "created", "data sets", "thresholds"):
-        table.add_column(column)
+    names = [v["version"] for v in versions]
+    table = Table(
+        title=f"models in {registry.root}",
+        caption="thresholds: approve below / reject at",
+        box=box.SIMPLE_HEAD,
+        pad_edge=False,
+        collapse_padding=True,
+    )
+    table.add_column("", no_wrap=True, min_width=1)
+    # A version is pasted into other commands: never cut it.
+    table.add_column("version", no_wrap=True, min_width=max([7, *map(len, names)]))
+    table.add_column("created", no_wrap=True)
+    table.add_column("sets", justify="right", no_wrap=True)
+    table.add_column("spam", no_wrap=True)
+    table.add_column("toxicity", no_wrap=True)
     for v in versions:
+        limits = v["thresholds"] or {}
         table.add_row(
             "*" if v["active"] else "",
             v["version"],
-            v["created"],
+            (v["created"] or "")[:10],
             str(v["datasets"]),
-            json.dumps(v["thresholds"]),
+            *(_limits(limits.get(task)) for task in ("spam", "toxicity")),
         )
     _out(False).print(table)
+
+
+def _limits(task: dict | None) -> str:
+    if not task:
+        return "–"
+    return f"{task['approve_below']:.3f} / {task['reject_at']:.3f}"
 
 
 @models.command("show")

@@ -109,3 +109,16 @@ def test_training_on_too_few_labels_says_what_is_missing(
     assert result.exit_code != 0
     assert "too few labeled comments to calibrate" in result.output
     assert "Traceback" not in result.output
+
+
+def test_models_list_never_cuts_a_version_at_80_columns(
+    runner: CliRunner, settings, registry: Registry, version: str
+) -> None:
+    """A version is pasted into `promote` and `show`: the table prints it whole."""
+    registry.promote(version)
+    result = runner.invoke(models, ["list"], obj=settings, terminal_width=80)
+    assert result.exit_code == 0, result.output
+    assert version in result.output
+    assert max(len(line) for line in result.output.splitlines()) <= 80
+    shown = runner.invoke(models, ["show", version, "--json"], obj=settings)
+    assert json.loads(shown.stdout)["version"] == version
