@@ -7,6 +7,7 @@ up the folder (``service.metrics.folders``). Decisions count once their transact
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
@@ -36,8 +37,18 @@ class Series:
     webhook_failures: Any
 
 
-@cache
+_CREATING = threading.Lock()
+
+
 def series() -> Series:
+    """The process's series; the first requests of a process arrive on several threads at once,
+    and registering a series twice raises, so they are built under a lock."""
+    with _CREATING:
+        return _build()
+
+
+@cache
+def _build() -> Series:
     from prometheus_client import Counter, Histogram
 
     return Series(

@@ -72,8 +72,7 @@ def scored(app, site: NewSite, spam: float) -> str:  # noqa: ANN001
     data = {"external_id": uuid.uuid4().hex, "content": f"A comment {uuid.uuid4().hex}"}
     with session_scope(sessions(app)) as session:
         comment_id, _ = insert_comment(session, comment_row(session.get(Site, site.site.id), data))
-    with session_scope(sessions(app)) as session:
-        decide_pending(session, [comment_id], ConstantModel(spam))
+    decide_pending(sessions(app), [comment_id], ConstantModel(spam))
     return comment_id
 
 
