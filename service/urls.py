@@ -31,8 +31,40 @@ def check_host_allowed(host: str, port: int | None, *, allow_private: bool) -> N
         raise InvalidWebhookURLError(f"Webhook host {host!r} does not resolve.") from exc
     for info in infos:
         address = ipaddress.ip_address(info[4][0])
-        if not address.is_global or address.is_multicast:
+        if not is_public(address):
             raise InvalidWebhookURLError(
                 f"Webhook host {host!r} resolves to a non-public address.",
                 {"address": str(address)},
             )
+
+
+_NAT64 = ipaddress.IPv6Network("64:ff9b::/96")
+_IPV4_COMPATIBLE = ipaddress.IPv6Network("::/96")
+_SITE_LOCAL = ipaddress.IPv6Network("fec0::/10")
+
+
+def _embedded_ipv4(address: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
+    """The IPv4 address an IPv6 form carries and routes to: mapped (::ffff:a.b.c.d), NAT64
+    (64:ff9b::a.b.c.d), 6to4 (2002:wwxx:yyzz::) or the deprecated compatible form (::a.b.c.d)."""
+    if address.ipv4_mapped is not None:
+        return address.ipv4_mapped
+    if address.sixtofour is not None:
+        return address.sixtofour
+    if address in _NAT64 or (address in _IPV4_COMPATIBLE and int(address) > 1):
+        return ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
+    return None
+
+
+def is_public(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+    """Whether a webhook may be sent to ``address``: a global unicast address, and for an IPv6
+    form that embeds an IPv4 address, a global embedded one (Python calls NAT64, 6to4 and
+    site-local addresses global whatever they lead to)."""
+    if not address.is_global or address.is_multicast:
+        return False
+    if isinstance(address, ipaddress.IPv6Address):
+        if address in _SITE_LOCAL:
+            return False
+        embedded = _embedded_ipv4(address)
+        if embedded is not None:
+            return is_public(embedded)
+    return True

@@ -7,6 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 import requests
 
+from service.api import DOCS_SECURITY_HEADERS
 from tests.conftest import auth
 
 pytestmark = pytest.mark.integration
@@ -125,4 +126,8 @@ def test_health_readiness_openapi_docs_and_metrics(client) -> None:  # noqa: ANN
     assert docs.status_code == 200 and b"/docs/assets/swagger-ui-bundle.js" in docs.data
     with client.get("/docs/assets/swagger-ui-bundle.js") as asset:
         assert asset.status_code == 200 and b"SwaggerUIBundle" in asset.data
+    # The same protections as the moderator page: no framing, no sniffing, nothing off-site.
+    for name in ("Content-Security-Policy", "X-Frame-Options", "X-Content-Type-Options"):
+        assert docs.headers[name] == DOCS_SECURITY_HEADERS[name]
+    assert "frame-ancestors 'none'" in docs.headers["Content-Security-Policy"]
     assert b"commentgate_comments" in client.get("/metrics").data
