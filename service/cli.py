@@ -40,8 +40,10 @@ def db_upgrade(settings: Settings, revision: str) -> None:
     """Apply schema migrations (safe to run on every deploy)."""
     from service.db import make_engine
     from service.migrate import upgrade
+    from service.startup import secure_home
 
     upgrade(make_engine(settings.database_url), revision)
+    secure_home(settings, err)
     err.print(f"[green]Database at {revision}.[/green]")
 
 
@@ -54,8 +56,9 @@ def db_upgrade(settings: Settings, revision: str) -> None:
 def serve(settings: Settings, host: str, port: int, processes: int, threads: int) -> None:
     """Run the HTTP API alone under gunicorn (the production server)."""
     from service.server import run_gunicorn
-    from service.startup import ensure_model
+    from service.startup import ensure_model, secure_home
 
+    secure_home(settings, err)
     ensure_model(settings, err)
     run_gunicorn(settings, host=host, port=port, processes=processes, threads=threads)
 
@@ -70,9 +73,10 @@ def worker(
     settings: Settings, concurrency: int | None, beat: bool, loglevel: str, pool: str
 ) -> None:
     """Run a Celery worker that scores comments and delivers webhooks."""
-    from service.startup import ensure_model
+    from service.startup import ensure_model, secure_home
     from workers.celery_app import QUEUE, create_celery
 
+    secure_home(settings, err)
     ensure_model(settings, err)
     app = create_celery(settings)
     # Gossip, mingle and heartbeats coordinate worker clusters through broadcast queues we do
@@ -96,13 +100,14 @@ def run(settings: Settings, host: str, port: int, worker_count: int) -> None:
     active, start the API and the worker(s)."""
     from service.db import make_engine
     from service.migrate import upgrade
-    from service.startup import ensure_model
+    from service.startup import ensure_model, secure_home
 
     env = dict(os.environ)
     env.setdefault("COMMENTGATE_WEBHOOK_ALLOW_PRIVATE", "true")
     env.setdefault("COMMENTGATE_SECURE_COOKIES", "false")  # plain http on this machine
     settings = Settings.from_env(env)
     upgrade(make_engine(settings.database_url))
+    secure_home(settings, err)
     ensure_model(settings, err)
     command = [sys.executable, "-m", "service.cli"]
     children = [

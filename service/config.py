@@ -125,10 +125,12 @@ def _home_secret(home: Path) -> str:
     import secrets
 
     path = home / "secret_key"
-    home.mkdir(parents=True, exist_ok=True)
-    try:
-        with path.open("x", encoding="utf-8") as handle:
-            handle.write(secrets.token_urlsafe(48))
+    home.mkdir(mode=0o700, parents=True, exist_ok=True)
+    try:  # readable by this user only: with it anyone could sign a moderator's session
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except FileExistsError:
         pass
+    else:
+        with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+            handle.write(secrets.token_urlsafe(48))
     return path.read_text(encoding="utf-8").strip()

@@ -1,6 +1,9 @@
-"""What the service does before it starts: make sure a model is active."""
+"""What the service does before it starts: a private home, and an active model."""
 
 from __future__ import annotations
+
+import stat
+from pathlib import Path
 
 from rich.console import Console
 
@@ -24,3 +27,27 @@ def ensure_model(settings: Settings, console: Console) -> str:
     version = registry.promote_if_none(registry.install(SHIPPED_MODEL))
     console.print(f"[bold]Activated the shipped model {version}[/] in {settings.model_dir}.")
     return version
+
+
+_PRIVATE_FILES = ("secret_key", "commentgate.db", "commentgate.db-wal", "commentgate.db-shm")
+
+
+def secure_home(settings: Settings, console: Console) -> list[Path]:
+    """Make the home folder and its secrets (the session key, the SQLite database) this user's
+    only, saying which ones other local users could read; returns those."""
+    fixed = []
+    wanted = [(settings.home, 0o700), *((settings.home / n, 0o600) for n in _PRIVATE_FILES)]
+    for path, mode in wanted:
+        try:
+            current = stat.S_IMODE(path.stat().st_mode)
+        except FileNotFoundError:
+            continue
+        if current & 0o077:
+            path.chmod(mode)
+            fixed.append(path)
+            console.print(
+                f"[yellow]warning:[/] {path} was readable by other users "
+                f"({current:o}); now {mode:o}.",
+                soft_wrap=True,
+            )
+    return fixed
