@@ -2,7 +2,8 @@
 VENV ?= .venv
 PYTHON ?= python3
 BIN := $(VENV)/bin
-DATA ?= ../shared/data
+# The public data sets, as `commentgate data fetch --out data/public` writes them.
+DATA ?= data/public
 # Where `make run` serves; set on the command line: make run PORT=8080 HOST=0.0.0.0
 HOST := 127.0.0.1
 PORT := 8000

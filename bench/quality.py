@@ -31,7 +31,7 @@ from sklearn.svm import LinearSVC
 
 from classifier import Registry, load_model, train
 from classifier.data import collect_datasets
-from classifier.evaluation import task_probabilities
+from classifier.evaluation import probabilities
 from classifier.thresholds import decision_shares
 
 
@@ -102,7 +102,7 @@ def run(data: Path, model_path: Path | None) -> dict:
             dev_texts = [c.content for c in comments]
             y = np.array([label for _, label in d.dev])
             row = {"task": task, "dataset": d.name, "n": len(y), "positives": int(y.sum())}
-            scores = {t: task_probabilities(model, t, comments) for t in ("spam", "toxicity")}
+            scores = probabilities(model, comments)
             row["ours"] = _metrics(y, scores[task])
             row["decisions"] = {
                 "own_score": decision_shares(y, {task: scores[task]}, model.thresholds),

@@ -12,7 +12,7 @@ from .metrics import binary_metrics
 from .model import Model
 from .types import CommentInput
 
-__all__ = ["evaluate", "read_labeled", "task_probabilities"]
+__all__ = ["evaluate", "probabilities", "read_labeled", "task_probabilities"]
 
 
 def read_labeled(path: str | Path) -> tuple[list[CommentInput], list[int]]:
@@ -39,12 +39,16 @@ def read_labeled(path: str | Path) -> tuple[list[CommentInput], list[int]]:
 
 def task_probabilities(model: Model, task: str, comments: Sequence[CommentInput], batch: int = 512):
     """The calibrated probability of `task` for every comment (no explanations: fast)."""
-    column = model.outputs.index(task)
-    parts = [
-        model.logits(comments[i : i + batch])[:, column] for i in range(0, len(comments), batch)
-    ]
-    logits = np.concatenate(parts) if parts else np.zeros(0)
-    return 1.0 / (1.0 + np.exp(-logits))
+    return probabilities(model, comments, batch)[task]
+
+
+def probabilities(
+    model: Model, comments: Sequence[CommentInput], batch: int = 512
+) -> dict[str, np.ndarray]:
+    """Every task's probability for every comment, from one pass over the comments."""
+    parts = [model.logits(comments[i : i + batch]) for i in range(0, len(comments), batch)]
+    logits = np.vstack(parts) if parts else np.zeros((0, len(model.outputs)))
+    return {task: 1.0 / (1.0 + np.exp(-logits[:, model.outputs.index(task)])) for task in TASKS}
 
 
 def evaluate(

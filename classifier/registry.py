@@ -58,10 +58,9 @@ def _library_versions() -> dict[str, str]:
 
 
 def _display_path(path: Path) -> str:
-    try:
-        return os.path.relpath(path)
-    except ValueError:
-        return path.name
+    """A data file by its folder and name ("spam/sms_spam_train.csv", "feedback/…"): where the
+    data lay on the training machine means nothing to whoever reads the metadata."""
+    return Path(*path.parts[-2:]).as_posix()
 
 
 class Registry:

@@ -28,7 +28,7 @@ from sklearn.model_selection import StratifiedKFold
 
 from .config import TrainConfig
 from .data import TASKS, Dataset, collect_datasets
-from .evaluation import task_probabilities
+from .evaluation import probabilities
 from .features import Featurizer
 from .metrics import binary_metrics
 from .model import Model, blend, code_versions, softmax
@@ -403,10 +403,7 @@ def dev_scores(model: Model, datasets: Sequence[Dataset]) -> dict[tuple[str, str
         if not d.dev:
             continue
         comments = [c for c, _ in d.dev]
-        found[d.task, d.name] = {
-            "labels": _label_array(d.dev),
-            **{task: task_probabilities(model, task, comments) for task in TASKS},
-        }
+        found[d.task, d.name] = {"labels": _label_array(d.dev), **probabilities(model, comments)}
     return found
 
 

@@ -40,11 +40,17 @@ class Series:
 _CREATING = threading.Lock()
 
 
+_built: Series | None = None
+
+
 def series() -> Series:
     """The process's series; the first requests of a process arrive on several threads at once,
-    and registering a series twice raises, so they are built under a lock."""
-    with _CREATING:
-        return _build()
+    and registering a series twice raises, so they are built once, under a lock."""
+    global _built
+    if _built is None:
+        with _CREATING:
+            _built = _built or _build()
+    return _built
 
 
 @cache

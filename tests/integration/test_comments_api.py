@@ -7,7 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 import requests
 
-from service.api import DOCS_SECURITY_HEADERS
+from service.api import docs_security_headers
 from tests.conftest import auth
 
 pytestmark = pytest.mark.integration
@@ -128,6 +128,6 @@ def test_health_readiness_openapi_docs_and_metrics(client) -> None:  # noqa: ANN
         assert asset.status_code == 200 and b"SwaggerUIBundle" in asset.data
     # The same protections as the moderator page: no framing, no sniffing, nothing off-site.
     for name in ("Content-Security-Policy", "X-Frame-Options", "X-Content-Type-Options"):
-        assert docs.headers[name] == DOCS_SECURITY_HEADERS[name]
+        assert docs.headers[name] == docs_security_headers()[name]
     assert "frame-ancestors 'none'" in docs.headers["Content-Security-Policy"]
     assert b"commentgate_comments" in client.get("/metrics").data
