@@ -1,9 +1,11 @@
 """Features computed once per comment and shared by every head.
 
 Three hashed blocks, each TF-IDF weighted and L2-normalised on its own:
-words (normalized unigrams and bigrams), characters (3–5-grams inside each word, computed once per
-distinct word and cached, which is what keeps them cheap), and metadata (links, their domains and
-shorteners, author fields, length and shouting). Hashing keeps the model free of a vocabulary;
+words (normalized unigrams and bigrams), characters (3–5-grams inside each normalized word, and
+2–5-grams inside each word of the raw lower-cased text, where the currency signs, digits and
+punctuation that normalizing drops still are; computed once per distinct word and cached, which is
+what keeps them cheap), and metadata (links, their domains and shorteners, author fields, length and
+shouting), given a fixed small weight. Hashing keeps the model free of a vocabulary;
 explanations regenerate the terms of the one comment being explained.
 """
 
@@ -67,11 +69,18 @@ class FeatureConfig:
     char_max: int = 5
     char_max_word: int = 24
     style_terms: bool = True
+    # Character n-grams of the raw words (0 turns them off) and the metadata block's weight;
+    # cross-validation on the spam train splits chose them (bench/README.md).
+    raw_char_min: int = 2
+    raw_char_max: int = 5
+    meta_scale: float = 0.25
 
     @classmethod
     def from_metadata(cls, settings: dict) -> FeatureConfig:
-        """The settings a model was trained with; models older than style terms lack them."""
-        return cls(**{"style_terms": False, **settings})
+        """The settings a model was trained with; older models lack the newer settings, and get
+        the behaviour they were trained with."""
+        older = {"style_terms": False, "raw_char_max": 0, "meta_scale": 0.5}
+        return cls(**{**older, **settings})
 
     @property
     def n_features(self) -> int:
@@ -206,6 +215,7 @@ class Featurizer:
         self.config = config
         self.idf = idf
         self._cache: dict[str, tuple[int, int, tuple[int, ...]]] = {}
+        self._raw_cache: dict[str, tuple[int, ...]] = {}
         self._cache_size = cache_size
         self._word_mask = (1 << config.word_bits) - 1
         self._char_mask = (1 << config.char_bits) - 1
@@ -233,8 +243,27 @@ class Featurizer:
         self._cache[token] = entry
         return entry
 
+    def _raw_entry(self, word: str) -> tuple[int, ...]:
+        """Hashed character n-grams of one raw word, apart from the normalized words' own."""
+        cfg = self.config
+        padded = f" {word[: cfg.char_max_word]} "
+        off, mask = self._char_offset, self._char_mask
+        grams = tuple(
+            off + (_hash("\x01" + padded[i : i + k]) & mask)
+            for k in range(cfg.raw_char_min, cfg.raw_char_max + 1)
+            for i in range(len(padded) - k + 1)
+        )
+        if len(self._raw_cache) >= self._cache_size:
+            self._raw_cache.clear()
+        self._raw_cache[word] = grams
+        return grams
+
     def tokens(self, text: str) -> list[str]:
         return _join_spelled(_TOKEN.findall(normalize_text(text)))
+
+    def raw_words(self, text: str) -> list[str]:
+        """The words whose raw character n-grams are features (none for older models)."""
+        return text.lower().split() if self.config.raw_char_max else []
 
     def _indices(self, comment: CommentInput, out: list[int], keep: list | None = None) -> None:
         cache, entry, mask = self._cache, self._entry, self._word_mask
@@ -249,11 +278,15 @@ class Featurizer:
                 out.append(((prev * _BIGRAM_MIX) ^ e[0]) & mask)
             prev = e[0]
         out.extend(chars)
+        raw_cache, raw_entry = self._raw_cache, self._raw_entry
+        raw = self.raw_words(comment.content)
+        for word in raw:
+            out.extend(raw_cache.get(word) or raw_entry(word))
         off, mmask = self._meta_offset, self._meta_mask
         meta = meta_terms(comment, comment.content, self.config.style_terms)
         out.extend(off + (_hash(t) & mmask) for t in meta)
         if keep is not None:
-            keep.append((tokens, meta))
+            keep.append((tokens, raw, meta))
 
     def counts(self, comments: Iterable[CommentInput], keep: list | None = None) -> sp.csr_matrix:
         """Raw term counts, one row per comment."""
@@ -291,7 +324,8 @@ class Featurizer:
         norms = np.sqrt(
             np.bincount(key, weights=x.data.astype(np.float64) ** 2, minlength=3 * x.shape[0])
         )
-        scale = np.where(block == 2, 0.5, 1.0 / np.maximum(norms[key], 1e-12))
+        meta_scale = self.config.meta_scale
+        scale = np.where(block == 2, meta_scale, 1.0 / np.maximum(norms[key], 1e-12))
         x.data = (x.data * scale).astype(np.float32)
         return x
 
@@ -299,10 +333,14 @@ class Featurizer:
         return self.weigh(self.counts(comments))
 
     def readable_terms(
-        self, tokens: list[str], meta: list[str], wanted: set[int]
+        self, tokens: list[str], raw: list[str], meta: list[str], wanted: set[int]
     ) -> dict[int, set[str]]:
-        """Which of a comment's tokens, bigrams and metadata terms map to the `wanted` indices."""
+        """Which of a comment's tokens, bigrams, raw words and metadata terms map to the `wanted`
+        indices."""
         found: dict[int, set[str]] = {}
+        for word in raw:
+            for idx in wanted.intersection(self._raw_cache.get(word) or self._raw_entry(word)):
+                found.setdefault(idx, set()).add(word)
         mask = self._word_mask
         prev_h, prev_t = -1, ""
         for token in tokens:

@@ -372,16 +372,20 @@ def _attribute_heads(trainer: _Trainer, heads: list[_Head]) -> dict[str, _Head]:
     return found
 
 
-def _fit_task(trainer: _Trainer, task: str, columns: dict[str, _Head]) -> dict:
-    """Heads, gate and mixer of one task, added to `columns`; returns the task's mixture plan."""
-    report = trainer.progress
-    report(f"{task}: heads", 0, 0)
+def _mixture(trainer: _Trainer, task: str) -> tuple[list[_Head], _Gate, Mixture, str]:
+    """A task's heads and gate, and the mixer over them with where it was fitted."""
+    trainer.progress(f"{task}: heads", 0, 0)
     heads = trainer.heads(task)
     gate = trainer.gate(task)
     z, g, y, sizes, mixing_sets, fitted_on = trainer.mixing_rows(task, heads, gate)
-    report(f"{task}: mixer", 0, 0)
+    trainer.progress(f"{task}: mixer", 0, 0)
     boost = np.repeat([trainer.config.rule(d.name).mix_weight for d in mixing_sets], sizes)
-    mixture = trainer.mix(heads, gate, z, g, y, sizes, boost)
+    return heads, gate, trainer.mix(heads, gate, z, g, y, sizes, boost), fitted_on
+
+
+def _fit_task(trainer: _Trainer, task: str, columns: dict[str, _Head]) -> dict:
+    """Heads, gate and mixer of one task, added to `columns`; returns the task's mixture plan."""
+    heads, gate, mixture, fitted_on = _mixture(trainer, task)
     plan = {
         "experts": [f"{task}/expert/{h.name}" for h in mixture.experts],
         "gates": [f"{task}/gate/{n}" for n in gate.names],
@@ -394,6 +398,14 @@ def _fit_task(trainer: _Trainer, task: str, columns: dict[str, _Head]) -> dict:
     if task == "toxicity":
         columns.update(_attribute_heads(trainer, heads))
     return plan
+
+
+def fit_mixture(datasets: list[Dataset], task: str, config: TrainConfig) -> dict[str, np.ndarray]:
+    """One task's heads, gate and mixer from the train rows of `datasets`, unpacked, and its
+    probabilities on their dev rows: what cross-validation compares (`bench/crossval.py`)."""
+    trainer = _Trainer([d for d in datasets if d.task == task], config, lambda *_: None)
+    trainer.featurize()
+    return trainer.dev_scores(task, _mixture(trainer, task)[2])
 
 
 def dev_scores(model: Model, datasets: Sequence[Dataset]) -> dict[tuple[str, str], dict]:
