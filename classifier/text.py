@@ -22,6 +22,9 @@ NORMALIZER_VERSION = 1
 # that for more than 4,300 digits (ValueError): long references are shortened first, to their
 # value without leading zeros, or past the last code point to U+FFFD, as `html.unescape` reads it.
 _LONG_CHARREF = re.compile(r"&#(\d{8,}|[xX][0-9a-fA-F]{7,})(;?)")
+# A page shows a comment's references decoded once; text escaped twice or three times is still
+# read as what it means ("&amp;amp;lt;b&amp;gt;" is "<b>"), deeper nesting is left as it is.
+MAX_UNESCAPE_PASSES = 3
 _ZERO_WIDTH = dict.fromkeys(
     map(
         ord,
@@ -77,6 +80,24 @@ def _shorten_charref(match: re.Match[str]) -> str:
     return f"&#{'x' if hexadecimal else ''}{value}{end}"
 
 
+def _unescape(text: str) -> str:
+    """Character references decoded up to `MAX_UNESCAPE_PASSES` levels deep ("&amp;lt;" is "<").
+
+    Each pass is linear, but only peels one level: with no cap, "&amp;amp;amp;…" would take
+    one pass per level, quadratic time for a comment of nested escapes. Long numeric
+    references are shortened before every pass: an escaped one only appears after the first."""
+    for _ in range(MAX_UNESCAPE_PASSES):
+        if "&#" in text:
+            text = _LONG_CHARREF.sub(_shorten_charref, text)
+        unescaped = html.unescape(text)
+        if unescaped == text:
+            break
+        text = unescaped
+        if "&" not in text:
+            break
+    return text
+
+
 def _unleet(match: re.Match[str]) -> str:
     token = match.group(0)
     if _LEET_CHARS.isdisjoint(token) or not _LATIN_LETTER.search(token):
@@ -108,13 +129,8 @@ def normalize_text(text: str) -> str:
 
     Deciding a comment normalizes its text three times (features, copies, terms); the small
     cache makes that once."""
-    if "&#" in text:
-        text = _LONG_CHARREF.sub(_shorten_charref, text)
-    while "&" in text:  # until nothing is left to unescape ("&amp;lt;" is "<"); each pass shortens
-        unescaped = html.unescape(text)
-        if unescaped == text:
-            break
-        text = unescaped
+    if "&" in text:
+        text = _unescape(text)
     if not text.isascii():
         text = unicodedata.normalize("NFKC", text).translate(_ZERO_WIDTH).lower()
         text = text.translate(_CONFUSABLES)

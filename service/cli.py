@@ -42,7 +42,7 @@ def db_upgrade(settings: Settings, revision: str) -> None:
     from service.migrate import upgrade
     from service.startup import secure_home
 
-    upgrade(make_engine(settings.database_url), revision)
+    upgrade(make_engine(settings.database_url), revision, identifier_key=settings.identifier_key)
     secure_home(settings, err)
     err.print(f"[green]Database at {revision}.[/green]")
 
@@ -106,7 +106,7 @@ def run(settings: Settings, host: str, port: int, worker_count: int) -> None:
     env.setdefault("COMMENTGATE_WEBHOOK_ALLOW_PRIVATE", "true")
     env.setdefault("COMMENTGATE_SECURE_COOKIES", "false")  # plain http on this machine
     settings = Settings.from_env(env)
-    upgrade(make_engine(settings.database_url))
+    upgrade(make_engine(settings.database_url), identifier_key=settings.identifier_key)
     secure_home(settings, err)
     ensure_model(settings, err)
     command = [sys.executable, "-m", "service.cli"]

@@ -20,12 +20,16 @@ from service.security import hash_identifier
 MAX_CONTENT_CHARS = 20_000
 
 
-def comment_row(site: Site, data: Mapping[str, Any], *, hash_pii: bool = False) -> dict[str, Any]:
-    """Flatten a validated submission into column values."""
+def comment_row(
+    site: Site, data: Mapping[str, Any], *, identifier_key: bytes, hash_pii: bool = False
+) -> dict[str, Any]:
+    """Flatten a validated submission into column values; e-mails and IPs are hashed with
+    ``identifier_key`` (``Settings.identifier_key``), the e-mail always, both if ``hash_pii``."""
     post = data.get("post") or {}
     author = data.get("author") or {}
     email = author.get("email")
     ip = str(author["ip"]) if author.get("ip") else None
+    email_hash = hash_identifier(email, identifier_key) if email else None
     now = utcnow()
     return {
         "id": new_id(),
@@ -37,10 +41,10 @@ def comment_row(site: Site, data: Mapping[str, Any], *, hash_pii: bool = False) 
         "post_url": post.get("url"),
         "post_title": post.get("title"),
         "author_name": author.get("name"),
-        "author_email": hash_identifier(email) if (email and hash_pii) else email,
-        "author_email_hash": hash_identifier(email) if email else None,
+        "author_email": email_hash if hash_pii else email,
+        "author_email_hash": email_hash,
         "author_url": author.get("url"),
-        "author_ip": hash_identifier(ip) if (ip and hash_pii) else ip,
+        "author_ip": hash_identifier(ip, identifier_key) if (ip and hash_pii) else ip,
         "author_user_agent": author.get("user_agent"),
         "parent_external_id": data.get("parent_external_id"),
         "language": data.get("language"),

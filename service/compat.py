@@ -86,6 +86,7 @@ def check_comment(
     *,
     source: str,
     store: bool,
+    identifier_key: bytes,
     hash_pii: bool = False,
     trusted_role: str | None = None,
 ) -> Checked:
@@ -98,7 +99,8 @@ def check_comment(
     by the shared policy; an author with ``trusted_role`` is approved whatever the scores. The
     caller commits.
     """
-    row = comment_row(site, {**data, "source": source}, hash_pii=hash_pii)
+    submitted = {**data, "source": source}
+    row = comment_row(site, submitted, identifier_key=identifier_key, hash_pii=hash_pii)
     comment_id, created = insert_comment(session, row) if store else (None, False)
     if created:
         comment = _as_stored(session, row)

@@ -11,6 +11,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from service.security import identifier_key
+
 PREFIX = "COMMENTGATE_"
 DEFAULT_RATE_LIMITS = "600/minute;20/second"
 
@@ -63,6 +65,11 @@ class Settings:
     worker_metrics_port: int = 0
     worker_metrics_host: str = "127.0.0.1"
     extra: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def identifier_key(self) -> bytes:
+        """The key of the stored author hashes (``service.security.hash_identifier``)."""
+        return identifier_key(self.secret_key)
 
     @property
     def is_embedded_broker(self) -> bool:

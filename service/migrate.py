@@ -18,9 +18,13 @@ def alembic_config(database_url: str) -> Config:
     return config
 
 
-def upgrade(engine: Engine, revision: str = "head") -> None:
-    """Bring the schema to ``revision``; safe to run on every start."""
+def upgrade(engine: Engine, revision: str = "head", *, identifier_key: bytes | None = None) -> None:
+    """Bring the schema to ``revision``; safe to run on every start.
+
+    ``identifier_key`` (``Settings.identifier_key``) converts stored author hashes to keyed
+    ones (revision 0007); a database with none needs no key."""
     config = alembic_config(engine.url.render_as_string(hide_password=False))
+    config.attributes["identifier_key"] = identifier_key
     if engine.dialect.name == "sqlite":
         url = engine.url
         if url.database:

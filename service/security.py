@@ -33,6 +33,19 @@ def token_matches(token: str, stored_hash: str | None) -> bool:
     return stored_hash is not None and hmac.compare_digest(hash_token(token), stored_hash)
 
 
-def hash_identifier(value: str) -> str:
-    """Stable hash of an e-mail or IP so reputation works without keeping the raw value."""
-    return hashlib.sha256(value.strip().lower().encode("utf-8")).hexdigest()
+def identifier_key(secret_key: str) -> bytes:
+    """The key of the stored e-mail and IP hashes, derived from the installation's secret key:
+    every API replica already shares that one, so they all hash an author alike."""
+    return hmac.new(
+        secret_key.encode("utf-8"), b"commentgate author identifiers", "sha256"
+    ).digest()
+
+
+def hash_identifier(value: str, key: bytes) -> str:
+    """Keyed hash of an e-mail or IP, so reputation works without keeping the raw value.
+
+    A plain SHA-256 gives every IPv4 address back to whoever tries all four billion; without
+    the key there is nothing to try. The HMAC is over that plain SHA-256, so hashes stored
+    before they were keyed can be converted without the raw values (migration 0007)."""
+    plain = hashlib.sha256(value.strip().lower().encode("utf-8")).hexdigest()
+    return hmac.new(key, plain.encode("ascii"), "sha256").hexdigest()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import socket
+from typing import Any
 from urllib.parse import urlsplit
 
 from service.errors import InvalidWebhookURLError
@@ -23,19 +24,30 @@ def validate_webhook_url(url: str, *, allow_private: bool, resolve: bool = True)
 
 def check_host_allowed(host: str, port: int | None, *, allow_private: bool) -> None:
     """Resolve ``host``; refuse loopback, private, link-local, reserved and metadata addresses."""
-    if allow_private:
-        return
+    if not allow_private:
+        allowed_addresses(host, port, allow_private=False)
+
+
+AddressInfo = tuple[socket.AddressFamily, socket.SocketKind, int, str, tuple[Any, ...]]
+
+
+def allowed_addresses(host: str, port: int | None, *, allow_private: bool) -> list[AddressInfo]:
+    """Resolve ``host`` once; its addresses (``getaddrinfo``'s answers) if every one of them may
+    be called. Connecting to one of these, not to the name again, is what makes the check hold:
+    a second lookup may answer differently (DNS rebinding)."""
     try:
         infos = socket.getaddrinfo(host, port or 443, proto=socket.IPPROTO_TCP)
     except (socket.gaierror, UnicodeError) as exc:
         raise InvalidWebhookURLError(f"Webhook host {host!r} does not resolve.") from exc
-    for info in infos:
-        address = ipaddress.ip_address(info[4][0])
-        if not is_public(address):
-            raise InvalidWebhookURLError(
-                f"Webhook host {host!r} resolves to a non-public address.",
-                {"address": str(address)},
-            )
+    if not allow_private:
+        for info in infos:
+            address = ipaddress.ip_address(info[4][0])
+            if not is_public(address):
+                raise InvalidWebhookURLError(
+                    f"Webhook host {host!r} resolves to a non-public address.",
+                    {"address": str(address)},
+                )
+    return infos
 
 
 _NAT64 = ipaddress.IPv6Network("64:ff9b::/96")

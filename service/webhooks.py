@@ -7,21 +7,22 @@ import time
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
-from urllib.parse import urlsplit
 
 import requests
 from sqlalchemy import case, insert, select, update
 from sqlalchemy.orm import Session, sessionmaker
 from standardwebhooks import Webhook
 
+from service import outbound
 from service.db import session_scope
 from service.errors import InvalidWebhookURLError
 from service.metrics import series
 from service.models import Comment, Decision, Site, WebhookAttempt, WebhookDelivery, new_id, utcnow
-from service.urls import check_host_allowed
 
 EVENT_DECIDED = "comment.decided"
 USER_AGENT = "CommentGate-Webhooks/1"
+# Of a receiver's answer only the status counts; a few KB finish a short body, no more is read.
+MAX_ANSWER_BYTES = 4096
 
 
 def isoformat(value: datetime | None) -> str | None:
@@ -91,7 +92,9 @@ class AttemptOutcome:
 
 
 @dataclass(frozen=True)
-class _Target:
+class Target:
+    """A pending delivery's event, and the endpoint and secret of its site."""
+
     site: str
     url: str
     secret: str
@@ -100,7 +103,7 @@ class _Target:
     attempts: int
 
 
-def _load_target(sessions: sessionmaker[Session], delivery_id: str) -> _Target | None:
+def _load_target(sessions: sessionmaker[Session], delivery_id: str) -> Target | None:
     """The pending delivery and its site's endpoint, in one query."""
     deliveries, sites = WebhookDelivery.__table__.c, Site.__table__.c
     with session_scope(sessions) as session:
@@ -118,7 +121,7 @@ def _load_target(sessions: sessionmaker[Session], delivery_id: str) -> _Target |
         ).first()
     if row is None:
         return None
-    return _Target(
+    return Target(
         site=row.name,
         url=row.webhook_url,
         secret=row.webhook_secret,
@@ -129,28 +132,44 @@ def _load_target(sessions: sessionmaker[Session], delivery_id: str) -> _Target |
 
 
 def post_event(
-    http: requests.Session, target: _Target, *, timeout: float, allow_private: bool
+    http: requests.Session, target: Target, *, timeout: float, allow_private: bool
 ) -> tuple[int | None, str | None, float]:
-    """One POST, no redirects followed; returns (status code, error, latency in ms)."""
+    """One POST, no redirects followed; returns (status code, error, latency in ms).
+
+    ``http`` comes from ``outbound.webhook_session``: it connects only to addresses the check
+    passed. ``timeout`` bounds the whole attempt, and at most ``MAX_ANSWER_BYTES`` of the
+    answer are read: a receiver that trickles or floods its answer holds a thread no longer."""
     started = time.perf_counter()
+    status_code: int | None = None
+    error: str | None = None
+    attempt = outbound.Attempt(timeout, allow_private=allow_private)
     try:
-        parts = urlsplit(target.url)
-        check_host_allowed(parts.hostname or "", parts.port, allow_private=allow_private)
-        headers = signed_headers(target.secret, target.event_id, target.body, utcnow())
-        response = http.post(
-            target.url,
-            data=target.body.encode("utf-8"),
-            headers=headers,
-            timeout=timeout,
-            allow_redirects=False,
-        )
-        response.close()
-        latency = (time.perf_counter() - started) * 1000
-        error = None if 200 <= response.status_code < 300 else f"HTTP {response.status_code}"
-        return response.status_code, error, latency
-    except (requests.RequestException, InvalidWebhookURLError) as exc:
-        latency = (time.perf_counter() - started) * 1000
-        return None, f"{type(exc).__name__}: {exc}"[:500], latency
+        with attempt:
+            status_code = _post(http, target, timeout)
+    except (*outbound.TRANSPORT_ERRORS, InvalidWebhookURLError) as exc:
+        error = f"{type(exc).__name__}: {exc}"
+    if attempt.expired:  # whatever arrived, the answer did not: no status to count
+        status_code, error = None, f"DeadlineExceeded: no complete answer within {timeout:g}s"
+    elif error is None and not 200 <= (status_code or 0) < 300:
+        error = f"HTTP {status_code}"
+    latency = (time.perf_counter() - started) * 1000
+    return status_code, error[:500] if error else None, latency
+
+
+def _post(http: requests.Session, target: Target, timeout: float) -> int:
+    """Send the event and read the start of the answer: a short one whole, so the connection
+    goes back to the pool; a longer one is cut off with its connection."""
+    headers = signed_headers(target.secret, target.event_id, target.body, utcnow())
+    with http.post(
+        target.url,
+        data=target.body.encode("utf-8"),
+        headers=headers,
+        timeout=timeout,
+        allow_redirects=False,
+        stream=True,
+    ) as response:
+        response.raw.read(MAX_ANSWER_BYTES, decode_content=False)
+        return response.status_code
 
 
 def attempt_delivery(

@@ -8,12 +8,12 @@ from typing import Any
 
 import requests
 from celery.signals import worker_process_init
-from requests.adapters import HTTPAdapter
 from sqlalchemy.orm import Session, sessionmaker
 
 from classifier import ActiveModel, Registry
 from service.config import Settings
 from service.db import make_engine, make_session_factory
+from service.outbound import webhook_session
 
 DELIVERY_THREADS = 16
 
@@ -39,17 +39,11 @@ def get_context(app: Any) -> WorkerContext:
     global _context
     if _context is None:
         settings: Settings = app.commentgate_settings()
-        http = requests.Session()
-        adapter = HTTPAdapter(
-            pool_connections=DELIVERY_THREADS, pool_maxsize=DELIVERY_THREADS, max_retries=0
-        )
-        http.mount("http://", adapter)
-        http.mount("https://", adapter)
         _context = WorkerContext(
             settings=settings,
             sessions=make_session_factory(make_engine(settings.database_url)),
             model=ActiveModel(Registry(settings.model_dir), settings.model_check_interval),
-            http=http,
+            http=webhook_session(DELIVERY_THREADS),
         )
     return _context
 

@@ -244,6 +244,7 @@ def comment_check() -> Response:
         _comment_data(params),
         source=SOURCE,
         store=not _flag(params.get("is_test")),
+        identifier_key=state().settings.identifier_key,
         hash_pii=state().settings.store_pii_hashed,
         trusted_role=_trusted_role(params),
     )

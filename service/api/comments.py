@@ -40,7 +40,13 @@ class Comments(MethodView):
         """Submit a comment; the decision follows by webhook."""
         site = require_site()
         app_state = state()
-        row = comment_row(site, data, hash_pii=app_state.settings.store_pii_hashed)
+        settings = app_state.settings
+        row = comment_row(
+            site,
+            data,
+            identifier_key=settings.identifier_key,
+            hash_pii=settings.store_pii_hashed,
+        )
         with app_state.engine.connect().execution_options(
             isolation_level="AUTOCOMMIT"
         ) as connection:

@@ -290,6 +290,7 @@ def analyze() -> Response:
         data,
         source=SOURCE,
         store=body.get("doNotStore") is not True,
+        identifier_key=state().settings.identifier_key,
         hash_pii=state().settings.store_pii_hashed,
     )
     session.commit()

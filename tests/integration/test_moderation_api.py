@@ -41,6 +41,7 @@ def store(app, site: NewSite, rows: list[dict[str, Any]]) -> list[str]:  # noqa:
     """Comments with given status, scores and age (minutes), as the pipeline would leave them."""
     now = utcnow()
     ids = []
+    key = app.extensions["commentgate"].settings.identifier_key
     with session_scope(app.extensions["commentgate"].sessions) as session:
         for row in rows:
             email = row.get("email")
@@ -52,7 +53,7 @@ def store(app, site: NewSite, rows: list[dict[str, Any]]) -> list[str]:  # noqa:
                 content=row.get("content", f"Comment {row['external_id']}"),
                 author_name=row.get("author"),
                 author_email=email,
-                author_email_hash=hash_identifier(email) if email else None,
+                author_email_hash=hash_identifier(email, key) if email else None,
                 author_ip=row.get("ip"),
                 received_at=now - timedelta(minutes=row.get("age", 0)),
                 scores={"spam": row.get("spam", 0.0), "toxicity": row.get("toxicity", 0.0)},

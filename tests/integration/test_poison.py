@@ -29,7 +29,9 @@ def store_unchecked(app, site: NewSite, metadata: dict[str, Any]) -> str:  # noq
     """Store a comment without the API's checks; returns its id."""
     data = {"external_id": uuid.uuid4().hex, "content": "Old comment.", "metadata": metadata}
     with session_scope(app.extensions["commentgate"].sessions) as session:
-        comment_id, _ = insert_comment(session, comment_row(session.get(Site, site.site.id), data))
+        key = app.extensions["commentgate"].settings.identifier_key
+        row = comment_row(session.get(Site, site.site.id), data, identifier_key=key)
+        comment_id, _ = insert_comment(session, row)
     return comment_id
 
 

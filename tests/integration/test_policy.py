@@ -65,7 +65,8 @@ def store(app, site: NewSite, content: str, **author: str) -> str:  # noqa: ANN0
         "author": author,
     }
     with session_scope(sessions(app)) as session:
-        row = comment_row(session.get(Site, site.site.id), data)
+        key = app.extensions["commentgate"].settings.identifier_key
+        row = comment_row(session.get(Site, site.site.id), data, identifier_key=key)
         comment_id, _ = insert_comment(session, row)
     return comment_id
 

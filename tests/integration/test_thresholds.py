@@ -71,7 +71,9 @@ def scored(app, site: NewSite, spam: float) -> str:  # noqa: ANN001
     """A comment stored as the API does and decided by a model that gives it ``spam``."""
     data = {"external_id": uuid.uuid4().hex, "content": f"A comment {uuid.uuid4().hex}"}
     with session_scope(sessions(app)) as session:
-        comment_id, _ = insert_comment(session, comment_row(session.get(Site, site.site.id), data))
+        key = app.extensions["commentgate"].settings.identifier_key
+        row = comment_row(session.get(Site, site.site.id), data, identifier_key=key)
+        comment_id, _ = insert_comment(session, row)
     decide_pending(sessions(app), [comment_id], ConstantModel(spam))
     return comment_id
 

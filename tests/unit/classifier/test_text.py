@@ -1,6 +1,9 @@
+import html
+
 import pytest
 
 from classifier import normalize_text, squash_text
+from classifier.text import MAX_UNESCAPE_PASSES
 
 
 @pytest.mark.parametrize(
@@ -41,6 +44,8 @@ def test_long_character_references_are_read_not_refused() -> None:
     assert normalize_text("&#" + "9" * 5000 + "; ok") == "\ufffd ok"
     assert normalize_text("&#x" + "0" * 5000 + "41;") == "a"
     assert normalize_text("&#00000065;") == normalize_text("&#65;") == "a"
+    assert normalize_text("&amp;#" + "9" * 5000 + "; ok") == "\ufffd ok"
+    assert normalize_text("&amp;amp;#x" + "0" * 5000 + "41;") == "a"
 
 
 def test_a_masked_word_is_squashed_like_the_word() -> None:
@@ -50,3 +55,32 @@ def test_a_masked_word_is_squashed_like_the_word() -> None:
 def test_normalize_is_idempotent() -> None:
     text = "Free ѕріns at the best саѕіnо 4U!!! &amp; more, d*mn"
     assert normalize_text(normalize_text(text)) == normalize_text(text)
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("Tom &amp;amp; Jerry", "tom & jerry"),
+        ("&amp;lt;b&amp;gt;", "<b>"),
+        ("&amp;amp;lt;b&amp;amp;gt;", "<b>"),
+        ("caf&eacute; &#x43;asino", "cafe casino"),
+        ("AT&T &c", "at&t &c"),
+    ],
+)
+def test_escaped_text_decodes_as_it_always_did(raw: str, expected: str) -> None:
+    assert normalize_text(raw) == expected
+
+
+def test_nested_escapes_take_a_bounded_number_of_passes(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each pass peels one level of "&amp;amp;…": a pass per level would be quadratic."""
+    calls = []
+    unescape = html.unescape
+
+    def counted(text: str) -> str:
+        calls.append(len(text))
+        return unescape(text)
+
+    monkeypatch.setattr(html, "unescape", counted)
+    nested = "&" + "amp;" * 50_000 + "lt;"
+    assert normalize_text(nested) == "&" + "amp;" * 49_997 + "lt;"
+    assert len(calls) == MAX_UNESCAPE_PASSES == 3

@@ -85,7 +85,7 @@ def labeled(
     """A comment the model scored and held, then decided by a moderator."""
     site = session.get(Site, moderator.site_id)
     data = {"external_id": uuid.uuid4().hex, "content": f"comment {uuid.uuid4().hex}"}
-    comment_id, _ = insert_comment(session, comment_row(site, data))
+    comment_id, _ = insert_comment(session, comment_row(site, data, identifier_key=b"key"))
     comment = session.get(Comment, comment_id)
     scores = {"spam": spam, "toxicity": 0.01}
     record_decision(
