@@ -126,8 +126,7 @@ def run(count: int, rate: float, poisoned: bool) -> dict:
         held_with_reason = [
             c
             for c in poison_ids
-            if by_id[c].status == "held"
-            and "processing_error" in json.dumps(by_id[c].reasons)
+            if by_id[c].status == "held" and "processing_error" in json.dumps(by_id[c].reasons)
         ]
         return {
             "b_sent": len(sent_b),

@@ -276,6 +276,37 @@ def _moderator_reasons(
     return [own, *(r for r in kept if r.get("code") != "moderator")]
 
 
+def current_decision(session: Session, comment: Comment) -> dict[str, Any]:
+    """What a comment's status is now and who set it, for a moderator whose view was stale."""
+    latest = comment.decisions[-1] if comment.decisions else None
+    by = None
+    if latest is not None and latest.moderator_id:
+        moderator = session.get(Moderator, latest.moderator_id)
+        by = moderator.email if moderator is not None else None
+    return {
+        "comment_id": comment.id,
+        "status": comment.status,
+        "action": latest.action if latest is not None else None,
+        "decided_by": comment.decided_by,
+        "moderator": by,
+        "decided_at": comment.decided_at.isoformat() if comment.decided_at else None,
+    }
+
+
+def _check_expected(session: Session, comment: Comment, expected: str | None) -> None:
+    """A decision made on a stale view (a colleague decided meanwhile) changes nothing."""
+    if expected is None or expected == comment.status:
+        return
+    current = current_decision(session, comment)
+    who = f" by {current['moderator']}" if current["moderator"] else ""
+    when = f" at {current['decided_at']}" if current["decided_at"] else ""
+    raise ConflictError(
+        f"The comment is already {comment.status}{who}{when}, not {expected}; decide again "
+        "(without expected_status) to override.",
+        {"current": current},
+    )
+
+
 def _decide_one(
     session: Session,
     moderator: Moderator,
@@ -349,10 +380,13 @@ def decide(
     *,
     reason: str | None = None,
     label: str | None = None,
+    expected_status: str | None = None,
 ) -> Recorded:
-    """A moderator's decision on one of their site's comments, in any status (revisable)."""
+    """A moderator's decision on one of their site's comments, in any status (revisable);
+    with `expected_status`, only if the comment still has the status the moderator saw."""
     _check_choice(action, label)
     comment = get_site_comment(session, moderator.site_id, comment_id)
+    _check_expected(session, comment, expected_status)
     return _decide_one(session, moderator, comment, action, reason, label, bulk=False)
 
 
@@ -364,8 +398,10 @@ def decide_many(
     *,
     reason: str | None = None,
     label: str | None = None,
+    expected_status: str | None = None,
 ) -> list[Recorded]:
-    """All or nothing: one unknown or foreign id fails the whole batch before anything changes."""
+    """All or nothing: one unknown or foreign id, or (with `expected_status`) one comment whose
+    status changed since the moderator saw it, fails the whole batch before anything changes."""
     _check_choice(action, label)
     ids = list(dict.fromkeys(comment_ids))
     if not ids or len(ids) > MAX_BULK:
@@ -382,9 +418,21 @@ def decide_many(
             f"{len(missing)} of the comments were not found; nothing was decided.",
             {"missing": missing},
         )
+    _check_expected_all(session, [found[i] for i in ids], expected_status)
     return [
         _decide_one(session, moderator, found[i], action, reason, label, bulk=True) for i in ids
     ]
+
+
+def _check_expected_all(
+    session: Session, comments: Sequence[Comment], expected: str | None
+) -> None:
+    changed = [c for c in comments if expected is not None and c.status != expected]
+    if changed:
+        raise ConflictError(
+            f"{len(changed)} of the comments are no longer {expected}; nothing was decided.",
+            {"current": [current_decision(session, c) for c in changed]},
+        )
 
 
 # --- the audit log -------------------------------------------------------------------------

@@ -196,7 +196,7 @@ def decide(facts: Facts, model: ModelOutput, site_policy: Mapping[str, Any]) -> 
     deciding = [f for f in fired if f.action is not None]
     reasons = [f.reason for f in fired]
     if not deciding:
-        return Verdict("approve", "model", reasons)
+        return Verdict("approve", "model", [*reasons, _below_thresholds(model, thresholds)])
     top = max(SEVERITY[f.action] for f in deciding if f.action)
     winner = next(f for f in deciding if f.action and SEVERITY[f.action] == top)
     return Verdict(winner.action or "approve", winner.by, reasons)
@@ -263,6 +263,22 @@ def _model(model: ModelOutput, thresholds: Mapping[str, Mapping[str, float]]) ->
             message = f"Terms that raised the {task} score: {', '.join(raised_by)}."
             reason = {"code": "model_terms", "message": message, "task": task, "terms": raised_by}
             yield _Fired(None, "model", reason, task)
+
+
+def _below_thresholds(
+    model: ModelOutput, thresholds: Mapping[str, Mapping[str, float]]
+) -> dict[str, Any]:
+    """Why an approval is one: every score stayed under the site's approve threshold."""
+    scores = {task: round(float(model.scores.get(task, 0.0)), 4) for task in ("spam", "toxicity")}
+    limits = {task: thresholds[task]["approve_below"] for task in scores}
+    shown = ", ".join(f"{task} {scores[task]:.2f} < {limits[task]:.2f}" for task in scores)
+    return {
+        "code": "below_thresholds",
+        "message": f"Every score is below its approve threshold ({shown}).",
+        "scores": scores,
+        "thresholds": limits,
+        "action": "approve",
+    }
 
 
 def _links(facts: Facts, settings: Mapping[str, Any]) -> Iterator[_Fired]:

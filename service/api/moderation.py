@@ -139,7 +139,11 @@ class CommentDecision(MethodView):
     @blp.arguments(DecisionIn)
     @blp.response(200, QueueItemOut, description="The comment as decided.")
     @blp.alt_response(404, schema=ErrorOut, description="No such comment on the site.")
-    @blp.alt_response(409, schema=ErrorOut, description="The comment changed meanwhile.")
+    @blp.alt_response(
+        409,
+        schema=ErrorOut,
+        description="The comment changed meanwhile, or is not in `expected_status`.",
+    )
     @blp.doc(security=SECURITY)
     def post(self, data: dict[str, Any], comment_id: str):  # noqa: ANN201
         """Approve or reject; the platform gets a new `comment.decided` webhook.
@@ -154,6 +158,7 @@ class CommentDecision(MethodView):
             data["action"],
             reason=data.get("reason"),
             label=data.get("label"),
+            expected_status=data.get("expected_status"),
         )
         commit_and_send([recorded])
         return item_view(db().get(Comment, comment_id))
@@ -164,7 +169,11 @@ class BulkDecisions(MethodView):
     @blp.arguments(BulkDecisionIn)
     @blp.response(200, BulkDecisionOut)
     @blp.alt_response(404, schema=ErrorOut, description="Some ids are unknown: nothing decided.")
-    @blp.alt_response(409, schema=ErrorOut, description="A comment changed meanwhile.")
+    @blp.alt_response(
+        409,
+        schema=ErrorOut,
+        description="A comment changed meanwhile, or is not in `expected_status`.",
+    )
     @blp.doc(security=SECURITY)
     def post(self, data: dict[str, Any]):  # noqa: ANN201
         """Decide up to 500 comments at once, all or nothing; one audit entry per comment."""
@@ -176,6 +185,7 @@ class BulkDecisions(MethodView):
             data["action"],
             reason=data.get("reason"),
             label=data.get("label"),
+            expected_status=data.get("expected_status"),
         )
         commit_and_send(recorded)
         comments = [db().get(Comment, r.decision.comment_id) for r in recorded]

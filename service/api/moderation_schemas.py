@@ -144,6 +144,15 @@ class DecisionIn(Schema):
         validate=validate.OneOf(LABELS),
         metadata={"description": "What the text is; kept as training data."},
     )
+    expected_status = fields.String(
+        allow_none=True,
+        validate=validate.OneOf(STATUSES),
+        metadata={
+            "description": "The status the moderator saw. When the comment's status differs "
+            "(a colleague decided meanwhile), the answer is 409 with the current decision in "
+            "`error.details.current`, and nothing changes."
+        },
+    )
 
 
 class BulkDecisionIn(DecisionIn):

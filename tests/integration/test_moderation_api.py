@@ -433,3 +433,63 @@ def test_page_session_csrf_headers_and_site_isolation(app, client, make_site) ->
         assert list(labels) == ["toxicity"]
         revoke_moderator(session, site_a.site, "page@example.org")
     assert 'name="token"' in client.get("/moderate").text, "revoking the token ends the session"
+
+
+def test_a_decision_on_a_stale_view_gets_409_with_the_current_decision(
+    app, client, make_site
+) -> None:  # noqa: ANN001
+    site = make_site()
+    [comment_id] = store(app, site, [{"external_id": "s-1"}])
+    ana = bearer(moderator_token(app, site, "ana@example.org"))
+    ben = bearer(moderator_token(app, site, "ben@example.org"))
+    url = f"/v1/moderation/comments/{comment_id}/decision"
+    first = client.post(url, json={"action": "approve", "expected_status": "held"}, headers=ana)
+    assert first.status_code == 200 and first.get_json()["status"] == "approved"
+
+    stale = client.post(url, json={"action": "reject", "expected_status": "held"}, headers=ben)
+    assert stale.status_code == 409
+    error = stale.get_json()["error"]
+    current = error["details"]["current"]
+    assert (current["status"], current["action"], current["moderator"]) == (
+        "approved",
+        "approve",
+        "ana@example.org",
+    )
+    assert "already approved by ana@example.org" in error["message"]
+    with session_scope(app.extensions["commentgate"].sessions) as session:
+        assert session.get(Comment, comment_id).status == "approved"
+        deliveries = session.scalar(
+            select(func.count())
+            .select_from(WebhookDelivery)
+            .where(WebhookDelivery.comment_id == comment_id)
+        )
+    assert deliveries == 1, "the stale decision sent nothing to the platform"
+
+    override = client.post(url, json={"action": "reject"}, headers=ben)
+    assert override.status_code == 200 and override.get_json()["status"] == "rejected"
+    bad = client.post(url, json={"action": "approve", "expected_status": "gone"}, headers=ben)
+    assert bad.status_code == 422
+
+
+def test_bulk_with_a_stale_comment_decides_nothing(app, client, make_site) -> None:  # noqa: ANN001
+    site = make_site()
+    ids = store(app, site, [{"external_id": f"b-{i}"} for i in range(3)])
+    token = bearer(moderator_token(app, site))
+    one = client.post(
+        f"/v1/moderation/comments/{ids[1]}/decision", json={"action": "approve"}, headers=token
+    )
+    assert one.status_code == 200
+    body = {"ids": ids, "action": "reject", "expected_status": "held"}
+    stale = client.post("/v1/moderation/decisions", json=body, headers=token)
+    assert stale.status_code == 409
+    [current] = stale.get_json()["error"]["details"]["current"]
+    assert (current["comment_id"], current["status"]) == (ids[1], "approved")
+    with session_scope(app.extensions["commentgate"].sessions) as session:
+        statuses = [session.get(Comment, i).status for i in ids]
+    assert statuses == ["held", "approved", "held"]
+    fresh = client.post(
+        "/v1/moderation/decisions",
+        json={"ids": [ids[0], ids[2]], "action": "reject", "expected_status": "held"},
+        headers=token,
+    )
+    assert fresh.status_code == 200 and fresh.get_json()["decided"] == 2

@@ -369,3 +369,15 @@ def test_sites_policy_command_shows_and_sets(stack, app, make_site) -> None:  # 
 
     bad = runner.invoke(cli, [*args, "--set", "flood.action=delete"], env=stack.env)
     assert bad.exit_code != 0 and "action" in bad.output
+
+
+def test_every_decision_has_a_reason_approvals_included(app, make_site) -> None:  # noqa: ANN001
+    site = make_site()
+    plain = submit(app, site, "Thanks, this helped.")
+    assert (plain.status, codes(plain)) == ("approved", ["below_thresholds"])
+    assert plain.reasons[0]["scores"]["spam"] == 0.05
+    held = submit(app, site, "Buy cheap pills", spam=0.7)
+    rejected = submit(app, site, "Buy cheap pills now", spam=0.999)
+    for comment in (plain, held, rejected):
+        assert comment.reasons, f"{comment.status} without a reason"
+    assert held.status == "held" and rejected.status == "rejected"

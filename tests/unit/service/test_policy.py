@@ -19,9 +19,13 @@ def output(spam: float, toxicity: float = 0.0, terms: list[str] | None = None) -
     )
 
 
-def test_low_scores_are_approved_without_reasons() -> None:
+def test_low_scores_are_approved_with_the_thresholds_they_passed() -> None:
     verdict = decide(Facts(content="Nice post."), output(0.1, 0.1), {})
-    assert (verdict.action, verdict.decided_by, verdict.reasons) == ("approve", "model", [])
+    assert (verdict.action, verdict.decided_by) == ("approve", "model")
+    [reason] = verdict.reasons
+    assert reason["code"] == "below_thresholds" and reason["action"] == "approve"
+    assert reason["scores"] == {"spam": 0.1, "toxicity": 0.1}
+    assert reason["thresholds"] == {"spam": 0.4, "toxicity": 0.5}
 
 
 def test_mid_spam_is_held_and_high_spam_rejected_with_terms() -> None:
