@@ -82,7 +82,10 @@ def _helpers() -> dict[str, Any]:
 @blp.errorhandler(CommentGateError)
 def _page_error(exc: CommentGateError):  # noqa: ANN202
     if _wants_json():
-        return jsonify({"error": {"code": exc.code, "message": exc.message}}), exc.status
+        body: dict[str, Any] = {"code": exc.code, "message": exc.message}
+        if exc.details:
+            body["details"] = exc.details
+        return jsonify({"error": body}), exc.status
     return render_template("moderate_error.html", error=exc), exc.status
 
 
@@ -193,7 +196,15 @@ def decide(comment_id: str):  # noqa: ANN201
     moderator = _require()
     action, label = _choice()
     reason = request.form.get("reason", "").strip()[:1000] or None
-    recorded = moderation.decide(db(), moderator, comment_id, action, reason=reason, label=label)
+    recorded = moderation.decide(
+        db(),
+        moderator,
+        comment_id,
+        action,
+        reason=reason,
+        label=label,
+        expected_status=request.form.get("expected_status") or None,
+    )
     _commit_and_send([recorded])
     decided = db().get(Comment, comment_id)
     if _wants_json():

@@ -16,7 +16,7 @@ from sqlalchemy import select
 from standardwebhooks import Webhook
 
 from service.db import session_scope
-from service.models import LabeledExample, Site
+from service.models import Comment, LabeledExample, Site
 from service.moderators import create_moderator
 from tests.browser.support import chromium_path, launch
 from tests.conftest import auth, wait_for
@@ -116,3 +116,52 @@ def test_sign_in_see_reasons_approve_with_keyboard_and_platform_gets_event(
             select(LabeledExample).where(LabeledExample.comment_id == held_id)
         ).all()
         assert {(label.task, label.label) for label in labels} == {("spam", 0), ("toxicity", 0)}
+
+
+@pytest.mark.parametrize("stack", ["embedded"], indirect=True)
+def test_a_stale_decision_shows_the_colleagues_and_overrides_only_when_pressed_again(
+    app, stack, live_server, make_site
+) -> None:  # noqa: ANN001
+    from playwright.sync_api import expect, sync_playwright
+
+    from tests.browser.support import store_held
+
+    site = make_site()
+    sessions = app.extensions["commentgate"].sessions
+    with session_scope(sessions) as session:
+        ana = create_moderator(session, site.site, "ana@example.org", "moderator").token
+        ben = create_moderator(session, site.site, "ben@example.org", "moderator").token
+        [comment_id] = store_held(
+            session, site.site.id, [{"external_id": "st-1", "content": "Is this spam or not?"}]
+        )
+
+    def status() -> str:
+        with session_scope(sessions) as session:
+            return session.get(Comment, comment_id).status
+
+    with sync_playwright() as playwright:
+        browser = launch(playwright)
+        pages = []
+        for token in (ana, ben):
+            page = browser.new_context().new_page()
+            page.goto(f"{live_server}/moderate")
+            page.fill("#token", token)
+            page.click("button[type=submit]")
+            expect(page.locator(f'.item[data-id="{comment_id}"]')).to_be_visible()
+            pages.append(page)
+        first, second = pages
+        first.keyboard.press("a")
+        item = first.locator(f'.item[data-id="{comment_id}"]')
+        expect(item.locator(".badge")).to_have_text("Approved")
+
+        stale = second.locator(f'.item[data-id="{comment_id}"]')
+        expect(stale.locator(".badge")).to_have_text("Held")
+        second.keyboard.press("r")
+        expect(second.locator("#toast")).to_contain_text("already approved by ana@example.org")
+        expect(stale.locator(".badge")).to_have_text("Approved")
+        assert status() == "approved"
+
+        second.keyboard.press("r")
+        expect(stale.locator(".badge")).to_have_text("Rejected")
+        browser.close()
+    assert status() == "rejected"

@@ -36,6 +36,16 @@
     focus(current);
   }
 
+  function showStatus(item, status) {
+    const badge = item.querySelector(".badge");
+    if (badge) {
+      badge.className = "badge " + status;
+      badge.textContent = status.charAt(0).toUpperCase() + status.slice(1);
+    }
+    item.dataset.status = status;
+    return badge;
+  }
+
   async function decide(item, decision) {
     if (!item || item.classList.contains("decided")) return;
     const form = item.querySelector("form.decide");
@@ -51,13 +61,18 @@
         headers: { Accept: "application/json", "X-CSRF-Token": csrf },
       });
       const data = await response.json();
-      if (!response.ok) throw new Error(data.error?.message || response.statusText);
-      const badge = item.querySelector(".badge");
-      if (badge) {
-        badge.className = "badge " + data.status;
-        badge.textContent = data.status.charAt(0).toUpperCase() + data.status.slice(1);
+      const current = data.error?.details?.current;
+      if (response.status === 409 && current) {
+        // A colleague decided meanwhile: show their decision; pressing again overrides it.
+        const seen = form.querySelector('input[name="expected_status"]');
+        if (seen) seen.value = current.status;
+        showStatus(item, current.status);
+        throw new Error(`${data.error.message.split(";")[0]}. Press again to override.`);
       }
-      item.dataset.status = data.status;
+      if (!response.ok) throw new Error(data.error?.message || response.statusText);
+      const badge = showStatus(item, data.status);
+      const seen = form.querySelector('input[name="expected_status"]');
+      if (seen) seen.value = data.status;
       say(`${badge ? badge.textContent : data.status}: #${data.external_id}`);
       if (item.matches(".queue .item")) nextUndecided();
       else window.location.reload();
