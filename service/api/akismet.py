@@ -117,20 +117,32 @@ def _content(params: MultiDict[str, str]) -> str:
     return content
 
 
-def _key(params: MultiDict[str, str]) -> str | None:
-    """The key from ``api_key``/``key``, a bearer token, or the legacy ``KEY.rest.akismet.com``."""
-    key = params.get("api_key") or params.get("key") or bearer_token()
-    if key:
-        return key.strip()
+def _keys(params: MultiDict[str, str]) -> list[str]:
+    """Every key the request names in its form (``key``, ``api_key``) or a bearer token; else the
+    legacy ``KEY.rest.akismet.com`` host. The host is not read beside a form key: the plugin
+    verifies a newly typed ``key`` while its host still names the stored one."""
+    sent = [params.get("key"), params.get("api_key"), bearer_token()]
+    keys = list(dict.fromkeys(k.strip() for k in sent if k and k.strip()))
+    if keys:
+        return keys
     # The raw header: werkzeug's ``request.host`` drops hosts with "_", which our keys contain.
     label, _, rest = request.environ.get("HTTP_HOST", "").partition(".")
-    return label if rest and label.startswith(API_KEY_PREFIX) else None
+    return [label] if rest and label.startswith(API_KEY_PREFIX) else []
 
 
 def _site(params: MultiDict[str, str]) -> Site:
-    key = _key(params)
-    if not key:
+    """The site every key sent belongs to: a wrong ``key`` beside a valid ``api_key`` (or the
+    reverse) is invalid, so a key is never judged by another one sent with it."""
+    keys = _keys(params)
+    if not keys:
         raise Invalid('Empty "api_key" value')
+    sites = [_one_site(key) for key in keys]
+    if len({site.id for site in sites}) != 1:
+        raise Invalid("Invalid key")
+    return sites[0]
+
+
+def _one_site(key: str) -> Site:
     site = authenticate_site(db(), key)
     if site is None:
         raise Invalid("Invalid key")

@@ -331,3 +331,21 @@ def test_usage_limit_and_key_sites_count_our_own_traffic(app, site, akismet_clie
     assert csv.splitlines()[1].startswith("Site,Total API Calls,Spam,Ham")
     assert csv.splitlines()[2] == f"{BLOG},2,1,1,0,1,false"
     assert sites_client.key_sites(month="2001-01")["total"] == 0
+
+
+def test_verify_key_judges_key_beside_api_key(site, wsgi, make_site) -> None:  # noqa: ANN001
+    """A wrong ``key`` is not made valid by a valid ``api_key`` sent with it, nor the reverse,
+    nor a key of another site."""
+    url = "https://rest.akismet.com/1.1/verify-key"
+    other = make_site()
+    cases = [
+        ({"key": "wrongkey1234", "api_key": site.api_key}, "invalid"),
+        ({"key": site.api_key, "api_key": "wrongkey1234"}, "invalid"),
+        ({"key": other.api_key, "api_key": site.api_key}, "invalid"),
+        ({"key": site.api_key, "api_key": site.api_key}, "valid"),
+        ({"key": site.api_key}, "valid"),
+        ({"key": "wrongkey1234"}, "invalid"),
+    ]
+    for form, answer in cases:
+        response = wsgi().post(url, data={**form, "blog": BLOG})
+        assert response.text == answer, form
