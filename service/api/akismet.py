@@ -1,7 +1,8 @@
 """Akismet's REST API — form-encoded requests, plain-text answers — decided by our model and policy.
 
 A platform that speaks Akismet (the WordPress plugin, the ``akismet`` Python client, ...) switches
-by pointing its Akismet base URL here and using a site API key as its Akismet key. ``true`` (spam)
+by pointing its Akismet base URL here and using the site's 12-hex Akismet key (or its API key) as
+its Akismet key. ``true`` (spam)
 means the site's policy rejects the comment, then also with ``X-akismet-pro-tip: discard``, or
 holds it for a spam reason (``compat.SPAM_HOLD_CODES``); anything else is ``false``.
 """
@@ -25,7 +26,7 @@ from service.comments import MAX_CONTENT_CHARS
 from service.errors import CommentGateError, ValidationError
 from service.models import Site
 from service.policy import HONEYPOT_NAME_KEY
-from service.security import API_KEY_PREFIX
+from service.security import API_KEY_PREFIX, is_akismet_key
 from service.sites import authenticate_site
 from service.state import db, state
 
@@ -127,7 +128,8 @@ def _keys(params: MultiDict[str, str]) -> list[str]:
         return keys
     # The raw header: werkzeug's ``request.host`` drops hosts with "_", which our keys contain.
     label, _, rest = request.environ.get("HTTP_HOST", "").partition(".")
-    return [label] if rest and label.startswith(API_KEY_PREFIX) else []
+    known = label.startswith(API_KEY_PREFIX) or is_akismet_key(label)
+    return [label] if rest and known else []
 
 
 def _site(params: MultiDict[str, str]) -> Site:
@@ -143,7 +145,7 @@ def _site(params: MultiDict[str, str]) -> Site:
 
 
 def _one_site(key: str) -> Site:
-    site = authenticate_site(db(), key)
+    site = authenticate_site(db(), key, secret_key=state().settings.secret_key)
     if site is None:
         raise Invalid("Invalid key")
     return site
