@@ -9,6 +9,7 @@ holds it for a spam reason (``compat.SPAM_HOLD_CODES``); anything else is ``fals
 
 from __future__ import annotations
 
+import html
 import re
 from datetime import UTC, datetime
 from typing import Any
@@ -35,6 +36,7 @@ blp = Blueprint("akismet", __name__)
 SOURCE = "akismet"
 THANKS = "Thanks for making the web a better place."
 HEADER_UNSAFE = re.compile(r"[^\x20-\x7e]")
+TAG = re.compile(r"<[^>]*>")
 TRUSTED_ROLES = ("administrator",)
 # Kept with the comment (for moderators and key-sites); the many other keys plugins send are not.
 KEPT_FIELDS = (
@@ -181,15 +183,28 @@ def _gmt(value: str | None) -> datetime | None:
 
 
 def _external_id(params: MultiDict[str, str]) -> str:
-    """Stable across re-checks and submit-* calls describing the same comment."""
+    """The same for a comment's first check, its re-checks and its submit-spam/ham.
+
+    WordPress sends ``comment_date_gmt`` (and the rest of its database row) only from the second
+    call on, and its first check sees the author and content still backslash-escaped and before
+    its HTML filter, so the identity is the post, author, e-mail and content, compared loosely.
+    """
+    post = params.get("comment_post_ID")
+    where = f"post:{post.strip()}" if post and post.strip() else f"url:{params.get('permalink')}"
     return compat.stable_id(
-        "ak_",
-        params.get("permalink"),
-        params.get("comment_author"),
-        params.get("comment_author_email"),
-        params.get("comment_content"),
-        params.get("comment_date_gmt"),
+        "ak2_",
+        where,
+        _loose(params.get("comment_author")),
+        _loose(params.get("comment_author_email")),
+        _loose(params.get("comment_content")),
     )
+
+
+def _loose(value: str | None) -> str:
+    """Text as both of WordPress's copies of it agree: no backslashes, tags or entities, spaces
+    collapsed, case folded."""
+    text = html.unescape(TAG.sub("", (value or "").replace("\\", "")))
+    return " ".join(text.split()).casefold()
 
 
 def _comment_data(params: MultiDict[str, str]) -> dict[str, Any]:
@@ -278,7 +293,12 @@ def _submit(label: int) -> Response:
         return _text(THANKS)
     session = db()
     comment = compat.find_comment(
-        session, site, guid=params.get("guid"), external_id=_external_id(params)
+        session,
+        site,
+        guid=params.get("guid"),
+        external_id=_external_id(params),
+        content=content or None,
+        source=SOURCE,
     )
     text = content or (comment.content if comment is not None else "")
     if text:

@@ -349,3 +349,53 @@ def test_verify_key_judges_key_beside_api_key(site, wsgi, make_site) -> None:  #
     for form, answer in cases:
         response = wsgi().post(url, data={**form, "blog": BLOG})
         assert response.text == answer, form
+
+
+def test_wordpress_recheck_and_feedback_find_the_first_checked_comment(app, site, wsgi) -> None:  # noqa: ANN001
+    """As WordPress sends them: the first check has no ``comment_date_gmt`` and still-escaped
+    text; "Check for Spam" and submit-spam/ham come from its database row, with the date, the
+    unescaped and filtered text and ``recheck_reason``. One comment, one decision, labels on it."""
+    url = "https://rest.akismet.com/1.1/"
+    base = {"api_key": site.api_key, "blog": BLOG, "user_ip": "203.0.113.7"}
+    first = {
+        **base,
+        "comment_post_ID": "17",
+        "permalink": f"{BLOG}/2024/01/on-iraq/",
+        "comment_author": "Max O\\'Neil",
+        "comment_author_email": "max@example.org",
+        "comment_content": "Don\\'t  miss <script>this</script>: cheap viagra &amp; casino http://x.example",
+    }
+    from_db = {
+        **first,
+        "comment_author": "Max O'Neil",
+        "comment_content": "Don't miss this: cheap viagra & casino http://x.example",
+        "comment_date_gmt": "2024-01-05 10:00:03",
+        "comment_ID": "501",
+    }
+    checked = wsgi().post(url + "comment-check", data=first)
+    guid = checked.headers["X-akismet-guid"]
+    rechecked = wsgi().post(
+        url + "comment-check", data={**from_db, "recheck_reason": "recheck_queue"}
+    )
+    assert rechecked.headers["X-akismet-guid"] == guid
+    assert wsgi().post(url + "submit-spam", data=from_db).text.startswith("Thanks")
+    [comment] = stored(app, site)
+    assert comment.id == guid
+    assert count(app, Decision, Decision.comment_id == guid) == 1
+    [label] = labels(app, site)
+    assert (label.comment_id, label.label) == (guid, 1)
+    assert wsgi().post(url + "submit-ham", data=from_db).text.startswith("Thanks")
+    [label] = labels(app, site)
+    assert (label.comment_id, label.label) == (guid, 0)
+
+
+def test_another_comment_by_the_same_author_is_another_comment(app, site, wsgi) -> None:  # noqa: ANN001
+    url = "https://rest.akismet.com/1.1/comment-check"
+    base = {"api_key": site.api_key, "blog": BLOG, "user_ip": "203.0.113.7", **COMMENT}
+    one = wsgi().post(url, data={**base, "comment_content": HAM})
+    two = wsgi().post(url, data={**base, "comment_content": HAM + " And one more thing."})
+    other_post = wsgi().post(
+        url, data={**base, "comment_content": HAM, "permalink": f"{BLOG}/2024/02/other/"}
+    )
+    guids = {r.headers["X-akismet-guid"] for r in (one, two, other_post)}
+    assert len(guids) == 3 and len(stored(app, site)) == 3
