@@ -33,6 +33,7 @@ HOLD_SPAM = {
 }
 REJECT_SPAM = {**HOLD_SPAM, "spam": {"approve_below": 0.3, "reject_at": 0.6}}
 HOLD_TOXIC = {**HOLD_SPAM, "toxicity": {"approve_below": 0.5, "reject_at": 0.99}}
+REJECT_TOXIC = {**HOLD_SPAM, "toxicity": {"approve_below": 0.3, "reject_at": 0.5}}
 COMMENT = {
     "comment_type": "comment",
     "comment_author": "Max",
@@ -73,9 +74,9 @@ def akismet_client(site: NewSite, wsgi) -> akismet.SyncClient:  # noqa: ANN001
     return akismet.SyncClient.validated_client(config=config, http_client=wsgi())
 
 
-def set_policy(app, site: NewSite, thresholds: dict[str, Any]) -> None:  # noqa: ANN001
+def set_policy(app, site: NewSite, thresholds: dict[str, Any], **settings: Any) -> None:  # noqa: ANN001
     with session_scope(app.extensions["commentgate"].sessions) as session:
-        session.get(Site, site.site.id).policy = {"thresholds": thresholds}
+        session.get(Site, site.site.id).policy = {"thresholds": thresholds, **settings}
 
 
 def stored(app, site: NewSite) -> list[Comment]:  # noqa: ANN001
@@ -125,12 +126,30 @@ def test_spam_is_true_and_held_for_moderators(app, site, akismet_client) -> None
     assert "spam_score" in {r["code"] for r in comment.reasons}
 
 
-def test_outright_reject_is_discard(app, site, akismet_client) -> None:  # noqa: ANN001
+def test_certain_spam_is_discard_only_where_the_site_opts_in(app, site, akismet_client) -> None:  # noqa: ANN001
+    """By default a rejection goes to the platform's spam folder, where a person can find it."""
     set_policy(app, site, REJECT_SPAM)
     assert akismet_client.comment_check("203.0.113.9", comment_content=SPAM, **COMMENT) == (
+        akismet.CheckResponse.SPAM
+    )
+    set_policy(app, site, REJECT_SPAM, akismet_discard=True)
+    assert akismet_client.comment_check("203.0.113.9", comment_content=SPAM + "!") == (
         akismet.CheckResponse.DISCARD
     )
-    assert [c.status for c in stored(app, site)] == ["rejected"]
+    assert [c.status for c in stored(app, site)] == ["rejected", "rejected"]
+
+
+def test_toxicity_is_never_discard(app, site, wsgi) -> None:  # noqa: ANN001
+    """Rejected for toxicity, even where discard is allowed: spam folder, never deleted unseen."""
+    set_policy(app, site, REJECT_TOXIC, akismet_discard=True)
+    form = {"api_key": site.api_key, "blog": BLOG, "user_ip": "203.0.113.12"}
+    response = wsgi().post(
+        "https://rest.akismet.com/1.1/comment-check", data={**form, "comment_content": TOXIC}
+    )
+    assert (response.text, response.headers.get("X-akismet-pro-tip")) == ("true", None)
+    [comment] = stored(app, site)
+    assert comment.status == "rejected"
+    assert "toxicity_score" in {r["code"] for r in comment.reasons}
 
 
 def test_held_only_for_toxicity_is_not_spam(app, site, akismet_client) -> None:  # noqa: ANN001
@@ -264,7 +283,9 @@ def test_key_as_subdomain(app, site, wsgi) -> None:  # noqa: ANN001
 
 
 def test_unknown_keys_are_ignored_and_a_filled_honeypot_is_discarded(app, site, wsgi) -> None:  # noqa: ANN001
-    """The WordPress plugin also sends $_SERVER and POST_ values; only known fields are kept."""
+    """The WordPress plugin also sends $_SERVER and POST_ values; only known fields are kept.
+    A filled honeypot alone is certain spam: discard, where the site allows it."""
+    set_policy(app, site, HOLD_SPAM, akismet_discard=True)
     form = {
         "api_key": site.api_key,
         "blog": BLOG,
