@@ -298,8 +298,14 @@ def usage(session: Session, site: Site, source: str, since: datetime) -> int:
 
 
 def activity(session: Session, site: Site, source: str, start: datetime) -> Activity:
-    """Counts for Akismet's key-sites report, from stored comments and labels."""
-    end = next_month(start)
+    """Counts for Akismet's key-sites report (one month), from stored comments and labels."""
+    return activity_between(session, site, source, start, next_month(start))
+
+
+def activity_between(
+    session: Session, site: Site, source: str, start: datetime, end: datetime
+) -> Activity:
+    """Counts of a site's Akismet-compatible traffic received in ``[start, end)``."""
     in_month = (
         Comment.site_id == site.id,
         Comment.source == source,

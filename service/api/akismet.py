@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import html
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -37,6 +37,8 @@ SOURCE = "akismet"
 THANKS = "Thanks for making the web a better place."
 HEADER_UNSAFE = re.compile(r"[^\x20-\x7e]")
 TAG = re.compile(r"<[^>]*>")
+PERIOD = re.compile(r"(\d{1,5})-(days?|weeks?|months?|years?)")
+PERIOD_DAYS = {"day": 1, "week": 7, "month": 31, "year": 366}
 TRUSTED_ROLES = ("administrator",)
 # Kept with the comment (for moderators and key-sites); the many other keys plugins send are not.
 KEPT_FIELDS = (
@@ -317,6 +319,76 @@ def submit_spam() -> Response:
 @blp.post("/1.1/submit-ham")
 def submit_ham() -> Response:
     return _submit(0)
+
+
+@blp.route("/1.1/test", methods=["GET", "POST"])
+def connection_test() -> Response:
+    """The plugin's connectivity check: it looks for exactly ``connected``; no key is sent."""
+    return _text("connected")
+
+
+@blp.post("/1.1/get-subscription")
+def get_subscription() -> Response:
+    """The plugin's settings page shows this account (and calls a key without one invalid):
+    a CommentGate site is always active, with no billing; its month ends at the date shown."""
+    site = _site(_params())
+    month_end = compat.next_month(compat.month_start())
+    return jsonify(
+        {
+            "account_id": site.id,
+            "account_name": site.name,
+            "account_type": "commentgate",
+            "status": "active",
+            "next_billing_date": int(month_end.timestamp()),
+            "limit_reached": False,
+        }
+    )
+
+
+@blp.post("/1.1/get-stats")
+def get_stats() -> Response:
+    """The plugin's "spam blocked" and accuracy figures (``from``: ``all``, ``6-months``, ``N-days``
+    or a date), from CommentGate's own counts: ``spam`` is what was answered ``true``,
+    ``missed_spam``/``false_positives`` come from submit-spam/submit-ham."""
+    params = _params()
+    site = _site(params)
+    now = datetime.now(UTC)
+    seen = compat.activity_between(db(), site, SOURCE, _since(params.get("from"), now), now)
+    judged = max(seen.calls, 1)
+    wrong = min(seen.missed_spam + seen.false_positives, judged)
+    return jsonify(
+        {
+            "spam": seen.spam,
+            "ham": seen.ham,
+            "missed_spam": seen.missed_spam,
+            "false_positives": seen.false_positives,
+            "accuracy": round(100 * (judged - wrong) / judged, 2),
+            "time_saved": 0,
+            "breakdown": {},
+        }
+    )
+
+
+def _since(value: str | None, now: datetime) -> datetime:
+    """The start of a ``get-stats`` period; ``all`` (the default) is since the first comment."""
+    value = (value or "all").strip().lower()
+    if value == "all":
+        return datetime(1970, 1, 1, tzinfo=UTC)
+    match = PERIOD.fullmatch(value)
+    if match:
+        days = int(match.group(1)) * PERIOD_DAYS[match.group(2).rstrip("s")]
+        return now - timedelta(days=min(days, 36500))
+    parsed = _gmt(value)
+    if parsed is None:
+        raise Invalid(f"Invalid parameter: from={value[:40]}")
+    return parsed
+
+
+@blp.post("/1.1/deactivate")
+def deactivate() -> Response:
+    """Sent when the plugin is deactivated; a CommentGate key stays valid (rotate it to end it)."""
+    _site(_params())
+    return _text("deactivated")
 
 
 @blp.route("/1.2/usage-limit", methods=["GET", "POST"])

@@ -7,6 +7,7 @@ Every test runs on both back ends.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -420,3 +421,46 @@ def test_another_comment_by_the_same_author_is_another_comment(app, site, wsgi) 
     )
     guids = {r.headers["X-akismet-guid"] for r in (one, two, other_post)}
     assert len(guids) == 3 and len(stored(app, site)) == 3
+
+
+def test_the_plugin_s_account_endpoints_answer_as_it_parses_them(app, site, wsgi) -> None:  # noqa: ANN001
+    """What the WordPress plugin reads: ``connected`` from /1.1/test, a JSON account with
+    ``status`` from get-subscription (``invalid`` for a wrong key), JSON stats per ``from``
+    period, ``deactivated``; every one takes the 12-hex key as ``key``."""
+    url = "https://rest.akismet.com/1.1/"
+    http = wsgi()
+    assert http.get(url + "test").text == "connected"
+    assert http.post(url + "test").text == "connected"
+    form = {"key": site.akismet_key, "blog": BLOG}
+    account = http.post(url + "get-subscription", data=form)
+    assert account.headers["Content-Type"].startswith("application/json")
+    body = account.json()
+    assert (body["status"], body["account_type"], body["account_name"]) == (
+        "active",
+        "commentgate",
+        site.site.name,
+    )
+    assert body["next_billing_date"] > time.time() and body["limit_reached"] is False
+    bad = {"key": "0123456789ab", "blog": BLOG}
+    assert http.post(url + "get-subscription", data=bad).text == "invalid"
+
+    check = {"api_key": site.akismet_key, "blog": BLOG, "user_ip": "203.0.113.7", **COMMENT}
+    assert http.post(url + "comment-check", data={**check, "comment_content": SPAM}).text == "true"
+    assert http.post(url + "comment-check", data={**check, "comment_content": HAM}).text == "false"
+    http.post(url + "submit-ham", data={**check, "comment_content": SPAM})
+    for period in ("all", "6-months", "30-days", "2024-01-01"):
+        stats = http.post(url + "get-stats", data={**form, "from": period}).json()
+        assert stats == {
+            "spam": 1,
+            "ham": 1,
+            "missed_spam": 0,
+            "false_positives": 1,
+            "accuracy": 50.0,
+            "time_saved": 0,
+            "breakdown": {},
+        }, period
+    assert http.post(url + "get-stats", data={**form, "from": "2999-01-01"}).json()["spam"] == 0
+    assert http.post(url + "get-stats", data={**form, "from": "yesterday"}).text == "invalid"
+    assert http.post(url + "deactivate", data=form).text == "deactivated"
+    assert http.post(url + "deactivate", data=bad).text == "invalid"
+    assert http.post(url + "verify-key", data=form).text == "valid", "still valid afterwards"
