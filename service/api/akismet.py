@@ -54,17 +54,46 @@ KEPT_FIELDS = (
 )
 
 
-class Invalid(Exception):
-    """Akismet's answer to a bad key or a missing field: ``invalid`` plus a debug header."""
+# Alert codes are CommentGate's own (Akismet's plugin shows any code with its message until an
+# answer comes without one); README "Switching from Akismet" lists them.
+ALERT_INVALID_KEY = ("10401", "Your CommentGate key is invalid, expired or rotated out.")
+ALERT_RATE_LIMITED = ("10429", "Too many requests for this key: CommentGate's rate limit.")
 
-    def __init__(self, help_text: str) -> None:
+
+class Invalid(Exception):
+    """Akismet's answer to a bad key or a missing field: ``invalid`` plus a debug header, and an
+    alert the plugin shows its admin when the key itself is the problem."""
+
+    def __init__(self, help_text: str, *, alert: tuple[str, str] | None = None) -> None:
         super().__init__(help_text)
         self.help_text = help_text
+        self.alert = alert
 
 
 @blp.errorhandler(Invalid)
 def _invalid(exc: Invalid) -> Response:
-    return _text("invalid", {"X-akismet-debug-help": _header_text(exc.help_text)})
+    headers = {"X-akismet-debug-help": _header_text(exc.help_text)}
+    headers["X-akismet-error"] = headers["X-akismet-debug-help"]
+    if exc.alert:
+        headers |= _alert(*exc.alert)
+    return _text("invalid", headers)
+
+
+def _alert(code: str, message: str) -> dict[str, str]:
+    return {"X-akismet-alert-code": code, "X-akismet-alert-msg": message}
+
+
+@blp.after_request
+def _error_headers(response: Response) -> Response:
+    """Every failed answer says so in ``X-akismet-error``, which the plugin reads: the comment
+    then waits for moderation instead of being published, and is re-checked later. A 429 (from
+    the rate limiter, before any view runs) also raises the plugin's admin alert."""
+    if response.status_code >= 400 and "X-akismet-error" not in response.headers:
+        reason = response.headers.get("X-akismet-debug-help") or response.status
+        response.headers["X-akismet-error"] = _header_text(reason)
+    if response.status_code == 429:
+        response.headers.update(_alert(*ALERT_RATE_LIMITED))
+    return response
 
 
 class Unavailable(Exception):
@@ -141,17 +170,17 @@ def _site(params: MultiDict[str, str]) -> Site:
     reverse) is invalid, so a key is never judged by another one sent with it."""
     keys = _keys(params)
     if not keys:
-        raise Invalid('Empty "api_key" value')
+        raise Invalid('Empty "api_key" value', alert=ALERT_INVALID_KEY)
     sites = [_one_site(key) for key in keys]
     if len({site.id for site in sites}) != 1:
-        raise Invalid("Invalid key")
+        raise Invalid("Invalid key", alert=ALERT_INVALID_KEY)
     return sites[0]
 
 
 def _one_site(key: str) -> Site:
     site = authenticate_site(db(), key, secret_key=state().settings.secret_key)
     if site is None:
-        raise Invalid("Invalid key")
+        raise Invalid("Invalid key", alert=ALERT_INVALID_KEY)
     return site
 
 

@@ -464,3 +464,24 @@ def test_the_plugin_s_account_endpoints_answer_as_it_parses_them(app, site, wsgi
     assert http.post(url + "deactivate", data=form).text == "deactivated"
     assert http.post(url + "deactivate", data=bad).text == "invalid"
     assert http.post(url + "verify-key", data=form).text == "valid", "still valid afterwards"
+
+
+def test_errors_carry_x_akismet_error_and_key_problems_an_alert(site, wsgi) -> None:  # noqa: ANN001
+    """The plugin holds a comment for moderation on ``X-akismet-error`` and shows its admin
+    ``X-akismet-alert-code``/``-msg`` until an answer comes without them."""
+    url = "https://rest.akismet.com/1.1/comment-check"
+    form = {"api_key": site.akismet_key, "blog": BLOG, "user_ip": "203.0.113.7"}
+    fine = wsgi().post(url, data={**form, "comment_content": HAM})
+    assert fine.text == "false"
+    assert not {"x-akismet-error", "x-akismet-alert-code"} & set(fine.headers)
+    for bad in ({**form, "api_key": "0123456789ab"}, {"blog": BLOG, "user_ip": "1.2.3.4"}):
+        refused = wsgi().post(url, data=bad)
+        assert refused.text == "invalid"
+        assert refused.headers["X-akismet-error"]
+        assert refused.headers["X-akismet-alert-code"] == "10401"
+        assert "invalid" in refused.headers["X-akismet-alert-msg"]
+    missing = wsgi().post(url, data={**form, "user_ip": ""})
+    assert missing.headers["X-akismet-error"] == 'Empty "user_ip" value'
+    assert "X-akismet-alert-code" not in missing.headers, "not a key problem"
+    too_long = wsgi().post(url, data={**form, "comment_content": "x" * 100_001})
+    assert too_long.status_code >= 400 and too_long.headers["X-akismet-error"]
