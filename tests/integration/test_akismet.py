@@ -485,3 +485,26 @@ def test_errors_carry_x_akismet_error_and_key_problems_an_alert(site, wsgi) -> N
     assert "X-akismet-alert-code" not in missing.headers, "not a key problem"
     too_long = wsgi().post(url, data={**form, "comment_content": "x" * 100_001})
     assert too_long.status_code >= 400 and too_long.headers["X-akismet-error"]
+
+
+def test_the_pypi_client_works_end_to_end_with_the_12_hex_key(app, site, wsgi) -> None:  # noqa: ANN001
+    """The ``akismet`` client from PyPI, configured with the site's Akismet key instead of its
+    ``cg_`` key: verified, checks, feedback attached, usage and key-sites."""
+    config = akismet.Config(key=site.akismet_key, url=BLOG)
+    client = akismet.SyncClient.validated_client(config=config, http_client=wsgi())
+    assert client.verify_key() is True
+    assert client.comment_check("203.0.113.7", comment_content=SPAM, **COMMENT) == (
+        akismet.CheckResponse.SPAM
+    )
+    assert client.comment_check("203.0.113.8", comment_content=HAM) == akismet.CheckResponse.HAM
+    assert client.submit_ham("203.0.113.7", comment_content=SPAM, **COMMENT) is True
+    spam = next(c for c in stored(app, site) if c.content == SPAM)
+    [label] = labels(app, site)
+    assert (label.comment_id, label.label) == (spam.id, 0)
+    assert client.usage_limit()["usage"] == 2
+    http = wsgi(headers={"Authorization": f"Bearer {site.akismet_key}"})
+    report = akismet.SyncClient(config=config, http_client=http).key_sites()
+    assert report["total"] == 1
+    wrong = akismet.Config(key="0123456789ab", url=BLOG)
+    with pytest.raises(akismet.APIKeyError):
+        akismet.SyncClient.validated_client(config=wrong, http_client=wsgi())
