@@ -33,6 +33,10 @@ from service.models import Comment, LabeledExample, Site
 SPAM_HOLD_CODES = frozenset(
     {"spam_score", "too_many_links", "repeat_post", "honeypot", "too_fast", "model_error"}
 )
+# Only these, alone, make a rejection certain enough for Akismet's "discard" (the platform then
+# deletes the comment unseen): a toxic comment, a blocked term or a flood may be a person's, who
+# should be able to find it in the spam folder.
+CERTAIN_SPAM_CODES = frozenset({"spam_score", "honeypot"})
 DEFAULT_LANGUAGES = ("en",)
 
 
@@ -44,6 +48,7 @@ class Checked:
     output: policy.ModelOutput
     comment_id: str | None = None
     created: bool = False
+    discard_allowed: bool = False
 
     @property
     def scores(self) -> Mapping[str, float]:
@@ -51,18 +56,37 @@ class Checked:
 
     @property
     def answer(self) -> str:
-        return spam_answer(self.verdict.action, self.verdict.reasons)
+        return spam_answer(
+            self.verdict.action, self.verdict.reasons, discard_allowed=self.discard_allowed
+        )
 
 
-def spam_answer(action: str, reasons: Iterable[Mapping[str, Any]]) -> str:
-    """Akismet's three answers: ``discard`` (rejected outright), ``spam`` or ``ham``."""
+def spam_answer(
+    action: str, reasons: Iterable[Mapping[str, Any]], *, discard_allowed: bool = False
+) -> str:
+    """Akismet's three answers: ``discard`` (certain spam, where the site allows it), ``spam``
+    (any other rejection, or a hold for a spam reason) or ``ham``."""
+    reasons = list(reasons)
     if action == "reject":
-        return "discard"
+        return "discard" if discard_allowed and _certain_spam(reasons) else "spam"
     if action == "hold" and any(
         r.get("code") in SPAM_HOLD_CODES and r.get("action", "hold") != "approve" for r in reasons
     ):
         return "spam"
     return "ham"
+
+
+def _certain_spam(reasons: Sequence[Mapping[str, Any]]) -> bool:
+    """Only certain-spam reasons reject the comment, and no score but spam's moved it (a toxic
+    comment is never deleted unseen, whatever else it is)."""
+    rejecting = {r.get("code") for r in reasons if r.get("action") == "reject"}
+    other_scores = any(
+        str(r.get("code", "")).endswith("_score")
+        and r.get("code") != "spam_score"
+        and r.get("action") in ("hold", "reject")
+        for r in reasons
+    )
+    return bool(rejecting) and rejecting <= CERTAIN_SPAM_CODES and not other_scores
 
 
 def trusted(verdict: policy.Verdict, role: str) -> policy.Verdict:
@@ -112,13 +136,14 @@ def check_comment(
     verdict = verdict_for(session, site, comment, output)
     if trusted_role:
         verdict = trusted(verdict, trusted_role)
+    discard = bool(policy.resolve(site.policy or {})["akismet_discard"])
     if comment_id is None:
-        return Checked(verdict, output)
+        return Checked(verdict, output, discard_allowed=discard)
     if comment.status == "pending":
         record_verdict(session, comment, verdict, output, notify=False)
     elif comment.decided_by == "moderator" and comment.action:
         verdict = policy.Verdict(comment.action, "moderator", list(comment.reasons or []))
-    return Checked(verdict, output, comment_id, created)
+    return Checked(verdict, output, comment_id, created, discard)
 
 
 def _as_stored(session: Session, row: dict[str, Any]) -> Comment:
@@ -273,8 +298,14 @@ def usage(session: Session, site: Site, source: str, since: datetime) -> int:
 
 
 def activity(session: Session, site: Site, source: str, start: datetime) -> Activity:
-    """Counts for Akismet's key-sites report, from stored comments and labels."""
-    end = next_month(start)
+    """Counts for Akismet's key-sites report (one month), from stored comments and labels."""
+    return activity_between(session, site, source, start, next_month(start))
+
+
+def activity_between(
+    session: Session, site: Site, source: str, start: datetime, end: datetime
+) -> Activity:
+    """Counts of a site's Akismet-compatible traffic received in ``[start, end)``."""
     in_month = (
         Comment.site_id == site.id,
         Comment.source == source,

@@ -15,6 +15,9 @@ from service.security import identifier_key
 
 PREFIX = "COMMENTGATE_"
 DEFAULT_RATE_LIMITS = "600/minute;20/second"
+# Akismet's endpoints per key: a platform's "Check for Spam" re-checks its whole pending queue
+# back to back (WordPress: one request per comment, as fast as they are answered).
+DEFAULT_COMPAT_RATE_LIMITS = "6000/minute;100/second"
 
 
 def _bool(value: str) -> bool:
@@ -46,6 +49,7 @@ class Settings:
     training_data: Path = Path("training_data")
     webhook_allow_private: bool = False
     rate_limits: str = DEFAULT_RATE_LIMITS
+    compat_rate_limits: str = DEFAULT_COMPAT_RATE_LIMITS
     rate_limit_storage_url: str = ""
     secret_key: str = ""
     max_body_bytes: int = 64 * 1024
@@ -104,6 +108,7 @@ class Settings:
             training_data=Path(get("TRAINING_DATA", "training_data")).expanduser(),
             webhook_allow_private=_bool(get("WEBHOOK_ALLOW_PRIVATE", "false")),
             rate_limits=get("RATE_LIMITS", DEFAULT_RATE_LIMITS),
+            compat_rate_limits=get("COMPAT_RATE_LIMITS", DEFAULT_COMPAT_RATE_LIMITS),
             rate_limit_storage_url=get("RATE_LIMIT_STORAGE_URL")
             or (broker_url if broker_url.startswith("redis") else "memory://"),
             secret_key=get("SECRET_KEY") or _home_secret(home),

@@ -67,6 +67,10 @@ class Site(Base):
     api_key_hash: Mapped[str] = mapped_column(String(64), unique=True)
     previous_api_key_hash: Mapped[str | None] = mapped_column(String(64), index=True)
     previous_api_key_expires_at: Mapped[datetime | None]
+    # The 12-hex key the WordPress Akismet plugin accepts, keyed-hashed (security.hash_akismet_key)
+    akismet_key_hash: Mapped[str | None] = mapped_column(String(64), unique=True, index=True)
+    previous_akismet_key_hash: Mapped[str | None] = mapped_column(String(64), index=True)
+    previous_akismet_key_expires_at: Mapped[datetime | None]
     webhook_url: Mapped[str] = mapped_column(Text)
     webhook_secret: Mapped[str] = mapped_column(String(200))
     policy: Mapped[dict[str, Any]] = mapped_column(default=dict)

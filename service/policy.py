@@ -59,6 +59,9 @@ DEFAULTS: dict[str, Any] = {
         "rejection_window_days": 30.0,
     },
     "burst": {"enabled": True, "max_comments": 5, "window_seconds": 60.0},
+    # Akismet clients: certain spam is answered "discard" (the platform may delete it unseen)
+    # only when the site opts in; otherwise it goes to the platform's spam folder.
+    "akismet_discard": False,
     "flood": {
         "enabled": True,
         "copies": 3,

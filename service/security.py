@@ -5,14 +5,34 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import re
 import secrets
 
 API_KEY_PREFIX = "cg_"
 MODERATOR_TOKEN_PREFIX = "cgm_"
+# The WordPress Akismet plugin keeps only the hex characters of a typed key and calls any key
+# that is not 12 characters long invalid, so a site's Akismet key has exactly that shape.
+AKISMET_KEY = re.compile(r"[0-9a-f]{12}")
 
 
 def new_api_key() -> str:
     return API_KEY_PREFIX + secrets.token_urlsafe(32)
+
+
+def new_akismet_key() -> str:
+    return secrets.token_hex(6)
+
+
+def is_akismet_key(value: str) -> bool:
+    return AKISMET_KEY.fullmatch(value.lower()) is not None
+
+
+def hash_akismet_key(key: str, secret_key: str) -> str:
+    """A keyed hash: 12 hex characters are only 48 bits, so a plain hash of one is found by
+    trying them all; keyed with the installation's secret key, a copied database alone gives
+    nothing to try. Still deterministic, so it is indexed like the other key hashes."""
+    pepper = hmac.new(secret_key.encode("utf-8"), b"commentgate akismet keys", "sha256").digest()
+    return hmac.new(pepper, key.lower().encode("utf-8"), "sha256").hexdigest()
 
 
 def new_moderator_token() -> str:

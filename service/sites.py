@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hmac
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
@@ -13,7 +14,15 @@ from sqlalchemy.orm import Session
 
 from service.errors import ConflictError, NotFoundError, ValidationError
 from service.models import AuditEntry, Site, utcnow
-from service.security import hash_token, new_api_key, new_webhook_secret, token_matches
+from service.security import (
+    hash_akismet_key,
+    hash_token,
+    is_akismet_key,
+    new_akismet_key,
+    new_api_key,
+    new_webhook_secret,
+    token_matches,
+)
 from service.urls import validate_webhook_url
 
 
@@ -23,18 +32,29 @@ class NewSite:
 
     site: Site
     api_key: str
+    akismet_key: str | None = None
 
-    def as_dict(self) -> dict[str, str]:
+    def as_dict(self) -> dict[str, str | None]:
         return {
             "id": self.site.id,
             "name": self.site.name,
             "api_key": self.api_key,
+            "akismet_key": self.akismet_key,
             "webhook_secret": self.site.webhook_secret,
             "webhook_url": self.site.webhook_url,
         }
 
 
-def create_site(session: Session, name: str, webhook_url: str, *, allow_private: bool) -> NewSite:
+def create_site(
+    session: Session,
+    name: str,
+    webhook_url: str,
+    *,
+    allow_private: bool,
+    secret_key: str | None = None,
+) -> NewSite:
+    """A new site and its keys; with the installation's ``secret_key`` also an Akismet key
+    (without it the site gets one later, from ``rotate_akismet_key``)."""
     name = name.strip()
     if not name:
         raise ValidationError("Site name must not be empty.")
@@ -49,9 +69,13 @@ def create_site(session: Session, name: str, webhook_url: str, *, allow_private:
         webhook_secret=new_webhook_secret(),
         policy={},
     )
+    akismet_key = None
+    if secret_key is not None:
+        akismet_key = new_akismet_key()
+        site.akismet_key_hash = hash_akismet_key(akismet_key, secret_key)
     session.add(site)
     session.flush()
-    return NewSite(site=site, api_key=api_key)
+    return NewSite(site=site, api_key=api_key, akismet_key=akismet_key)
 
 
 def site_by_name(session: Session, name: str) -> Site:
@@ -70,10 +94,15 @@ def _by_key_hash() -> Select[tuple[Site]]:
     )
 
 
-def authenticate_site(session: Session, api_key: str) -> Site | None:
-    """The site whose current (or still valid previous) key this is, else None."""
+def authenticate_site(
+    session: Session, api_key: str, *, secret_key: str | None = None
+) -> Site | None:
+    """The site whose current (or still valid previous) key this is, else None; given the
+    installation's ``secret_key``, a site's 12-hex Akismet key is accepted too."""
     if not api_key:
         return None
+    if secret_key is not None and is_akismet_key(api_key):
+        return _by_akismet_key(session, api_key, secret_key)
     site = session.scalar(_by_key_hash(), {"digest": hash_token(api_key)})
     if site is None:
         return None
@@ -83,6 +112,37 @@ def authenticate_site(session: Session, api_key: str) -> Site | None:
     if token_matches(api_key, site.previous_api_key_hash) and expires and expires > utcnow():
         return site
     return None
+
+
+@cache
+def _by_akismet_hash() -> Select[tuple[Site]]:
+    digest = bindparam("digest")
+    return select(Site).where(
+        or_(Site.akismet_key_hash == digest, Site.previous_akismet_key_hash == digest)
+    )
+
+
+def _by_akismet_key(session: Session, key: str, secret_key: str) -> Site | None:
+    digest = hash_akismet_key(key, secret_key)
+    site = session.scalar(_by_akismet_hash(), {"digest": digest})
+    if site is None:
+        return None
+    if hmac.compare_digest(digest, site.akismet_key_hash or ""):
+        return site
+    expires = site.previous_akismet_key_expires_at
+    if expires and expires > utcnow():
+        return site
+    return None
+
+
+def rotate_akismet_key(site: Site, secret_key: str, overlap: timedelta) -> str:
+    """A new Akismet key; the old one (if any) works for ``overlap`` more."""
+    akismet_key = new_akismet_key()
+    if site.akismet_key_hash:
+        site.previous_akismet_key_hash = site.akismet_key_hash
+        site.previous_akismet_key_expires_at = utcnow() + overlap
+    site.akismet_key_hash = hash_akismet_key(akismet_key, secret_key)
+    return akismet_key
 
 
 def rotate_api_key(session: Session, site: Site, overlap: timedelta) -> str:

@@ -18,6 +18,7 @@ from service.errors import InvalidWebhookURLError
 from service.models import Site
 from service.sites import (
     create_site,
+    rotate_akismet_key,
     rotate_api_key,
     rotate_webhook_secret,
     set_policy,
@@ -60,9 +61,11 @@ def sites_create(settings: Settings, name: str, webhook_url: str, as_json: bool)
             err=True,
         )
     with session_scope(sessions_for(settings)) as session:
-        created = create_site(session, name, webhook_url, allow_private=True)
+        created = create_site(
+            session, name, webhook_url, allow_private=True, secret_key=settings.secret_key
+        )
         data = created.as_dict()
-    emit(data, as_json, title=f"Site {name!r} created. Keep the API key: it is shown only once.")
+    emit(data, as_json, title=f"Site {name!r} created. Keep the keys: they are shown only once.")
 
 
 @sites.command("list")
@@ -102,6 +105,56 @@ def sites_rotate_key(settings: Settings, name: str, overlap_hours: float, as_jso
             "previous_key_expires_at": site.previous_api_key_expires_at,
         }
     emit(data, as_json, title="New API key (shown once):")
+
+
+@sites.command("rotate-akismet-key")
+@click.argument("name")
+@click.option(
+    "--overlap-hours", default=24.0, show_default=True, help="How long the old key keeps working."
+)
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@click.pass_obj
+@fail_on_domain_errors
+def sites_rotate_akismet_key(
+    settings: Settings, name: str, overlap_hours: float, as_json: bool
+) -> None:
+    """Issue a new 12-hex Akismet key (the shape the WordPress plugin accepts); the old one
+    stays valid for the overlap period. A site created before Akismet keys existed gets its
+    first one here. Keys are hashed with COMMENTGATE_SECRET_KEY: changing it needs new ones."""
+    with session_scope(sessions_for(settings)) as session:
+        site = site_by_name(session, name)
+        akismet_key = rotate_akismet_key(site, settings.secret_key, timedelta(hours=overlap_hours))
+        data = {
+            "id": site.id,
+            "name": site.name,
+            "akismet_key": akismet_key,
+            "previous_akismet_key_expires_at": site.previous_akismet_key_expires_at,
+        }
+    emit(data, as_json, title="New Akismet key (shown once):")
+
+
+@sites.command("show")
+@click.argument("name")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@click.pass_obj
+@fail_on_domain_errors
+def sites_show(settings: Settings, name: str, as_json: bool) -> None:
+    """Show a site: its webhook and which keys it has. Keys are stored hashed, so only their
+    presence and the end of a rotation's overlap are shown; `rotate-key` and
+    `rotate-akismet-key` issue new ones."""
+    with session_scope(sessions_for(settings)) as session:
+        site = site_by_name(session, name)
+        data = {
+            "id": site.id,
+            "name": site.name,
+            "webhook_url": site.webhook_url,
+            "created_at": site.created_at,
+            "api_key": "set",
+            "previous_key_expires_at": site.previous_api_key_expires_at,
+            "akismet_key": "set" if site.akismet_key_hash else None,
+            "previous_akismet_key_expires_at": site.previous_akismet_key_expires_at,
+        }
+    emit(data, as_json, title=f"Site {name!r}:")
 
 
 @sites.command("rotate-secret")

@@ -295,7 +295,11 @@ def make_site(app) -> Callable[..., NewSite]:  # noqa: ANN001
         sessions = app.extensions["commentgate"].sessions
         with session_scope(sessions) as session:
             return create_site(
-                session, name or f"site-{uuid.uuid4().hex[:8]}", webhook_url, allow_private=True
+                session,
+                name or f"site-{uuid.uuid4().hex[:8]}",
+                webhook_url,
+                allow_private=True,
+                secret_key=app.extensions["commentgate"].settings.secret_key,
             )
 
     return make
@@ -340,7 +344,11 @@ def make_site_for() -> Callable[[Stack, str], NewSite]:
         try:
             with session_scope(make_session_factory(engine)) as session:
                 return create_site(
-                    session, f"site-{uuid.uuid4().hex[:8]}", webhook_url, allow_private=True
+                    session,
+                    f"site-{uuid.uuid4().hex[:8]}",
+                    webhook_url,
+                    allow_private=True,
+                    secret_key=stack.settings.secret_key,
                 )
         finally:
             engine.dispose()

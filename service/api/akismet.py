@@ -1,15 +1,17 @@
 """Akismet's REST API — form-encoded requests, plain-text answers — decided by our model and policy.
 
 A platform that speaks Akismet (the WordPress plugin, the ``akismet`` Python client, ...) switches
-by pointing its Akismet base URL here and using a site API key as its Akismet key. ``true`` (spam)
+by pointing its Akismet base URL here and using the site's 12-hex Akismet key (or its API key) as
+its Akismet key. ``true`` (spam)
 means the site's policy rejects the comment, then also with ``X-akismet-pro-tip: discard``, or
 holds it for a spam reason (``compat.SPAM_HOLD_CODES``); anything else is ``false``.
 """
 
 from __future__ import annotations
 
+import html
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -25,7 +27,7 @@ from service.comments import MAX_CONTENT_CHARS
 from service.errors import CommentGateError, ValidationError
 from service.models import Site
 from service.policy import HONEYPOT_NAME_KEY
-from service.security import API_KEY_PREFIX
+from service.security import API_KEY_PREFIX, is_akismet_key
 from service.sites import authenticate_site
 from service.state import db, state
 
@@ -34,6 +36,9 @@ blp = Blueprint("akismet", __name__)
 SOURCE = "akismet"
 THANKS = "Thanks for making the web a better place."
 HEADER_UNSAFE = re.compile(r"[^\x20-\x7e]")
+TAG = re.compile(r"<[^>]*>")
+PERIOD = re.compile(r"(\d{1,5})-(days?|weeks?|months?|years?)")
+PERIOD_DAYS = {"day": 1, "week": 7, "month": 31, "year": 366}
 TRUSTED_ROLES = ("administrator",)
 # Kept with the comment (for moderators and key-sites); the many other keys plugins send are not.
 KEPT_FIELDS = (
@@ -49,17 +54,46 @@ KEPT_FIELDS = (
 )
 
 
-class Invalid(Exception):
-    """Akismet's answer to a bad key or a missing field: ``invalid`` plus a debug header."""
+# Alert codes are CommentGate's own (Akismet's plugin shows any code with its message until an
+# answer comes without one); README "Switching from Akismet" lists them.
+ALERT_INVALID_KEY = ("10401", "Your CommentGate key is invalid, expired or rotated out.")
+ALERT_RATE_LIMITED = ("10429", "Too many requests for this key: CommentGate's rate limit.")
 
-    def __init__(self, help_text: str) -> None:
+
+class Invalid(Exception):
+    """Akismet's answer to a bad key or a missing field: ``invalid`` plus a debug header, and an
+    alert the plugin shows its admin when the key itself is the problem."""
+
+    def __init__(self, help_text: str, *, alert: tuple[str, str] | None = None) -> None:
         super().__init__(help_text)
         self.help_text = help_text
+        self.alert = alert
 
 
 @blp.errorhandler(Invalid)
 def _invalid(exc: Invalid) -> Response:
-    return _text("invalid", {"X-akismet-debug-help": _header_text(exc.help_text)})
+    headers = {"X-akismet-debug-help": _header_text(exc.help_text)}
+    headers["X-akismet-error"] = headers["X-akismet-debug-help"]
+    if exc.alert:
+        headers |= _alert(*exc.alert)
+    return _text("invalid", headers)
+
+
+def _alert(code: str, message: str) -> dict[str, str]:
+    return {"X-akismet-alert-code": code, "X-akismet-alert-msg": message}
+
+
+@blp.after_request
+def _error_headers(response: Response) -> Response:
+    """Every failed answer says so in ``X-akismet-error``, which the plugin reads: the comment
+    then waits for moderation instead of being published, and is re-checked later. A 429 (from
+    the rate limiter, before any view runs) also raises the plugin's admin alert."""
+    if response.status_code >= 400 and "X-akismet-error" not in response.headers:
+        reason = response.headers.get("X-akismet-debug-help") or response.status
+        response.headers["X-akismet-error"] = _header_text(reason)
+    if response.status_code == 429:
+        response.headers.update(_alert(*ALERT_RATE_LIMITED))
+    return response
 
 
 class Unavailable(Exception):
@@ -117,23 +151,36 @@ def _content(params: MultiDict[str, str]) -> str:
     return content
 
 
-def _key(params: MultiDict[str, str]) -> str | None:
-    """The key from ``api_key``/``key``, a bearer token, or the legacy ``KEY.rest.akismet.com``."""
-    key = params.get("api_key") or params.get("key") or bearer_token()
-    if key:
-        return key.strip()
+def _keys(params: MultiDict[str, str]) -> list[str]:
+    """Every key the request names in its form (``key``, ``api_key``) or a bearer token; else the
+    legacy ``KEY.rest.akismet.com`` host. The host is not read beside a form key: the plugin
+    verifies a newly typed ``key`` while its host still names the stored one."""
+    sent = [params.get("key"), params.get("api_key"), bearer_token()]
+    keys = list(dict.fromkeys(k.strip() for k in sent if k and k.strip()))
+    if keys:
+        return keys
     # The raw header: werkzeug's ``request.host`` drops hosts with "_", which our keys contain.
     label, _, rest = request.environ.get("HTTP_HOST", "").partition(".")
-    return label if rest and label.startswith(API_KEY_PREFIX) else None
+    known = label.startswith(API_KEY_PREFIX) or is_akismet_key(label)
+    return [label] if rest and known else []
 
 
 def _site(params: MultiDict[str, str]) -> Site:
-    key = _key(params)
-    if not key:
-        raise Invalid('Empty "api_key" value')
-    site = authenticate_site(db(), key)
+    """The site every key sent belongs to: a wrong ``key`` beside a valid ``api_key`` (or the
+    reverse) is invalid, so a key is never judged by another one sent with it."""
+    keys = _keys(params)
+    if not keys:
+        raise Invalid('Empty "api_key" value', alert=ALERT_INVALID_KEY)
+    sites = [_one_site(key) for key in keys]
+    if len({site.id for site in sites}) != 1:
+        raise Invalid("Invalid key", alert=ALERT_INVALID_KEY)
+    return sites[0]
+
+
+def _one_site(key: str) -> Site:
+    site = authenticate_site(db(), key, secret_key=state().settings.secret_key)
     if site is None:
-        raise Invalid("Invalid key")
+        raise Invalid("Invalid key", alert=ALERT_INVALID_KEY)
     return site
 
 
@@ -167,15 +214,28 @@ def _gmt(value: str | None) -> datetime | None:
 
 
 def _external_id(params: MultiDict[str, str]) -> str:
-    """Stable across re-checks and submit-* calls describing the same comment."""
+    """The same for a comment's first check, its re-checks and its submit-spam/ham.
+
+    WordPress sends ``comment_date_gmt`` (and the rest of its database row) only from the second
+    call on, and its first check sees the author and content still backslash-escaped and before
+    its HTML filter, so the identity is the post, author, e-mail and content, compared loosely.
+    """
+    post = params.get("comment_post_ID")
+    where = f"post:{post.strip()}" if post and post.strip() else f"url:{params.get('permalink')}"
     return compat.stable_id(
-        "ak_",
-        params.get("permalink"),
-        params.get("comment_author"),
-        params.get("comment_author_email"),
-        params.get("comment_content"),
-        params.get("comment_date_gmt"),
+        "ak2_",
+        where,
+        _loose(params.get("comment_author")),
+        _loose(params.get("comment_author_email")),
+        _loose(params.get("comment_content")),
     )
+
+
+def _loose(value: str | None) -> str:
+    """Text as both of WordPress's copies of it agree: no backslashes, tags or entities, spaces
+    collapsed, case folded."""
+    text = html.unescape(TAG.sub("", (value or "").replace("\\", "")))
+    return " ".join(text.split()).casefold()
 
 
 def _comment_data(params: MultiDict[str, str]) -> dict[str, Any]:
@@ -264,7 +324,12 @@ def _submit(label: int) -> Response:
         return _text(THANKS)
     session = db()
     comment = compat.find_comment(
-        session, site, guid=params.get("guid"), external_id=_external_id(params)
+        session,
+        site,
+        guid=params.get("guid"),
+        external_id=_external_id(params),
+        content=content or None,
+        source=SOURCE,
     )
     text = content or (comment.content if comment is not None else "")
     if text:
@@ -283,6 +348,76 @@ def submit_spam() -> Response:
 @blp.post("/1.1/submit-ham")
 def submit_ham() -> Response:
     return _submit(0)
+
+
+@blp.route("/1.1/test", methods=["GET", "POST"])
+def connection_test() -> Response:
+    """The plugin's connectivity check: it looks for exactly ``connected``; no key is sent."""
+    return _text("connected")
+
+
+@blp.post("/1.1/get-subscription")
+def get_subscription() -> Response:
+    """The plugin's settings page shows this account (and calls a key without one invalid):
+    a CommentGate site is always active, with no billing; its month ends at the date shown."""
+    site = _site(_params())
+    month_end = compat.next_month(compat.month_start())
+    return jsonify(
+        {
+            "account_id": site.id,
+            "account_name": site.name,
+            "account_type": "commentgate",
+            "status": "active",
+            "next_billing_date": int(month_end.timestamp()),
+            "limit_reached": False,
+        }
+    )
+
+
+@blp.post("/1.1/get-stats")
+def get_stats() -> Response:
+    """The plugin's "spam blocked" and accuracy figures (``from``: ``all``, ``6-months``, ``N-days``
+    or a date), from CommentGate's own counts: ``spam`` is what was answered ``true``,
+    ``missed_spam``/``false_positives`` come from submit-spam/submit-ham."""
+    params = _params()
+    site = _site(params)
+    now = datetime.now(UTC)
+    seen = compat.activity_between(db(), site, SOURCE, _since(params.get("from"), now), now)
+    judged = max(seen.calls, 1)
+    wrong = min(seen.missed_spam + seen.false_positives, judged)
+    return jsonify(
+        {
+            "spam": seen.spam,
+            "ham": seen.ham,
+            "missed_spam": seen.missed_spam,
+            "false_positives": seen.false_positives,
+            "accuracy": round(100 * (judged - wrong) / judged, 2),
+            "time_saved": 0,
+            "breakdown": {},
+        }
+    )
+
+
+def _since(value: str | None, now: datetime) -> datetime:
+    """The start of a ``get-stats`` period; ``all`` (the default) is since the first comment."""
+    value = (value or "all").strip().lower()
+    if value == "all":
+        return datetime(1970, 1, 1, tzinfo=UTC)
+    match = PERIOD.fullmatch(value)
+    if match:
+        days = int(match.group(1)) * PERIOD_DAYS[match.group(2).rstrip("s")]
+        return now - timedelta(days=min(days, 36500))
+    parsed = _gmt(value)
+    if parsed is None:
+        raise Invalid(f"Invalid parameter: from={value[:40]}")
+    return parsed
+
+
+@blp.post("/1.1/deactivate")
+def deactivate() -> Response:
+    """Sent when the plugin is deactivated; a CommentGate key stays valid (rotate it to end it)."""
+    _site(_params())
+    return _text("deactivated")
 
 
 @blp.route("/1.2/usage-limit", methods=["GET", "POST"])

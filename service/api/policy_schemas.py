@@ -121,6 +121,13 @@ class PolicyIn(Schema):
         metadata={"description": "Accepted languages; others are held. Empty: all."},
     )
     reputation = fields.Nested(ReputationIn, allow_none=True)
+    akismet_discard = fields.Boolean(
+        allow_none=True,
+        metadata={
+            "description": "Akismet clients hear 'discard' (delete unseen) for certain spam: "
+            "rejected for the spam score or a filled honeypot alone. Off: their spam folder."
+        },
+    )
     burst = fields.Nested(BurstIn, allow_none=True)
     flood = fields.Nested(FloodIn, allow_none=True)
 

@@ -7,6 +7,7 @@ Every test runs on both back ends.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -33,6 +34,7 @@ HOLD_SPAM = {
 }
 REJECT_SPAM = {**HOLD_SPAM, "spam": {"approve_below": 0.3, "reject_at": 0.6}}
 HOLD_TOXIC = {**HOLD_SPAM, "toxicity": {"approve_below": 0.5, "reject_at": 0.99}}
+REJECT_TOXIC = {**HOLD_SPAM, "toxicity": {"approve_below": 0.3, "reject_at": 0.5}}
 COMMENT = {
     "comment_type": "comment",
     "comment_author": "Max",
@@ -73,9 +75,9 @@ def akismet_client(site: NewSite, wsgi) -> akismet.SyncClient:  # noqa: ANN001
     return akismet.SyncClient.validated_client(config=config, http_client=wsgi())
 
 
-def set_policy(app, site: NewSite, thresholds: dict[str, Any]) -> None:  # noqa: ANN001
+def set_policy(app, site: NewSite, thresholds: dict[str, Any], **settings: Any) -> None:  # noqa: ANN001
     with session_scope(app.extensions["commentgate"].sessions) as session:
-        session.get(Site, site.site.id).policy = {"thresholds": thresholds}
+        session.get(Site, site.site.id).policy = {"thresholds": thresholds, **settings}
 
 
 def stored(app, site: NewSite) -> list[Comment]:  # noqa: ANN001
@@ -125,12 +127,30 @@ def test_spam_is_true_and_held_for_moderators(app, site, akismet_client) -> None
     assert "spam_score" in {r["code"] for r in comment.reasons}
 
 
-def test_outright_reject_is_discard(app, site, akismet_client) -> None:  # noqa: ANN001
+def test_certain_spam_is_discard_only_where_the_site_opts_in(app, site, akismet_client) -> None:  # noqa: ANN001
+    """By default a rejection goes to the platform's spam folder, where a person can find it."""
     set_policy(app, site, REJECT_SPAM)
     assert akismet_client.comment_check("203.0.113.9", comment_content=SPAM, **COMMENT) == (
+        akismet.CheckResponse.SPAM
+    )
+    set_policy(app, site, REJECT_SPAM, akismet_discard=True)
+    assert akismet_client.comment_check("203.0.113.9", comment_content=SPAM + "!") == (
         akismet.CheckResponse.DISCARD
     )
-    assert [c.status for c in stored(app, site)] == ["rejected"]
+    assert [c.status for c in stored(app, site)] == ["rejected", "rejected"]
+
+
+def test_toxicity_is_never_discard(app, site, wsgi) -> None:  # noqa: ANN001
+    """Rejected for toxicity, even where discard is allowed: spam folder, never deleted unseen."""
+    set_policy(app, site, REJECT_TOXIC, akismet_discard=True)
+    form = {"api_key": site.api_key, "blog": BLOG, "user_ip": "203.0.113.12"}
+    response = wsgi().post(
+        "https://rest.akismet.com/1.1/comment-check", data={**form, "comment_content": TOXIC}
+    )
+    assert (response.text, response.headers.get("X-akismet-pro-tip")) == ("true", None)
+    [comment] = stored(app, site)
+    assert comment.status == "rejected"
+    assert "toxicity_score" in {r["code"] for r in comment.reasons}
 
 
 def test_held_only_for_toxicity_is_not_spam(app, site, akismet_client) -> None:  # noqa: ANN001
@@ -264,7 +284,9 @@ def test_key_as_subdomain(app, site, wsgi) -> None:  # noqa: ANN001
 
 
 def test_unknown_keys_are_ignored_and_a_filled_honeypot_is_discarded(app, site, wsgi) -> None:  # noqa: ANN001
-    """The WordPress plugin also sends $_SERVER and POST_ values; only known fields are kept."""
+    """The WordPress plugin also sends $_SERVER and POST_ values; only known fields are kept.
+    A filled honeypot alone is certain spam: discard, where the site allows it."""
+    set_policy(app, site, HOLD_SPAM, akismet_discard=True)
     form = {
         "api_key": site.api_key,
         "blog": BLOG,
@@ -331,3 +353,158 @@ def test_usage_limit_and_key_sites_count_our_own_traffic(app, site, akismet_clie
     assert csv.splitlines()[1].startswith("Site,Total API Calls,Spam,Ham")
     assert csv.splitlines()[2] == f"{BLOG},2,1,1,0,1,false"
     assert sites_client.key_sites(month="2001-01")["total"] == 0
+
+
+def test_verify_key_judges_key_beside_api_key(site, wsgi, make_site) -> None:  # noqa: ANN001
+    """A wrong ``key`` is not made valid by a valid ``api_key`` sent with it, nor the reverse,
+    nor a key of another site."""
+    url = "https://rest.akismet.com/1.1/verify-key"
+    other = make_site()
+    cases = [
+        ({"key": "wrongkey1234", "api_key": site.api_key}, "invalid"),
+        ({"key": site.api_key, "api_key": "wrongkey1234"}, "invalid"),
+        ({"key": other.api_key, "api_key": site.api_key}, "invalid"),
+        ({"key": site.api_key, "api_key": site.api_key}, "valid"),
+        ({"key": site.api_key}, "valid"),
+        ({"key": "wrongkey1234"}, "invalid"),
+    ]
+    for form, answer in cases:
+        response = wsgi().post(url, data={**form, "blog": BLOG})
+        assert response.text == answer, form
+
+
+def test_wordpress_recheck_and_feedback_find_the_first_checked_comment(app, site, wsgi) -> None:  # noqa: ANN001
+    """As WordPress sends them: the first check has no ``comment_date_gmt`` and still-escaped
+    text; "Check for Spam" and submit-spam/ham come from its database row, with the date, the
+    unescaped and filtered text and ``recheck_reason``. One comment, one decision, labels on it."""
+    url = "https://rest.akismet.com/1.1/"
+    base = {"api_key": site.api_key, "blog": BLOG, "user_ip": "203.0.113.7"}
+    first = {
+        **base,
+        "comment_post_ID": "17",
+        "permalink": f"{BLOG}/2024/01/on-iraq/",
+        "comment_author": "Max O\\'Neil",
+        "comment_author_email": "max@example.org",
+        "comment_content": "Don\\'t  miss <script>this</script>: cheap viagra &amp; casino http://x.example",
+    }
+    from_db = {
+        **first,
+        "comment_author": "Max O'Neil",
+        "comment_content": "Don't miss this: cheap viagra & casino http://x.example",
+        "comment_date_gmt": "2024-01-05 10:00:03",
+        "comment_ID": "501",
+    }
+    checked = wsgi().post(url + "comment-check", data=first)
+    guid = checked.headers["X-akismet-guid"]
+    rechecked = wsgi().post(
+        url + "comment-check", data={**from_db, "recheck_reason": "recheck_queue"}
+    )
+    assert rechecked.headers["X-akismet-guid"] == guid
+    assert wsgi().post(url + "submit-spam", data=from_db).text.startswith("Thanks")
+    [comment] = stored(app, site)
+    assert comment.id == guid
+    assert count(app, Decision, Decision.comment_id == guid) == 1
+    [label] = labels(app, site)
+    assert (label.comment_id, label.label) == (guid, 1)
+    assert wsgi().post(url + "submit-ham", data=from_db).text.startswith("Thanks")
+    [label] = labels(app, site)
+    assert (label.comment_id, label.label) == (guid, 0)
+
+
+def test_another_comment_by_the_same_author_is_another_comment(app, site, wsgi) -> None:  # noqa: ANN001
+    url = "https://rest.akismet.com/1.1/comment-check"
+    base = {"api_key": site.api_key, "blog": BLOG, "user_ip": "203.0.113.7", **COMMENT}
+    one = wsgi().post(url, data={**base, "comment_content": HAM})
+    two = wsgi().post(url, data={**base, "comment_content": HAM + " And one more thing."})
+    other_post = wsgi().post(
+        url, data={**base, "comment_content": HAM, "permalink": f"{BLOG}/2024/02/other/"}
+    )
+    guids = {r.headers["X-akismet-guid"] for r in (one, two, other_post)}
+    assert len(guids) == 3 and len(stored(app, site)) == 3
+
+
+def test_the_plugin_s_account_endpoints_answer_as_it_parses_them(app, site, wsgi) -> None:  # noqa: ANN001
+    """What the WordPress plugin reads: ``connected`` from /1.1/test, a JSON account with
+    ``status`` from get-subscription (``invalid`` for a wrong key), JSON stats per ``from``
+    period, ``deactivated``; every one takes the 12-hex key as ``key``."""
+    url = "https://rest.akismet.com/1.1/"
+    http = wsgi()
+    assert http.get(url + "test").text == "connected"
+    assert http.post(url + "test").text == "connected"
+    form = {"key": site.akismet_key, "blog": BLOG}
+    account = http.post(url + "get-subscription", data=form)
+    assert account.headers["Content-Type"].startswith("application/json")
+    body = account.json()
+    assert (body["status"], body["account_type"], body["account_name"]) == (
+        "active",
+        "commentgate",
+        site.site.name,
+    )
+    assert body["next_billing_date"] > time.time() and body["limit_reached"] is False
+    bad = {"key": "0123456789ab", "blog": BLOG}
+    assert http.post(url + "get-subscription", data=bad).text == "invalid"
+
+    check = {"api_key": site.akismet_key, "blog": BLOG, "user_ip": "203.0.113.7", **COMMENT}
+    assert http.post(url + "comment-check", data={**check, "comment_content": SPAM}).text == "true"
+    assert http.post(url + "comment-check", data={**check, "comment_content": HAM}).text == "false"
+    http.post(url + "submit-ham", data={**check, "comment_content": SPAM})
+    for period in ("all", "6-months", "30-days", "2024-01-01"):
+        stats = http.post(url + "get-stats", data={**form, "from": period}).json()
+        assert stats == {
+            "spam": 1,
+            "ham": 1,
+            "missed_spam": 0,
+            "false_positives": 1,
+            "accuracy": 50.0,
+            "time_saved": 0,
+            "breakdown": {},
+        }, period
+    assert http.post(url + "get-stats", data={**form, "from": "2999-01-01"}).json()["spam"] == 0
+    assert http.post(url + "get-stats", data={**form, "from": "yesterday"}).text == "invalid"
+    assert http.post(url + "deactivate", data=form).text == "deactivated"
+    assert http.post(url + "deactivate", data=bad).text == "invalid"
+    assert http.post(url + "verify-key", data=form).text == "valid", "still valid afterwards"
+
+
+def test_errors_carry_x_akismet_error_and_key_problems_an_alert(site, wsgi) -> None:  # noqa: ANN001
+    """The plugin holds a comment for moderation on ``X-akismet-error`` and shows its admin
+    ``X-akismet-alert-code``/``-msg`` until an answer comes without them."""
+    url = "https://rest.akismet.com/1.1/comment-check"
+    form = {"api_key": site.akismet_key, "blog": BLOG, "user_ip": "203.0.113.7"}
+    fine = wsgi().post(url, data={**form, "comment_content": HAM})
+    assert fine.text == "false"
+    assert not {"x-akismet-error", "x-akismet-alert-code"} & set(fine.headers)
+    for bad in ({**form, "api_key": "0123456789ab"}, {"blog": BLOG, "user_ip": "1.2.3.4"}):
+        refused = wsgi().post(url, data=bad)
+        assert refused.text == "invalid"
+        assert refused.headers["X-akismet-error"]
+        assert refused.headers["X-akismet-alert-code"] == "10401"
+        assert "invalid" in refused.headers["X-akismet-alert-msg"]
+    missing = wsgi().post(url, data={**form, "user_ip": ""})
+    assert missing.headers["X-akismet-error"] == 'Empty "user_ip" value'
+    assert "X-akismet-alert-code" not in missing.headers, "not a key problem"
+    too_long = wsgi().post(url, data={**form, "comment_content": "x" * 100_001})
+    assert too_long.status_code >= 400 and too_long.headers["X-akismet-error"]
+
+
+def test_the_pypi_client_works_end_to_end_with_the_12_hex_key(app, site, wsgi) -> None:  # noqa: ANN001
+    """The ``akismet`` client from PyPI, configured with the site's Akismet key instead of its
+    ``cg_`` key: verified, checks, feedback attached, usage and key-sites."""
+    config = akismet.Config(key=site.akismet_key, url=BLOG)
+    client = akismet.SyncClient.validated_client(config=config, http_client=wsgi())
+    assert client.verify_key() is True
+    assert client.comment_check("203.0.113.7", comment_content=SPAM, **COMMENT) == (
+        akismet.CheckResponse.SPAM
+    )
+    assert client.comment_check("203.0.113.8", comment_content=HAM) == akismet.CheckResponse.HAM
+    assert client.submit_ham("203.0.113.7", comment_content=SPAM, **COMMENT) is True
+    spam = next(c for c in stored(app, site) if c.content == SPAM)
+    [label] = labels(app, site)
+    assert (label.comment_id, label.label) == (spam.id, 0)
+    assert client.usage_limit()["usage"] == 2
+    http = wsgi(headers={"Authorization": f"Bearer {site.akismet_key}"})
+    report = akismet.SyncClient(config=config, http_client=http).key_sites()
+    assert report["total"] == 1
+    wrong = akismet.Config(key="0123456789ab", url=BLOG)
+    with pytest.raises(akismet.APIKeyError):
+        akismet.SyncClient.validated_client(config=wrong, http_client=wsgi())
