@@ -18,14 +18,13 @@ from werkzeug.datastructures import MultiDict
 from werkzeug.exceptions import HTTPException
 
 from service import compat
-from service.api.auth import bearer_token
+from service.api.auth import presented_key
 from service.api.errors import error_response
 from service.api.inputs import check_fields
 from service.comments import MAX_CONTENT_CHARS
 from service.errors import CommentGateError, ValidationError
 from service.models import Site
 from service.policy import HONEYPOT_NAME_KEY
-from service.security import API_KEY_PREFIX
 from service.sites import authenticate_site
 from service.state import db, state
 
@@ -117,18 +116,8 @@ def _content(params: MultiDict[str, str]) -> str:
     return content
 
 
-def _key(params: MultiDict[str, str]) -> str | None:
-    """The key from ``api_key``/``key``, a bearer token, or the legacy ``KEY.rest.akismet.com``."""
-    key = params.get("api_key") or params.get("key") or bearer_token()
-    if key:
-        return key.strip()
-    # The raw header: werkzeug's ``request.host`` drops hosts with "_", which our keys contain.
-    label, _, rest = request.environ.get("HTTP_HOST", "").partition(".")
-    return label if rest and label.startswith(API_KEY_PREFIX) else None
-
-
 def _site(params: MultiDict[str, str]) -> Site:
-    key = _key(params)
+    key = presented_key(params)
     if not key:
         raise Invalid('Empty "api_key" value')
     site = authenticate_site(db(), key)
