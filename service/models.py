@@ -215,6 +215,9 @@ class Moderator(Base):
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     revoked_at: Mapped[datetime | None]
+    # Each page session keeps the generation it signed in under; signing out (or revoking)
+    # moves it on, so a copy of an older session cookie no longer signs anyone in.
+    session_generation: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class AuditEntry(Base):
