@@ -282,3 +282,13 @@ class CommentBand(Base):
     )
     band: Mapped[str] = mapped_column(String(16), primary_key=True)
     received_at: Mapped[datetime]
+
+
+class Lease(Base):
+    """A turn at periodic upkeep (the sweep, pruning): whoever finds it free or expired takes
+    it until ``until``, so many workers scheduling the same job run it once per period."""
+
+    __tablename__ = "leases"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    until: Mapped[datetime]
