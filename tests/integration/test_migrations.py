@@ -57,7 +57,7 @@ def test_downgrade_to_the_first_revision_and_back(database_url: str) -> None:
 
 
 def test_labels_get_their_identity_and_keep_each_sites_latest(database_url: str) -> None:
-    """0008: rows of one site, task, source and text collapse to the latest; other sites' stay."""
+    """0009: rows of one site, task, source and text collapse to the latest; other sites' stay."""
     engine = make_engine(database_url)
     try:
         upgrade(engine, "0007")
