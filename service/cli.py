@@ -65,28 +65,31 @@ def serve(settings: Settings, host: str, port: int, processes: int, threads: int
 
 @cli.command()
 @click.option("--concurrency", "-c", type=int, default=None, help="Worker processes.")
-@click.option("--beat/--no-beat", default=False, help="Also run the periodic sweep scheduler.")
+@click.option("--beat/--no-beat", default=False, hidden=True, help="No longer needed; ignored.")
 @click.option("--loglevel", "-l", default="INFO", show_default=True)
 @click.option("--pool", default="prefork", show_default=True)
 @click.pass_obj
 def worker(
     settings: Settings, concurrency: int | None, beat: bool, loglevel: str, pool: str
 ) -> None:
-    """Run a Celery worker that scores comments and delivers webhooks."""
+    """Run a Celery worker that scores comments and delivers webhooks.
+
+    Each worker also schedules the sweep that recovers lost messages (one worker at a time
+    does it), so no separate scheduler process is needed.
+    """
     from service.startup import ensure_model, secure_home
     from workers.celery_app import QUEUE, create_celery
 
     secure_home(settings, err)
     ensure_model(settings, err)
+    if beat:
+        err.print("[yellow]--beat is no longer needed: every worker schedules the sweep.[/]")
     app = create_celery(settings)
     # Gossip, mingle and heartbeats coordinate worker clusters through broadcast queues we do
     # not use; on the embedded broker every poll of those queues costs a sleep (10x slower).
     argv = ["worker", f"--loglevel={loglevel}", "-Q", QUEUE, f"--pool={pool}"]
     argv += ["--without-gossip", "--without-mingle", "--without-heartbeat"]
     argv.append(f"--concurrency={concurrency or settings.worker_concurrency}")
-    if beat:
-        settings.home.mkdir(parents=True, exist_ok=True)
-        argv += ["--beat", f"--schedule={settings.home / 'celerybeat-schedule'}"]
     app.worker_main(argv)
 
 
@@ -113,9 +116,8 @@ def run(settings: Settings, host: str, port: int, worker_count: int) -> None:
     children = [
         subprocess.Popen([*command, "serve", "--host", host, "--port", str(port)], env=env),
     ]
-    for index in range(worker_count):
-        args = [*command, "worker"] + (["--beat"] if index == 0 else [])
-        children.append(subprocess.Popen(args, env=env))
+    for _ in range(worker_count):
+        children.append(subprocess.Popen([*command, "worker"], env=env))
     err.print(f"[bold green]CommentGate running[/] on http://{host}:{port}  (Ctrl-C stops)")
     _supervise(children)
 

@@ -19,12 +19,13 @@ from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import func, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, make_transient_to_detached
 
 from service import policy
 from service.comments import comment_row, insert_comment
 from service.decisions import Scorer, facts_of, record_verdict, score_facts_safely, verdict_for
-from service.models import Comment, LabeledExample, Site
+from service.models import Comment, LabeledExample, Site, label_subject, utcnow
 
 # Holding for these reasons makes the Akismet answer "spam": they mean "probably spam", or, for
 # ``model_error``, that the model could not score the comment, which should then wait in the
@@ -38,6 +39,7 @@ SPAM_HOLD_CODES = frozenset(
 # should be able to find it in the spam folder.
 CERTAIN_SPAM_CODES = frozenset({"spam_score", "honeypot"})
 DEFAULT_LANGUAGES = ("en",)
+LABEL_IDENTITY = ("site_id", "task", "source", "subject")
 
 
 @dataclass(frozen=True)
@@ -231,32 +233,24 @@ def record_label(
     text: str,
     source: str,
     comment: Comment | None = None,
-) -> LabeledExample:
-    """Keep a label to train on; a later label from the same source on the same comment wins."""
-    example = None
-    if comment is not None:
-        example = session.scalar(
-            select(LabeledExample).where(
-                LabeledExample.comment_id == comment.id,
-                LabeledExample.task == task,
-                LabeledExample.source == source,
-            )
-        )
-    if example is None:
-        example = LabeledExample(
-            site_id=site.id,
-            comment_id=comment.id if comment is not None else None,
-            task=task,
-            source=source,
-            label=label,
-            text=text,
-        )
-        session.add(example)
-    else:
-        example.label = label
-        example.text = text
-    session.flush()
-    return example
+) -> None:
+    """Keep a label to train on: the site's later label from the same source on the same comment
+    (or, with none known, the same text) replaces it; other sites' labels are their own."""
+    comment_id = comment.id if comment is not None else None
+    dialect = session.connection().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    statement = insert(LabeledExample).values(
+        site_id=site.id,
+        comment_id=comment_id,
+        subject=label_subject(comment_id, text),
+        task=task,
+        source=source,
+        label=label,
+        text=text,
+        created_at=utcnow(),
+    )
+    replaced = {name: statement.excluded[name] for name in ("label", "text", "created_at")}
+    session.execute(statement.on_conflict_do_update(index_elements=LABEL_IDENTITY, set_=replaced))
 
 
 def month_start(month: str | None = None) -> datetime:

@@ -77,19 +77,20 @@ class ExportResult:
 def examples(
     session: Session, *, since: datetime | None = None, site: Site | None = None
 ) -> Iterator[dict[str, Any]]:
-    """Labeled examples oldest first; a comment labeled twice for a task keeps its latest label."""
+    """Labeled examples oldest first. A site's comment (or text) labeled twice for a task keeps
+    its latest label; another site's label of the same text is a row of its own, with its site."""
     query = select(LabeledExample, Site.name).outerjoin(Site, Site.id == LabeledExample.site_id)
     if since is not None:
         query = query.where(LabeledExample.created_at >= since)
     if site is not None:
         query = query.where(LabeledExample.site_id == site.id)
-    latest: dict[tuple[str, str], dict[str, Any]] = {}
+    latest: dict[tuple[str | None, str, str], dict[str, Any]] = {}
     for example, site_name in session.execute(
         query.order_by(LabeledExample.created_at, LabeledExample.id)
     ):
-        identity = example.comment_id or f"text:{example.text}"
-        latest.pop((identity, example.task), None)
-        latest[(identity, example.task)] = {
+        identity = (example.site_id, example.subject, example.task)
+        latest.pop(identity, None)
+        latest[identity] = {
             "text": example.text,
             "label": example.label,
             "task": example.task,

@@ -36,7 +36,6 @@ from sqlalchemy import (
     delete,
     func,
     inspect,
-    literal,
     literal_column,
     or_,
     select,
@@ -134,17 +133,28 @@ def jaccard(a: frozenset[str], b: frozenset[str]) -> float:
     return len(a & b) / len(a | b) if a and b else 0.0
 
 
+@dataclass(frozen=True)
+class Copies:
+    """Earlier copies of a text: on every site (what the flood rule decides on), and on the
+    comment's own site (the only count its site may be shown)."""
+
+    total: int = 0
+    here: int = 0
+
+
 @cache
-def copy_columns(dialect: str) -> tuple[Any, Any]:
-    """Exact copies (counted) and near-copy candidates (ids, one per band shared) as two scalar
-    subqueries, to be selected with other history (built once per dialect).
+def copy_columns(dialect: str) -> tuple[Any, Any, Any]:
+    """Exact copies (counted: all, and the site's own among them) and near-copy candidates
+    (ids, one per band shared) as scalar subqueries, to be selected with other history (built
+    once per dialect).
 
     PostgreSQL gets the bands as one array parameter (``= ANY``), so the statement's text is
     the same whatever the number of bands and stays prepared on the server."""
     comments, bands = Comment.__table__.c, CommentBand.__table__.c
     since, until = bindparam("flood_since"), bindparam("until")
+    here = bindparam("flood_site")
     exact = (
-        select(literal(1))
+        select(case((comments.site_id == here, 1), else_=0).label("here"))
         .where(
             comments.fingerprint == bindparam("fingerprint"),
             comments.received_at >= since,
@@ -154,6 +164,7 @@ def copy_columns(dialect: str) -> tuple[Any, Any]:
         .subquery()
     )
     exact_count = select(func.count()).select_from(exact).scalar_subquery()
+    exact_here = select(func.coalesce(func.sum(exact.c.here), 0)).scalar_subquery()
     # A LIMIT of 0 once the exact copies suffice: both databases then skip the near scan
     # (a WHERE condition would be checked row by row by SQLite over a whole flood).
     enough_exact = case((exact_count < bindparam("copies"), BANDS * COPY_LIMIT), else_=0)
@@ -180,8 +191,9 @@ def copy_columns(dialect: str) -> tuple[Any, Any]:
     # Exact copies are counted above; a candidate's text is only needed to confirm it.
     candidate = Comment.__table__.alias("candidate")
     text = case((ranked.c.shared < literal_column(str(SURE_BANDS)), candidate.c.content))
+    on_site = case((candidate.c.site_id == here, 1), else_=0)
     candidates = (
-        select(gather(pair(ranked.c.shared, text), type_=JSON))
+        select(gather(pair(ranked.c.shared, text, on_site), type_=JSON))
         .select_from(ranked.join(candidate, candidate.c.id == ranked.c.comment_id))
         .where(
             or_(
@@ -192,7 +204,7 @@ def copy_columns(dialect: str) -> tuple[Any, Any]:
         .correlate(None)
         .scalar_subquery()
     )
-    return exact_count.label("exact"), candidates.label("near")
+    return exact_count.label("exact"), exact_here.label("exact_here"), candidates.label("near")
 
 
 def copy_params(comment: Comment, sign: Signature, settings: Mapping[str, Any]) -> dict[str, Any]:
@@ -202,6 +214,7 @@ def copy_params(comment: Comment, sign: Signature, settings: Mapping[str, Any]) 
     until = comment.received_at or utcnow()
     return {
         "fingerprint": (comment.fingerprint or fingerprint(comment.content)) if counting else None,
+        "flood_site": comment.site_id,
         "flood_since": until - timedelta(seconds=flood["window_seconds"]),
         "until": until,
         "bands": list(sign.bands) if counting and flood["near_duplicates"] else [],
@@ -209,15 +222,23 @@ def copy_params(comment: Comment, sign: Signature, settings: Mapping[str, Any]) 
     }
 
 
-def count_copies(row: Mapping[str, Any], sign: Signature, settings: Mapping[str, Any]) -> int:
+def count_copies(row: Mapping[str, Any], sign: Signature, settings: Mapping[str, Any]) -> Copies:
     """Earlier copies of the text from a :func:`copy_columns` row: the exact ones, plus near
-    candidates confirmed (most bands shared first) until the flood threshold is reached."""
+    candidates confirmed (the site's own, then most bands shared first) until the flood
+    threshold is reached."""
     exact, near = int(row["exact"] or 0), row["near"]
+    here = int(row["exact_here"] or 0)
     enough = settings["flood"]["copies"] - exact
     if enough <= 0 or not near:
-        return exact
-    candidates = sorted(((int(shared), text) for shared, text in near), key=lambda c: -c[0])
-    return exact + _confirmed(sign, candidates, enough)
+        return Copies(exact, here)
+    # The site's own first: whether the threshold is reached does not depend on the order, and
+    # the site's own count (the one it is shown) is then as complete as the search allows.
+    candidates = sorted(
+        ((int(shared), text, bool(on_site)) for shared, text, on_site in near),
+        key=lambda c: (not c[2], -c[0]),
+    )
+    confirmed = _confirmed(sign, candidates, enough)
+    return Copies(exact + len(confirmed), here + sum(confirmed))
 
 
 @cache
@@ -266,13 +287,16 @@ def _remember_statement(dialect: str) -> Any:
     return insert(CommentBand.__table__).on_conflict_do_nothing()
 
 
-def _confirmed(sign: Signature, candidates: list[tuple[int, str | None]], enough: int) -> int:
-    """How many (bands shared, text) candidates are near copies, most shared first, stopping at
-    ``enough``; only those sharing fewer than ``SURE_BANDS`` bands have their text compared
-    (once per distinct text: the candidates of a flood are often copies of each other)."""
-    count = 0
+def _confirmed(
+    sign: Signature, candidates: list[tuple[int, str | None, bool]], enough: int
+) -> list[bool]:
+    """The (bands shared, text, on the site) candidates that are near copies, in their order,
+    stopping at ``enough``: whether each is on the comment's site. Only those sharing
+    fewer than ``SURE_BANDS`` bands have their text compared (once per distinct text: the
+    candidates of a flood are often copies of each other)."""
+    confirmed: list[bool] = []
     similar: dict[str, bool] = {}
-    for bands_shared, text in candidates:
+    for bands_shared, text, on_site in candidates:
         if bands_shared < SURE_BANDS:
             if text is None:
                 continue
@@ -280,10 +304,10 @@ def _confirmed(sign: Signature, candidates: list[tuple[int, str | None]], enough
                 similar[text] = jaccard(sign.shingles, shingles_of(text)) >= NEAR_JACCARD
             if not similar[text]:
                 continue
-        count += 1
-        if count >= enough:
+        confirmed.append(on_site)
+        if len(confirmed) >= enough:
             break
-    return count
+    return confirmed
 
 
 MAX_WINDOW = timedelta(days=30)

@@ -1,9 +1,9 @@
 """What the store knows around a comment, read in one statement per comment.
 
 The author's standing on the site (``service.reputation``) and the earlier copies of the text on
-any site (``service.floods``) are selected together, so deciding a comment costs one read and one
-write (its near-duplicate bands) whatever the size of the store. On PostgreSQL the write rides in
-the same statement, so the whole history is one round trip.
+any site and on the comment's own (``service.floods``) are selected together, so deciding a
+comment costs one read and one write (its near-duplicate bands) whatever the size of the store.
+On PostgreSQL the write rides in the same statement, so the whole history is one round trip.
 """
 
 from __future__ import annotations
@@ -39,9 +39,9 @@ def history_of(
     if dialect == "postgresql":
         params.update(floods.remember_params(comment, sign))
     row = connection.execute(_statement(by, dialect), params).one()._mapping
+    copies = floods.count_copies(row, sign, settings)
     history = History(
-        author=reputation.author_from(row, comment),
-        copies=floods.count_copies(row, sign, settings),
+        author=reputation.author_from(row, comment), copies=copies.total, copies_here=copies.here
     )
     if dialect != "postgresql":
         floods.remember(connection, comment, sign)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from datetime import UTC, datetime
 from typing import Any
@@ -218,6 +219,9 @@ class Moderator(Base):
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     revoked_at: Mapped[datetime | None]
+    # Each page session keeps the generation it signed in under; signing out (or revoking)
+    # moves it on, so a copy of an older session cookie no longer signs anyone in.
+    session_generation: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class AuditEntry(Base):
@@ -235,15 +239,32 @@ class AuditEntry(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+def label_subject(comment_id: str | None, text: str) -> str:
+    """What a label is about: its comment, or else its exact text (a SHA-256 hex digest, which
+    no comment id can equal), so one site's label of a text never stands for another's."""
+    return comment_id or hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _default_subject(context: Any) -> str:
+    row = context.get_current_parameters()
+    return label_subject(row.get("comment_id"), row.get("text") or "")
+
+
 class LabeledExample(Base):
-    """A human label (moderator, Akismet submit-*, Perspective suggestscore) to learn from."""
+    """A human label (moderator, Akismet submit-*, Perspective suggestscore) to learn from.
+
+    A site keeps one label per task and source for each subject: a later one replaces it."""
 
     __tablename__ = "labeled_examples"
-    __table_args__ = (Index("ix_labels_created", "created_at"),)
+    __table_args__ = (
+        Index("ix_labels_created", "created_at"),
+        UniqueConstraint("site_id", "task", "source", "subject", name="uq_labels_identity"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     site_id: Mapped[str | None] = mapped_column(ForeignKey("sites.id", ondelete="SET NULL"))
     comment_id: Mapped[str | None] = mapped_column(String(32))
+    subject: Mapped[str] = mapped_column(String(64), default=_default_subject)
     task: Mapped[str] = mapped_column(String(16))
     label: Mapped[int] = mapped_column(Integer)
     text: Mapped[str] = mapped_column(Text)
@@ -265,3 +286,13 @@ class CommentBand(Base):
     )
     band: Mapped[str] = mapped_column(String(16), primary_key=True)
     received_at: Mapped[datetime]
+
+
+class Lease(Base):
+    """A turn at periodic upkeep (the sweep, pruning): whoever finds it free or expired takes
+    it until ``until``, so many workers scheduling the same job run it once per period."""
+
+    __tablename__ = "leases"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    until: Mapped[datetime]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from service.errors import ConflictError, NotFoundError, ValidationError
@@ -71,4 +71,17 @@ def revoke_moderator(session: Session, site: Site, email: str) -> Moderator:
     if moderator is None:
         raise NotFoundError(f"{email} is not a moderator of {site.name}.")
     moderator.revoked_at = utcnow()
+    end_page_sessions(session, moderator.id)
     return moderator
+
+
+def end_page_sessions(session: Session, moderator_id: str) -> None:
+    """End every page session the moderator signed in to, and every copy of its cookie: the
+    sessions carry the generation they began under, and it moves on (in the database, so a
+    concurrent sign-in or sign-out is not lost)."""
+    session.execute(
+        update(Moderator)
+        .where(Moderator.id == moderator_id)
+        .values(session_generation=Moderator.session_generation + 1)
+        .execution_options(synchronize_session="fetch")
+    )

@@ -8,7 +8,8 @@ Order of evaluation (the README's "Policy" section says the same):
 1. ``honeypot`` - the hidden form field is filled: reject.
 2. ``blocked_term`` - a blocked term in the content, author name, e-mail, URL or IP: reject.
 3. ``repeat_post`` - the same or nearly the same text seen ``flood.copies`` times within the
-   window, on any post of any site: ``flood.action`` (hold or reject).
+   window, on any post of any site: ``flood.action`` (hold or reject). The reason counts only
+   the site's own copies and says whether other sites had the text, never how often.
 4. ``spam_score`` / ``toxicity_score`` (with ``model_terms``) - the model's scores against the
    site's thresholds: hold or reject.
 5. ``too_many_links``, 6. ``suspect_term``, 7. ``language``, 8. ``too_fast`` - hold.
@@ -89,10 +90,13 @@ class Author:
 
 @dataclass(frozen=True)
 class History:
-    """What the store knows around a comment: its author and earlier copies of its text."""
+    """What the store knows around a comment: its author and earlier copies of its text, on
+    every site (``copies``, which decides) and on the comment's own (``copies_here``, which
+    alone is shown: a site must not learn how often another received a text)."""
 
     author: Author = field(default_factory=Author)
     copies: int = 0
+    copies_here: int = 0
 
 
 @dataclass(frozen=True)
@@ -222,19 +226,34 @@ def _honeypot(facts: Facts, settings: Mapping[str, Any]) -> Iterator[_Fired]:
 
 
 def _repeat_post(facts: Facts, settings: Mapping[str, Any]) -> Iterator[_Fired]:
+    """Copies on every site decide; the reason gives only the site's own count (and whether
+    other sites had the text), never another site's."""
     flood = settings["flood"]
-    copies = facts.history.copies if facts.history else 0
-    if flood["enabled"] and copies >= flood["copies"]:
-        window = flood["window_seconds"]
-        yield _rule(
-            flood["action"],
-            "repeat_post",
-            f"The same or nearly the same text was posted at least {copies} times before "
-            f"within {window:g} seconds.",
-            copies=copies,
-            max=flood["copies"],
-            window_seconds=window,
-        )
+    history = facts.history or History()
+    if not (flood["enabled"] and history.copies >= flood["copies"]):
+        return
+    window = flood["window_seconds"]
+    here = min(history.copies_here, history.copies)
+    elsewhere = history.copies > here
+    yield _rule(
+        flood["action"],
+        "repeat_post",
+        _repeat_message(here, elsewhere, window),
+        copies=here,
+        other_sites=elsewhere,
+        max=flood["copies"],
+        window_seconds=window,
+    )
+
+
+def _repeat_message(here: int, elsewhere: bool, window: float) -> str:
+    """Another site's copies are mentioned, never counted."""
+    text = "The same or nearly the same text was posted"
+    if not here:
+        return f"{text} on other sites within {window:g} seconds."
+    times = "time" if here == 1 else "times"
+    also = ", and on other sites too" if elsewhere else ""
+    return f"{text} at least {here} {times} before on this site within {window:g} seconds{also}."
 
 
 def _model(model: ModelOutput, thresholds: Mapping[str, Mapping[str, float]]) -> Iterator[_Fired]:

@@ -99,11 +99,10 @@ class Stack:
     def settings(self) -> Settings:
         return Settings.from_env(self.env)
 
-    def start_worker(self, concurrency: int = 2, beat: bool = True) -> subprocess.Popen:
+    def start_worker(self, concurrency: int = 2) -> subprocess.Popen:
+        """A worker as ``commentgate worker`` starts it: it schedules its own sweep."""
         log = self.home / f"worker-{len(self.workers)}.log"
         args = [sys.executable, "-m", "service.cli", "worker", f"--concurrency={concurrency}"]
-        if beat:
-            args.append("--beat")
         with open(log, "wb") as handle:
             process = subprocess.Popen(
                 args,

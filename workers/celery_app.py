@@ -43,6 +43,8 @@ def celery_config(settings: Settings) -> dict[str, Any]:
             "interval_step": 0.2,
             "interval_max": 0.5,
         },
+        # Every worker schedules these itself (``workers.housekeeping``); the schedule is kept
+        # for a ``celery beat`` left running by an older deployment (the leases make it harmless).
         "beat_schedule": {
             "sweep": {"task": SWEEP_TASK, "schedule": settings.sweep_interval},
             "prune": {"task": PRUNE_TASK, "schedule": 3600.0},
@@ -64,7 +66,11 @@ def celery_config(settings: Settings) -> dict[str, Any]:
         }
     else:
         config["broker_transport_options"] = {
-            "visibility_timeout": 3600,
+            # A killed worker's reserved messages come back only after this; the sweep does not
+            # wait for it (their comments are re-enqueued once COMMENTGATE_PENDING_TIMEOUT has
+            # passed). It must outlast the longest webhook retry delay, or a delayed message
+            # would be handed out again while it waits.
+            "visibility_timeout": max(3600, 2 * settings.webhook_backoff_max),
             "socket_timeout": 5,
             "socket_connect_timeout": 2,
             "retry_on_timeout": True,
@@ -91,8 +97,10 @@ def create_celery(settings: Settings | Callable[[], Settings] | None = None) -> 
 
     app.add_defaults(lambda: celery_config(get_settings()))
     app.commentgate_settings = get_settings  # type: ignore[attr-defined]
+    from workers.housekeeping import Housekeeping
     from workers.metrics import connect_signals
 
+    app.steps["consumer"].add(Housekeeping)
     connect_signals()
     return app
 

@@ -19,7 +19,7 @@ from datetime import timedelta
 from celery import shared_task
 from celery.utils.time import get_exponential_backoff_interval
 
-from service import decisions, floods, recovery, webhooks
+from service import decisions, floods, leases, recovery, webhooks
 from service.db import session_scope
 from service.metrics import series
 from service.models import utcnow
@@ -33,6 +33,10 @@ log = logging.getLogger(__name__)
 
 BATCH_SIZE = 32
 BATCH_WAIT = 0.005
+# A sweep's lease lasts half the interval: one worker's sweeps each find it free, and however
+# many workers publish the sweep, it runs at most twice per interval.
+SWEEP_LEASE_SHARE = 0.5
+PRUNE_EVERY_SECONDS = 3600.0
 
 
 def _ids(requests: Sequence) -> list[str]:
@@ -123,7 +127,8 @@ def sweep(self) -> None:  # noqa: ANN001
     """Re-enqueue comments and deliveries whose messages were lost (worker killed, broker down).
 
     While the queue still holds messages, what waits is most likely among them: re-enqueueing
-    would only add duplicates to a backlog, so the sweep waits for the queue to drain.
+    would only add duplicates to a backlog, so the sweep waits for the queue to drain. Every
+    worker publishes the sweep; the one that takes the lease does it, the others skip.
     """
     backlog = _queue_length(self.app)
     if backlog:
@@ -132,6 +137,9 @@ def sweep(self) -> None:  # noqa: ANN001
     ctx = get_context(self.app)
     settings = ctx.settings
     now = utcnow()
+    with session_scope(ctx.sessions) as session:
+        if not leases.take(session, SWEEP_TASK, now, settings.sweep_interval * SWEEP_LEASE_SHARE):
+            return
     with session_scope(ctx.sessions) as session:
         comment_ids = recovery.claim_stale_comments(session, now, settings.pending_timeout)
         delivery_ids = recovery.claim_overdue_deliveries(session, now, settings.pending_timeout)
@@ -153,9 +161,14 @@ def _queue_length(app) -> int:  # noqa: ANN001
 
 @shared_task(name=PRUNE_TASK, bind=True, ignore_result=True)
 def prune(self) -> None:  # noqa: ANN001
-    """Drop near-copy bands older than any flood window; they can no longer match."""
+    """Drop near-copy bands older than any flood window; they can no longer match. Workers
+    ask every minute; the lease, kept in the database across restarts, makes it hourly."""
     ctx = get_context(self.app)
+    now = utcnow()
     with session_scope(ctx.sessions) as session:
-        removed = floods.prune_bands(session, utcnow())
+        if not leases.take(session, PRUNE_TASK, now, PRUNE_EVERY_SECONDS):
+            return
+    with session_scope(ctx.sessions) as session:
+        removed = floods.prune_bands(session, now)
     if removed:
         log.info("pruned %d near-copy bands", removed)

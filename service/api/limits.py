@@ -1,42 +1,57 @@
-"""Abuse limits: per-API-key (or moderator token) and per-IP request rates, 429 with Retry-After."""
+"""Abuse limits: per site, per moderator and per IP request rates, 429 with Retry-After.
+
+A request is charged to whoever its credential proves it is: the site whose API key it carries,
+or the moderator whose token or page session it carries. A credential that proves nothing (a
+made-up or revoked key) buys no budget of its own: the request counts against its address, like
+one without any, so inventing keys does not get around the limit. Behind trusted reverse
+proxies the address is the client's (``COMMENTGATE_TRUSTED_PROXIES``, applied in
+``create_app``).
+"""
 
 from __future__ import annotations
 
-import hashlib
+import logging
 
-from flask import Flask, request
+from flask import Flask, current_app, request
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
+from sqlalchemy.exc import SQLAlchemyError
 
-from service.api.auth import bearer_token
+from service.api.auth import presented_key, site_for_key
 from service.config import Settings
+from service.moderators import authenticate_moderator
+from service.security import MODERATOR_TOKEN_PREFIX
+from service.state import db
+from service.web.auth import current_moderator
 
 EXEMPT_PREFIXES = ("/healthz", "/readyz", "/metrics", "/docs", "/openapi.json", "/static")
-
-
-COMPAT_PREFIXES = ("/1.1/", "/1.2/")
+log = logging.getLogger(__name__)
 
 
 def client_key() -> str:
-    """Limit a credential wherever it is used from; anonymous callers by their address."""
-    token = (
-        bearer_token()
-        or request.args.get("key")
-        or request.form.get("api_key")
-        or request.form.get("key")
-        or _host_key()
-    )
+    """The authenticated site or moderator; anyone else (an invalid key too) by address."""
+    try:
+        principal = _principal()
+    except SQLAlchemyError:  # the view will answer for the database; limit by address meanwhile
+        log.warning("rate limit: credential lookup failed; counting by address")
+        db().rollback()
+        principal = None
+    return principal or "ip:" + (get_remote_address() or "unknown")
+
+
+def _principal() -> str | None:
+    """``site:<id>`` or ``moderator:<id>`` for a credential that checks out, else None."""
+    token = presented_key()
+    if token and token.startswith(MODERATOR_TOKEN_PREFIX):
+        moderator = authenticate_moderator(db(), token)
+        return f"moderator:{moderator.id}" if moderator is not None else None
     if token:
-        return "key:" + hashlib.sha256(token.encode("utf-8")).hexdigest()[:24]
-    return "ip:" + (get_remote_address() or "unknown")
-
-
-def _host_key() -> str | None:
-    """Akismet's legacy form, the key as the host's first label (``KEY.rest.akismet.com``)."""
-    if not request.path.startswith(COMPAT_PREFIXES):
-        return None
-    label, _, rest = request.environ.get("HTTP_HOST", "").partition(".")
-    return label if rest and label else None
+        site = site_for_key(token)
+        return f"site:{site.id}" if site is not None else None
+    if request.cookies.get(current_app.config["SESSION_COOKIE_NAME"]):  # the moderator page
+        moderator = current_moderator()
+        return f"moderator:{moderator.id}" if moderator is not None else None
+    return None
 
 
 def _exempt() -> bool:
@@ -44,7 +59,7 @@ def _exempt() -> bool:
 
 
 def init_app(app: Flask, settings: Settings) -> Limiter | None:
-    """Install the limiter unless limits are ``off``; Redis storage is shared by every replica."""
+    """Install the limiters unless limits are ``off``; Redis storage is shared by every replica."""
     limits = settings.rate_limits.strip()
     if limits.lower() in {"off", "none", ""}:
         return None

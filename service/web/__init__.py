@@ -6,13 +6,18 @@ from datetime import timedelta
 
 from flask import Flask
 
+SESSION_COOKIE_NAME = "commentgate_session"
+
 
 def init_app(app: Flask) -> None:
-    """Session cookies the page can rely on, then the page's blueprint."""
+    """Session cookies the page can rely on, then the page's blueprint.
+
+    The cookie's name is set, not defaulted: Flask's config already holds ``session``, which a
+    default would leave in place (and another app on the same host may use that name)."""
     from service.web.views import blp
 
-    app.config.setdefault("SESSION_COOKIE_NAME", "commentgate_session")
     app.config.update(
+        SESSION_COOKIE_NAME=SESSION_COOKIE_NAME,
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
         PERMANENT_SESSION_LIFETIME=timedelta(hours=12),

@@ -1,7 +1,9 @@
 """Signing in to the page with a moderator token, and CSRF tokens for every form and fetch.
 
-The session cookie (signed, HttpOnly, SameSite=Lax) holds the moderator's id and a fingerprint of
-the token's hash, never the token: revoking the token ends the session at its next request.
+The session cookie (signed, HttpOnly, SameSite=Lax) holds the moderator's id, a fingerprint of
+the token's hash (never the token) and the moderator's session generation when they signed in:
+revoking the token ends the session at its next request, and signing out moves the generation
+on, so a copy of the cookie taken before signing out no longer works either.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from flask import g, request, session
 
 from service.errors import ForbiddenError
 from service.models import Moderator
-from service.moderators import authenticate_moderator
+from service.moderators import authenticate_moderator, end_page_sessions
 from service.state import db
 
 FINGERPRINT_CHARS = 24
@@ -42,16 +44,23 @@ def sign_in(token: str) -> Moderator | None:
     session.permanent = True
     session["moderator"] = moderator.id
     session["fingerprint"] = moderator.token_hash[:FINGERPRINT_CHARS]
+    session["generation"] = moderator.session_generation
     session["csrf"] = secrets.token_urlsafe(32)
     return moderator
 
 
 def sign_out() -> None:
+    """End the moderator's page sessions for good, not just this browser's cookie."""
+    moderator = current_moderator()
+    if moderator is not None:
+        end_page_sessions(db(), moderator.id)
+        db().commit()
     session.clear()
 
 
 def current_moderator() -> Moderator | None:
-    """The signed-in moderator, if their token is still the one they signed in with."""
+    """The signed-in moderator, if their token is still the one they signed in with and they
+    have not signed out since."""
     if "web_moderator" in g:
         return g.web_moderator
     moderator = None
@@ -61,6 +70,7 @@ def current_moderator() -> Moderator | None:
         if (
             found is not None
             and found.revoked_at is None
+            and session.get("generation") == found.session_generation
             and hmac.compare_digest(found.token_hash[:FINGERPRINT_CHARS], str(fingerprint))
         ):
             moderator = found

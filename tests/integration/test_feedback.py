@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from classifier.shipped import shipped_version
 from service.cli import cli
@@ -138,3 +138,63 @@ def test_train_learns_from_exported_feedback_by_default(
     }
     assert learned[("spam", "feedback")] == 3 and learned[("toxicity", "feedback")] == 2
     assert any(f["path"].endswith("feedback/moderator_labels.csv") for f in tuned_on["data_files"])
+
+
+SHARED_TEXT = "Limited offer: replica watches at cheap-watch-shop.example, order today"
+
+
+def submit(client, site, verdict: str, text: str = SHARED_TEXT) -> None:  # noqa: ANN001
+    """Akismet feedback for a text the site never had checked (so no comment is known)."""
+    answer = client.post(
+        f"/1.1/submit-{verdict}",
+        data={
+            "api_key": site.api_key,
+            "blog": "https://blog.example",
+            "user_ip": "203.0.113.7",
+            "comment_content": text,
+        },
+    )
+    assert answer.status_code == 200, answer.text
+
+
+def test_two_sites_labels_of_one_text_are_both_exported(
+    app, client, stack, make_site, tmp_path: Path
+) -> None:  # noqa: ANN001
+    site_a, site_b = make_site(), make_site()
+    submit(client, site_a, "spam")
+    submit(client, site_b, "ham")
+
+    summary = export(stack, "--out", str(tmp_path / "labels.jsonl"))
+    lines = Path(summary["path"]).read_text(encoding="utf-8").splitlines()
+    rows = [json.loads(line) for line in lines]
+    assert sorted((r["site"], r["label"], r["text"]) for r in rows) == sorted(
+        [(site_a.site.name, 1, SHARED_TEXT), (site_b.site.name, 0, SHARED_TEXT)]
+    ), "each site keeps its own label of the same text"
+    assert summary["tasks"] == {"spam": {"positive": 1, "negative": 1}}
+
+
+def test_a_sites_later_label_of_a_text_replaces_its_earlier_one(
+    app, client, stack, make_site, tmp_path: Path
+) -> None:  # noqa: ANN001
+    site_a, site_b = make_site(), make_site()
+    submit(client, site_a, "spam")
+    submit(client, site_b, "spam")
+    submit(client, site_a, "ham")
+    submit(client, site_a, "ham")
+
+    sessions = app.extensions["commentgate"].sessions
+    with session_scope(sessions) as session:
+        stored = session.execute(
+            select(LabeledExample.site_id, LabeledExample.label).where(
+                LabeledExample.text == SHARED_TEXT
+            )
+        ).all()
+    assert sorted(stored) == sorted([(site_a.site.id, 0), (site_b.site.id, 1)]), (
+        "one row per site, task, source and text: the latest label"
+    )
+    summary = export(stack, "--out", str(tmp_path / "labels.csv"))
+    with Path(summary["path"]).open(encoding="utf-8", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert sorted((r["site"], r["label"]) for r in rows) == sorted(
+        [(site_a.site.name, "0"), (site_b.site.name, "1")]
+    )

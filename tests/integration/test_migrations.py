@@ -8,11 +8,11 @@ import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import inspect
+from sqlalchemy import inspect, text
 
 from service.db import make_engine
 from service.migrate import alembic_config, upgrade
-from service.models import Base
+from service.models import Base, label_subject
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -52,5 +52,41 @@ def test_downgrade_to_the_first_revision_and_back(database_url: str) -> None:
         assert "comment_bands" not in inspect(engine).get_table_names()
         upgrade(engine)
         assert "comment_bands" in inspect(engine).get_table_names()
+    finally:
+        engine.dispose()
+
+
+def test_labels_get_their_identity_and_keep_each_sites_latest(database_url: str) -> None:
+    """0009: rows of one site, task, source and text collapse to the latest; other sites' stay."""
+    engine = make_engine(database_url)
+    try:
+        upgrade(engine, "0007")
+        stamp = "2026-12-01 10:00:0{}"
+        with engine.begin() as connection:
+            for site in ("a", "b"):
+                connection.execute(
+                    text(
+                        "INSERT INTO sites (id, name, api_key_hash, webhook_url, webhook_secret,"
+                        " policy, created_at) VALUES (:id, :id, :id, 'http://x', 's', '{}',"
+                        " '2026-12-01 09:00:00')"
+                    ),
+                    {"id": site},
+                )
+            for second, (site, label) in enumerate([("a", 1), ("b", 1), ("a", 0)]):
+                connection.execute(
+                    text(
+                        "INSERT INTO labeled_examples (site_id, task, label, text, source,"
+                        " created_at) VALUES (:site, 'spam', :label, 'same text', 'akismet',"
+                        " :created)"
+                    ),
+                    {"site": site, "label": label, "created": stamp.format(second)},
+                )
+        upgrade(engine)
+        with engine.connect() as connection:
+            rows = connection.execute(
+                text("SELECT site_id, label, subject FROM labeled_examples ORDER BY site_id")
+            ).all()
+        assert [(site, label) for site, label, _ in rows] == [("a", 0), ("b", 1)]
+        assert {subject for *_, subject in rows} == {label_subject(None, "same text")}
     finally:
         engine.dispose()

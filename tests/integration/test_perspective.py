@@ -151,7 +151,8 @@ def test_coral_talk_suggestscore_keeps_a_label_against_the_analyzed_comment(
         json=coral_suggest(CLEAN, "c-124", "APPROVED"),
         headers={"Authorization": f"Bearer {site.api_key}"},
     )
-    labels = rows(app, LabeledExample, LabeledExample.site_id == site.site.id)
+    found = rows(app, LabeledExample, LabeledExample.site_id == site.site.id)
+    labels = sorted(found, key=lambda x: x.id)
     assert [(x.task, x.label, x.text, x.source) for x in labels] == [
         ("toxicity", 1, TOXIC, "perspective"),
         ("toxicity", 0, CLEAN, "perspective"),

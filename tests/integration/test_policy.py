@@ -7,6 +7,7 @@ scores are known and only the policy and the stored history vary.
 
 from __future__ import annotations
 
+import re
 import uuid
 from typing import Any
 
@@ -167,12 +168,46 @@ def test_flood_of_copies_across_posts_and_sites_is_held_after_the_first_few(app,
     decided = [submit(app, (first, second)[i % 2], FLOOD_TEXT) for i in range(20)]
     assert [c.status for c in decided] == ["approved"] * 3 + ["held"] * 17
     assert all(codes(c) == ["repeat_post"] for c in decided[3:])
-    assert decided[-1].reasons[0]["copies"] == 19
+    last = decided[-1].reasons[0]
+    assert (last["copies"], last["other_sites"]) == (9, True), "the site's own copies only"
 
     store_policy(app, first, {"flood": {"action": "reject"}})
     disguised = "AMAZING deals on r3plica watches in our shop today - the best prices guaranteed"
     assert submit(app, first, disguised).status == "rejected"
     assert submit(app, second, disguised).status == "held"
+
+
+def copy_numbers(reason: dict[str, Any]) -> set[Any]:
+    """Every number a reason shows: its values, and the figures in its message."""
+    figures = set(re.findall(r"\d+", reason["message"]))
+    return {v for v in reason.values() if isinstance(v, int | float)} | figures
+
+
+def test_a_site_is_not_shown_how_often_another_site_received_a_text(app, client, make_site) -> None:  # noqa: ANN001
+    site_a, site_b = make_site(), make_site()
+    for _ in range(7):
+        submit(app, site_a, FLOOD_TEXT)
+    first_on_b = submit(app, site_b, FLOOD_TEXT)
+    assert (first_on_b.status, codes(first_on_b)) == ("held", ["repeat_post"]), "still detected"
+    [reason] = first_on_b.reasons
+    assert not copy_numbers(reason) & {7, "7", 6, "6"}, reason
+    assert (reason["copies"], reason["other_sites"]) == (0, True)
+    shown = client.get(f"/v1/comments/{first_on_b.id}", headers=auth(site_b)).get_json()
+    assert shown["decision"]["reasons"] == [reason], "the API shows B the same reason"
+
+    second_on_b = submit(app, site_b, FLOOD_TEXT)
+    [reason] = second_on_b.reasons
+    assert (reason["copies"], reason["other_sites"]) == (1, True), "B's own copy is counted"
+    assert "at least 1 time before on this site" in reason["message"]
+    assert not copy_numbers(reason) & {7, "7", 8, "8"}, reason
+
+    names = ["Anna", "Bert", "Carl", "Dora", "Emil"]
+    for name in names:
+        submit(app, site_a, f"Hello {name}, amazing deals on replica watches at our shop today!")
+    near = submit(app, site_b, "Hello Zoe, amazing deals on replica watches at our shop today!")
+    [reason] = near.reasons
+    assert (near.status, reason["copies"], reason["other_sites"]) == ("held", 0, True)
+    assert not copy_numbers(reason) & {5, "5", 4, "4"}, reason
 
 
 def test_near_copies_count_as_a_flood(app, make_site) -> None:  # noqa: ANN001

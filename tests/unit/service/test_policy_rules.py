@@ -28,8 +28,10 @@ def codes(verdict) -> list[str]:  # noqa: ANN001
     return [r["code"] for r in verdict.reasons]
 
 
-def history(copies: int = 0, **author: object) -> History:
-    return History(author=Author(known_by="email", **author), copies=copies)  # type: ignore[arg-type]
+def history(copies: int = 0, copies_here: int | None = None, **author: object) -> History:
+    """Copies on every site, by default all of them on the comment's own."""
+    here = copies if copies_here is None else copies_here
+    return History(author=Author(known_by="email", **author), copies=copies, copies_here=here)  # type: ignore[arg-type]
 
 
 # --- each rule alone -------------------------------------------------------------------------
@@ -67,12 +69,28 @@ def test_repeat_post_holds_by_default_and_rejects_when_configured() -> None:
     held = decide(facts, output(), {})
     assert (held.action, codes(held)) == ("hold", ["repeat_post"])
     assert held.reasons[0]["copies"] == 3 and held.reasons[0]["max"] == 3
+    assert held.reasons[0]["other_sites"] is False
     rejected = decide(facts, output(), {"flood": {"action": "reject"}})
     assert rejected.action == "reject"
     below = decide(Facts(content="x", history=history(copies=2)), output(), {})
     assert below.action == "approve"
     off = decide(facts, output(), {"flood": {"enabled": False}})
     assert off.action == "approve"
+
+
+def test_repeat_post_counts_only_the_sites_own_copies() -> None:
+    """Copies on other sites decide, but their number is never shown to this site."""
+    mixed = decide(Facts(content="x", history=history(copies=8, copies_here=2)), output(), {})
+    [reason] = mixed.reasons
+    assert (mixed.action, reason["copies"], reason["other_sites"]) == ("hold", 2, True)
+    assert "at least 2 times before on this site" in reason["message"]
+    assert "other sites" in reason["message"] and "8" not in reason["message"]
+    elsewhere = decide(Facts(content="x", history=history(copies=8, copies_here=0)), output(), {})
+    [reason] = elsewhere.reasons
+    assert (elsewhere.action, reason["copies"], reason["other_sites"]) == ("hold", 0, True)
+    assert reason["message"] == (
+        "The same or nearly the same text was posted on other sites within 3600 seconds."
+    )
 
 
 def test_toxicity_score_holds_and_rejects() -> None:
