@@ -292,7 +292,10 @@ def test_a_sentence_the_model_fails_on_leaves_out_only_its_span(
 def test_policy_of_the_site_decides_the_stored_comment(client, app, site) -> None:  # noqa: ANN001
     with session_scope(app.extensions["commentgate"].sessions) as session:
         session.get(Site, site.site.id).policy = {
-            "thresholds": {"toxicity": {"approve_below": 0.5, "reject_at": 0.99}}
+            "thresholds": {
+                "toxicity": {"approve_below": 0.5, "reject_at": 1.0},
+                "spam": {"approve_below": 1.0, "reject_at": 1.0},
+            }
         }
     analyze(client, site, coral_analyze(TOXIC, do_not_store=False))
     [comment] = rows(app, Comment, Comment.site_id == site.site.id)

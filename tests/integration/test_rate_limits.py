@@ -35,7 +35,8 @@ def limited(stack: Stack) -> Iterator[Callable[..., Flask]]:
     apps: list[Flask] = []
 
     def make(**env: str) -> Flask:
-        stack.env.update(COMMENTGATE_RATE_LIMITS=f"{LIMIT}/minute", **env)
+        limit = f"{LIMIT}/minute"
+        stack.env.update(COMMENTGATE_RATE_LIMITS=limit, COMMENTGATE_COMPAT_RATE_LIMITS=limit, **env)
         apps.append(create_app(stack.settings))
         return apps[-1]
 
