@@ -9,6 +9,11 @@ buffer, where they join the next batch, instead of in the pool's queue. When a p
 free, or the buffer is full, it flushes as before, so an idle worker still answers within one
 ``flush_interval``. A deferral is bounded (``MAX_DEFERRALS`` timer ticks) so a batch whose
 process died without reporting cannot hold the rest back.
+
+When the broker connection is lost, Celery clears the consumer's timer, and with it the flush
+timer, while celery-batches still holds its handle and so never starts another: buffered and
+new requests then waited until ``flush_every`` of them had gathered. The consumer builds each
+task's strategy again when it reconnects, and that is where the handle is dropped.
 """
 
 from __future__ import annotations
@@ -37,6 +42,12 @@ class PoolAwareBatches(Batches):
             return
         self._deferred = 0
         super()._do_flush()
+
+    def Strategy(self, task: Any, app: Any, consumer: Any) -> Any:  # noqa: N802 - Celery's name
+        """Called on every consumer start, reconnections included: the first request after it
+        starts a new flush timer, since the old one went with the cleared timer."""
+        self._tref = None
+        return super().Strategy(task, app, consumer)
 
     def flush(self, requests: Any) -> Any:
         result = super().flush(requests)

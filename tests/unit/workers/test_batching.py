@@ -91,3 +91,29 @@ def test_a_batch_that_never_reports_holds_the_rest_only_so_long(task: Task) -> N
     assert len(task._pool.sent) == 1
     task._do_flush()
     assert [len(batch) for batch in task._pool.sent] == [1, 1]
+
+
+def test_a_reconnected_consumer_starts_a_new_flush_timer(task: Task) -> None:
+    """Celery clears the consumer's timer when the broker connection drops, and builds the
+    strategies again on reconnecting: the stale handle must not keep the timer from restarting."""
+    from types import SimpleNamespace
+
+    from celery import Celery
+    from kombu.asynchronous.timer import Timer
+
+    app = Celery("batching-test", set_as_current=False)
+    timer = Timer()
+    consumer = SimpleNamespace(
+        pool=task._pool,
+        hostname="worker@test",
+        connection_errors=(),
+        event_dispatcher=None,
+        timer=timer,
+    )
+    task.Strategy(task, app, consumer)
+    task._tref = timer.call_repeatedly(1.0, task._do_flush)
+    assert len(timer.queue) == 1
+    timer.clear()  # the connection is lost
+    assert not timer.queue
+    task.Strategy(task, app, consumer)  # the consumer reconnects
+    assert task._tref is None, "the next request starts a new flush timer"
