@@ -47,7 +47,7 @@ def test_any_form_parses_into_bounded_comment_data(
     assert data["content"] == form.get("comment_content", "")
     assert len(author["name"] or "") <= 200 and len(author["email"] or "") <= 320
     assert len(author["ip"] or "") <= 64 and len(author["url"] or "") <= 2000
-    assert data["external_id"].startswith("ak_") and len(data["external_id"]) <= 200
+    assert data["external_id"].startswith("ak2_") and len(data["external_id"]) <= 200
     kept = data["metadata"]["akismet"]
     assert set(kept) <= set(KEPT_FIELDS) and all(len(v) <= 2000 for v in kept.values())
     name = data["metadata"].get("honeypot_field_name")
