@@ -60,6 +60,7 @@ STATUS = {
     404: "NOT_FOUND",
     413: "OUT_OF_RANGE",
     422: "INVALID_ARGUMENT",
+    429: "RESOURCE_EXHAUSTED",
 }
 SENTENCE = re.compile(r"[^.!?\n]+(?:[.!?]+|$)|[.!?]+")
 ERROR_TYPE = "type.googleapis.com/google.commentanalyzer.v1alpha1.Error"

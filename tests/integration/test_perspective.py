@@ -10,10 +10,11 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
+from service import create_app
 from service.api.perspective import ATTRIBUTES, DERIVED_EXPONENTS
 from service.db import session_scope
 from service.models import Comment, Decision, LabeledExample, Site
-from service.sites import NewSite
+from service.sites import NewSite, create_site
 from tests.support.failing_model import FailsOn, serve_failing
 
 pytestmark = pytest.mark.integration
@@ -375,3 +376,36 @@ def test_policy_of_the_site_decides_the_stored_comment(client, app, site) -> Non
     [comment] = rows(app, Comment, Comment.site_id == site.site.id)
     assert comment.status == "held"
     assert "toxicity_score" in {r["code"] for r in comment.reasons}
+
+
+def test_the_perspective_endpoint_takes_the_per_key_compat_limit(stack) -> None:  # noqa: ANN001
+    """A busy site's synchronous checks are a burst: the compat limit (default 100/second per
+    key) applies, not the general one, and a key over it hears 429 in Google's shape."""
+    stack.env["COMMENTGATE_RATE_LIMITS"] = "5/minute"
+    app = create_app(stack.settings)
+    try:
+        site = busy_site(app)
+        client = app.test_client()
+        codes = [analyze(client, site, coral_analyze(CLEAN)).status_code for _ in range(10)]
+        assert codes == [200] * 10, "the general 5/minute does not apply"
+        stack.env["COMMENTGATE_COMPAT_RATE_LIMITS"] = "3/minute"
+        tight = create_app(stack.settings)
+        tight_client = tight.test_client()
+        answers = [analyze(tight_client, site, coral_analyze(CLEAN)) for _ in range(4)]
+        assert [a.status_code for a in answers] == [200, 200, 200, 429]
+        google_error(answers[-1], 429, "RESOURCE_EXHAUSTED")
+        tight.extensions["commentgate"].engine.dispose()
+    finally:
+        app.extensions["commentgate"].engine.dispose()
+
+
+def busy_site(app) -> NewSite:  # noqa: ANN001
+    state = app.extensions["commentgate"]
+    with session_scope(state.sessions) as session:
+        return create_site(
+            session,
+            "busy",
+            "http://127.0.0.1:9/h",
+            allow_private=True,
+            secret_key=state.settings.secret_key,
+        )
