@@ -2,15 +2,17 @@
 ``commentgate serve``: the endpoint joining, the body, the 800 ms timeout, one keep-alive socket
 reused after ~5 s of silence, a burst of concurrent checks, and a model promotion meanwhile.
 
-Coral (``services/perspective/perspective.ts``) posts to ``{endpoint}/comments:analyze?key=KEY``
-with a keep-alive agent and publishes the comment unchecked on any failure (fail open): every
-timeout, reset or 429 here is a comment nobody checked.
+Coral (``server/src/core/server/services/perspective/perspective.ts``) posts to
+``{endpoint}/comments:analyze?key=KEY`` with a keep-alive agent and publishes the comment
+unchecked on any failure (fail open): every timeout, reset or 429 here is a comment nobody
+checked.
 """
 
 from __future__ import annotations
 
 import http.client
 import json
+import posixpath
 import shutil
 import subprocess
 import sys
@@ -19,7 +21,7 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urlencode, urlsplit, urlunsplit
 
 import pytest
 import requests
@@ -43,10 +45,13 @@ COMMENTS = [
 ]
 
 
-def coral_url(host: str, key: str) -> str:
-    """Coral's joining: the admin's endpoint setting, ``/comments:analyze``, then ``?key=``."""
-    endpoint = f"{host}/v1alpha1"
-    return f"{endpoint}/comments:analyze?key={key}"
+def coral_url(host: str, key: str, operation: str = "comments:analyze") -> str:
+    """Coral's joining of the admin's endpoint setting: ``path.join(pathname, "/" + operation)``
+    (Node's join normalizes, so a trailing slash in the setting does not matter), then
+    ``searchParams.set("key", key)``."""
+    endpoint = urlsplit(f"{host}/v1alpha1/".strip())
+    path = posixpath.normpath(f"{endpoint.path}/{'/' + operation}")
+    return urlunsplit((endpoint.scheme, endpoint.netloc, path, urlencode({"key": key}), ""))
 
 
 def coral_body(text: str, do_not_store: bool = True) -> dict[str, Any]:

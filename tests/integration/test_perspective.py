@@ -164,9 +164,9 @@ def test_coral_talk_suggestscore_keeps_a_label_against_the_analyzed_comment(
 def test_a_rejection_is_no_toxicity_label_unless_the_site_says_so(client, app, site) -> None:  # noqa: ANN001
     spam = "Buy cheap watches at my shop, best prices on the whole internet."
     suggest = f"/v1alpha1/comments:suggestscore?key={site.api_key}"
-    client.post(suggest, json=coral_suggest(spam, "c-1", "REJECTED"))
+    client.post(suggest, json=coral_suggest(spam, "c-1", "DELETED"))
     set_policy(app, site, perspective_feedback="toxicity")
-    client.post(suggest, json=coral_suggest(TOXIC, "c-2", "REJECTED"))
+    client.post(suggest, json=coral_suggest(TOXIC, "c-2", "DELETED"))
     client.post(suggest, json={**coral_suggest(CLEAN, "c-3", "APPROVED")})
     spam_label = {"comment": {"text": spam}, "attributeScores": {"SPAM": {"summaryScore": {}}}}
     set_policy(app, site, perspective_feedback="decision")
@@ -267,7 +267,7 @@ def test_severe_toxicity_and_threat_are_derived_from_toxicity_at_a_stricter_cali
     assert analyze(client, site, coral).status_code == 200, "Coral's admin may pick it"
 
 
-@pytest.mark.parametrize("language", ["es", "fr", "de", "pt-BR"])
+@pytest.mark.parametrize("language", ["es", "fr", "de", "pt", "pt-BR"])
 def test_other_languages_are_scored_and_marked_out_of_domain_by_default(
     client, app, site, language: str
 ) -> None:  # noqa: ANN001
