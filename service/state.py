@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -14,6 +15,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from service.config import Settings
 from service.db import API_CHECKPOINT_PAGES, make_engine, make_session_factory
 from service.publisher import TaskPublisher
+
+log = logging.getLogger(__name__)
 
 if TYPE_CHECKING:
     from classifier import ActiveModel, Model
@@ -45,9 +48,14 @@ class AppState:
     def warm(self) -> None:
         """Load the model and score once when the process starts: the first request of a
         process must not pay for the load (Perspective clients give up after 800 ms)."""
+        from classifier import ModelLoadError, RegistryError
         from service.compat import model_outputs, score_texts
 
-        model = self._active().warm()
+        try:
+            model = self._active().warm()
+        except (ModelLoadError, RegistryError):  # the API still serves; scoring answers 503
+            log.exception("no model loaded at start; the first scoring request will try again")
+            return
         model_outputs(model)
         score_texts(model, ["Warming up."])
 
