@@ -17,6 +17,9 @@ a person. It is not meant to make decisions about people (bans, reports) without
 _LIMITS = """\
 - **Language.** Trained on English text only. Comments in other languages get scores that mean
   little; the policy's language rule can hold them instead.
+- **Derived attributes.** `SEVERE_TOXICITY` and `THREAT` are not predicted: they are derived
+  from the toxicity score at a stricter calibration (toxicity² and toxicity³), so they keep its
+  order and its errors, and a threat worded politely scores as low as its toxicity.
 - **Identity terms and dialect.** The toxicity data sets were collected by keyword, and models
   trained on them flag African-American English and comments that merely mention identity groups
   more often (Davidson et al. 2019 describe this for the tweets used here). Expect false holds on

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import fcntl
 import json
+import logging
 import os
 import platform
 import shutil
@@ -29,6 +30,7 @@ __all__ = ["Registry", "ActiveModel", "RegistryError", "describe_data"]
 
 POINTER_FILE = "active.json"
 _LOCK_FILE = ".lock"
+logger = logging.getLogger(__name__)
 
 
 class RegistryError(Exception):
@@ -235,15 +237,22 @@ def describe_data(datasets) -> dict:
 
 
 class ActiveModel:
-    """A per-process cache of the active model that notices promotions without a restart."""
+    """A per-process cache of the active model that notices promotions without a restart.
 
-    def __init__(self, registry: Registry, check_interval: float = 2.0):
+    With ``background``, a promoted version loads on a thread of its own while callers keep
+    getting the previous one: a caller with a deadline (a synchronous API request) never waits
+    for a load, except the very first one, which ``warm`` does when the process starts.
+    """
+
+    def __init__(self, registry: Registry, check_interval: float = 2.0, background: bool = False):
         self.registry = registry
         self.check_interval = check_interval
+        self.background = background
         self._model: Model | None = None
         self._stamp: tuple[int, int] | None = None
         self._checked = 0.0
         self._lock = threading.Lock()
+        self._loading: threading.Thread | None = None
 
     def _pointer_stamp(self) -> tuple[int, int] | None:
         try:
@@ -252,16 +261,62 @@ class ActiveModel:
             return None
         return st.st_mtime_ns, st.st_ino
 
+    def warm(self) -> Model:
+        """Load the active model now (at process start), so no request pays for it."""
+        with self._lock:
+            if self._model is None:
+                self._stamp = self._pointer_stamp()
+                self._model = self.registry.load_active()
+                self._checked = time.monotonic()
+            return self._model
+
     def get(self) -> Model:
         now = time.monotonic()
         if self._model is not None and now - self._checked < self.check_interval:
             return self._model
+        if self._model is None:
+            return self.warm()
         with self._lock:
             self._checked = now
             stamp = self._pointer_stamp()
-            if self._model is None or stamp != self._stamp:
-                version = self.registry.active_version()
-                if self._model is None or version != self._model.version:
-                    self._model = self.registry.load_active()
-                self._stamp = stamp
+            if stamp != self._stamp and not self._is_loading():
+                self._switch(stamp)
             return self._model
+
+    def _is_loading(self) -> bool:
+        return self._loading is not None and self._loading.is_alive()
+
+    def _switch(self, stamp: tuple[int, int] | None) -> None:
+        """Load the newly active version, here or on a thread; called with the lock held."""
+        version = self.registry.active_version()
+        if self._model is not None and version == self._model.version:
+            self._stamp = stamp
+            return
+        if not self.background:
+            self._model, self._stamp = self.registry.load_active(), stamp
+            return
+        self._loading = threading.Thread(
+            target=self._load_in_background, args=(stamp,), name="model-load", daemon=True
+        )
+        self._loading.start()
+
+    def _load_in_background(self, stamp: tuple[int, int] | None) -> None:
+        """Swap only a fully loaded model in; a failed load keeps the current one (and the
+        stamp unchanged, so the next check tries again)."""
+        try:
+            model = self.registry.load_active()
+        except Exception:  # noqa: BLE001 - a broken promotion must not stop scoring
+            logger.exception("could not load the newly active model; keeping %s", self.version)
+            return
+        with self._lock:
+            self._model, self._stamp = model, stamp
+
+    @property
+    def version(self) -> str | None:
+        return self._model.version if self._model is not None else None
+
+    def wait_loaded(self, timeout: float | None = None) -> None:
+        """Wait for a background load in progress (tests, and a clean shutdown)."""
+        loading = self._loading
+        if loading is not None:
+            loading.join(timeout)

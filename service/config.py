@@ -18,6 +18,9 @@ DEFAULT_RATE_LIMITS = "600/minute;20/second"
 # Akismet's endpoints per key: a platform's "Check for Spam" re-checks its whole pending queue
 # back to back (WordPress: one request per comment, as fast as they are answered).
 DEFAULT_COMPAT_RATE_LIMITS = "6000/minute;100/second"
+# Seconds an idle keep-alive connection stays open: above what clients keep theirs idle (Node's
+# agents a few seconds), like common load balancers (60-75 s), so the client always closes first.
+DEFAULT_KEEPALIVE = 75
 
 
 def _bool(value: str) -> bool:
@@ -65,6 +68,7 @@ class Settings:
     secure_cookies: bool = True
     trusted_proxies: int = 0
     log_level: str = "INFO"
+    keepalive: int = DEFAULT_KEEPALIVE
     metrics_token: str = field(default="", repr=False)
     worker_metrics_port: int = 0
     worker_metrics_host: str = "127.0.0.1"
@@ -125,6 +129,7 @@ class Settings:
             secure_cookies=_bool(get("SECURE_COOKIES", "true")),
             trusted_proxies=int(get("TRUSTED_PROXIES", "0")),
             log_level=get("LOG_LEVEL", "INFO"),
+            keepalive=int(get("KEEPALIVE", str(DEFAULT_KEEPALIVE))),
             metrics_token=get("METRICS_TOKEN").strip(),
             worker_metrics_port=int(get("WORKER_METRICS_PORT") or "0"),
             worker_metrics_host=get("WORKER_METRICS_HOST", "127.0.0.1"),

@@ -63,6 +63,12 @@ DEFAULTS: dict[str, Any] = {
     # Akismet clients: certain spam is answered "discard" (the platform may delete it unseen)
     # only when the site opts in; otherwise it goes to the platform's spam folder.
     "akismet_discard": False,
+    # Perspective clients: text in a language the model was not trained on is scored anyway
+    # (marked out of domain; Coral publishes unchecked on an error) or answered with a 400.
+    "perspective_languages": "score",
+    # Perspective's suggestscore (Coral's moderator approve/reject): kept as a moderation
+    # decision, or, with "toxicity", as a toxicity label to train on.
+    "perspective_feedback": "decision",
     "flood": {
         "enabled": True,
         "copies": 3,

@@ -31,8 +31,17 @@ def _child_exit(_server: Any, worker: Any) -> None:
     folders.mark_process_dead(worker.pid)
 
 
+def _post_worker_init(worker: Any) -> None:
+    """Gunicorn's hook, in a worker that has loaded the app and not yet accepted a request:
+    load the model now, so that no request waits for it."""
+    worker.wsgi.extensions["commentgate"].warm()
+
+
 def run_gunicorn(settings: Settings, *, host: str, port: int, processes: int, threads: int) -> None:
-    """gthread workers: I/O-bound requests (one insert, one publish) overlap within a process.
+    """gthread workers: I/O-bound requests (one insert, one publish) overlap within a process,
+    and idle keep-alive connections stay open (the sync worker closes each one after a response).
+    They stay open longer than clients keep theirs idle: a client (Coral's keep-alive agent) that
+    reuses a socket the server has just closed gets "socket hang up".
 
     The master chooses the metrics folder before it forks: every worker process writes its
     series there, and a scrape of any of them adds up all of them.
@@ -41,14 +50,15 @@ def run_gunicorn(settings: Settings, *, host: str, port: int, processes: int, th
     options = {
         "bind": f"{host}:{port}",
         "workers": processes,
-        "worker_class": "gthread" if threads > 1 else "sync",
+        "worker_class": "gthread",
         "threads": threads,
         "accesslog": None,
         "errorlog": "-",
         "loglevel": settings.log_level.lower(),
         "timeout": 30,
         "graceful_timeout": 10,
-        "keepalive": 5,
+        "keepalive": settings.keepalive,
         "child_exit": _child_exit,
+        "post_worker_init": _post_worker_init,
     }
     _Gunicorn(settings, options).run()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -15,8 +16,10 @@ from service.config import Settings
 from service.db import API_CHECKPOINT_PAGES, make_engine, make_session_factory
 from service.publisher import TaskPublisher
 
+log = logging.getLogger(__name__)
+
 if TYPE_CHECKING:
-    from classifier import Model
+    from classifier import ActiveModel, Model
 
 
 @dataclass
@@ -29,14 +32,32 @@ class AppState:
     _model: Any = None
 
     def model(self) -> Model:
-        """The active model, for synchronous scoring in the API process (loaded on first use)."""
+        """The active model, for synchronous scoring in the API process. A promoted version
+        loads in the background while this keeps answering with the previous one."""
+        return self._active().get()
+
+    def _active(self) -> ActiveModel:
         if self._model is None:
             from classifier import ActiveModel, Registry
 
-            self._model = ActiveModel(
-                Registry(self.settings.model_dir), self.settings.model_check_interval
-            )
-        return self._model.get()
+            registry = Registry(self.settings.model_dir)
+            interval = self.settings.model_check_interval
+            self._model = ActiveModel(registry, interval, background=True)
+        return self._model
+
+    def warm(self) -> None:
+        """Load the model and score once when the process starts: the first request of a
+        process must not pay for the load (Perspective clients give up after 800 ms)."""
+        from classifier import ModelLoadError, RegistryError
+        from service.compat import model_outputs, score_texts
+
+        try:
+            model = self._active().warm()
+        except (ModelLoadError, RegistryError):  # the API still serves; scoring answers 503
+            log.exception("no model loaded at start; the first scoring request will try again")
+            return
+        model_outputs(model)
+        score_texts(model, ["Warming up."])
 
     def enqueue_scoring(self, comment_ids: Sequence[str]) -> bool:
         """Publish score tasks after the commit; a failure leaves the comments to the sweep."""

@@ -42,7 +42,9 @@ def get_context(app: Any) -> WorkerContext:
         _context = WorkerContext(
             settings=settings,
             sessions=make_session_factory(make_engine(settings.database_url)),
-            model=ActiveModel(Registry(settings.model_dir), settings.model_check_interval),
+            model=ActiveModel(
+                Registry(settings.model_dir), settings.model_check_interval, background=True
+            ),
             http=webhook_session(DELIVERY_THREADS),
         )
     return _context

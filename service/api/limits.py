@@ -93,15 +93,20 @@ def init_app(app: Flask, settings: Settings) -> Limiter | None:
     return limiter
 
 
+COMPAT_BLUEPRINTS = ("akismet", "perspective")
+
+
 def _limit_compat(app: Flask, limiter: Limiter, settings: Settings) -> None:
-    """Akismet's endpoints get their own per-key limit instead of the default: a platform's
-    re-check of its pending queue is a legitimate burst. The per-IP limit still applies."""
+    """Akismet's and Perspective's endpoints get their own per-key limit instead of the default:
+    a platform's re-check of its pending queue, or a busy site's synchronous checks as comments
+    arrive, are legitimate bursts. The per-IP limit still applies."""
     compat = settings.compat_rate_limits.strip()
-    akismet = app.blueprints.get("akismet")
-    if akismet is not None and compat.lower() not in {"off", "none", ""}:
-        limiter.limit(compat, key_func=client_key)(akismet)
-    elif akismet is not None:
-        limiter.exempt(akismet)
+    for name in COMPAT_BLUEPRINTS:
+        blueprint = app.blueprints.get(name)
+        if blueprint is not None and compat.lower() not in {"off", "none", ""}:
+            limiter.limit(compat, key_func=client_key)(blueprint)
+        elif blueprint is not None:
+            limiter.exempt(blueprint)
 
 
 def _per_ip(limits: str) -> str:

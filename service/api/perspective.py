@@ -3,19 +3,21 @@
 A Perspective client (Coral Talk's "endpoint" setting, ``googleapiclient``'s ``commentanalyzer``)
 points its base URL at ``https://<our host>/v1alpha1`` and passes a site API key as ``key``. We
 answer the attributes our model has (``TOXICITY``, ``SPAM``, and ``INSULT``, ``PROFANITY``,
-``IDENTITY_ATTACK`` ... when the active model was trained with them); the others get Perspective's
-own "does not support request languages" error, which its clients already handle.
+``IDENTITY_ATTACK`` ... when the active model was trained with them), ``SEVERE_TOXICITY`` and
+``THREAT`` derived from the toxicity score (Coral's admins may pick them), and text in languages
+the model was not trained on as the site's policy says (``perspective_languages``).
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from typing import Any
 
 from flask import Blueprint, Response, jsonify, request
 from werkzeug.exceptions import HTTPException
 
-from service import compat
+from service import compat, policy
 from service.api.auth import bearer_token
 from service.api.inputs import MalformedJSONError, read_json, unstorable_paths
 from service.comments import MAX_CONTENT_CHARS
@@ -40,8 +42,17 @@ ATTRIBUTES = {
     "FLIRTATION": "flirtation",
     "SPAM": "spam",
 }
-# suggestscore: the attributes that are labels we train on.
+# Attributes a model without their own output answers from its toxicity score, at a stricter
+# calibration: ``toxicity ** k`` is monotone (the order of comments is kept) and puts less mass
+# at high scores (0.9 -> 0.81 at k=2, 0.73 at k=3), so a threshold tuned for Perspective's rarer
+# attribute withholds fewer comments than the same threshold on toxicity would.
+DERIVED_EXPONENTS = {"SEVERE_TOXICITY": 2.0, "THREAT": 3.0}
+# suggestscore: the attributes that are labels we train on (``perspective_feedback: toxicity``).
 LABEL_TASKS = {"TOXICITY": "toxicity", "SPAM": "spam"}
+# suggestscore, by default: Coral sends a moderator's approve (0) or reject (1) of any kind
+# (spam, off-topic, toxic) as a score; kept as that decision, not as a toxicity label.
+DECISION_TASK = "moderation"
+OUT_OF_DOMAIN_HEADER = "X-CommentGate-Out-Of-Domain-Languages"
 MAX_TEXT_BYTES = 20 * 1024
 STATUS = {
     400: "INVALID_ARGUMENT",
@@ -49,6 +60,7 @@ STATUS = {
     404: "NOT_FOUND",
     413: "OUT_OF_RANGE",
     422: "INVALID_ARGUMENT",
+    429: "RESOURCE_EXHAUSTED",
 }
 SENTENCE = re.compile(r"[^.!?\n]+(?:[.!?]+|$)|[.!?]+")
 ERROR_TYPE = "type.googleapis.com/google.commentanalyzer.v1alpha1.Error"
@@ -198,27 +210,55 @@ def _probability(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool) and 0 <= value <= 1
 
 
-def _check_support(model: Scorer, names: list[str], languages: list[str]) -> list[str]:
-    """The languages the answer is for; Perspective's error for what the model cannot score."""
+def _check_attributes(model: Scorer, names: list[str]) -> None:
+    """An attribute the model neither has nor derives is a 400 that names it."""
+    outputs = compat.model_outputs(model)
+    for name in names:
+        if ATTRIBUTES[name] not in outputs and not _derivable(name, outputs):
+            supported = [a for a, o in ATTRIBUTES.items() if o in outputs or _derivable(a, outputs)]
+            raise PerspectiveError(
+                f"Attribute {name} is not supported by this model; "
+                f"supported attributes: {', '.join(supported)}."
+            )
+
+
+def _derivable(name: str, outputs: frozenset[str]) -> bool:
+    return name in DERIVED_EXPONENTS and "toxicity" in outputs
+
+
+def _check_languages(
+    site: Site, model: Scorer, names: list[str], languages: list[str]
+) -> tuple[list[str], list[str]]:
+    """The languages the answer is for, and those the model was not trained on. These are
+    scored anyway unless the site's policy says ``perspective_languages: reject`` (then
+    Perspective's own error, which its clients already handle)."""
     known = compat.model_languages(model)
     effective = languages or [known[0]]
-    outputs = compat.model_outputs(model)
-    foreign = any(_primary(x) not in known for x in effective)
-    for name in names:
-        if foreign or ATTRIBUTES[name] not in outputs:
-            detail = {
-                "@type": ERROR_TYPE,
-                "errorType": "LANGUAGE_NOT_SUPPORTED_BY_ATTRIBUTE",
-                "languageNotSupportedByAttributeError": {
-                    "detectedLanguages": effective,
-                    "attribute": name,
-                },
-            }
-            raise PerspectiveError(
-                f"Attribute {name} does not support request languages: {', '.join(effective)}",
-                details=[detail],
-            )
-    return effective
+    foreign = [x for x in effective if _primary(x) not in known]
+    if foreign and policy.resolve(site.policy or {})["perspective_languages"] == "reject":
+        detail = {
+            "@type": ERROR_TYPE,
+            "errorType": "LANGUAGE_NOT_SUPPORTED_BY_ATTRIBUTE",
+            "languageNotSupportedByAttributeError": {
+                "detectedLanguages": effective,
+                "attribute": names[0],
+            },
+        }
+        raise PerspectiveError(
+            f"Attribute {names[0]} does not support request languages: {', '.join(effective)}",
+            details=[detail],
+        )
+    return effective, foreign
+
+
+def attribute_value(name: str, scores: Mapping[str, float]) -> float | None:
+    """The attribute's score: the model's own output, else derived from toxicity."""
+    output = ATTRIBUTES[name]
+    if output in scores:
+        return float(scores[output])
+    if name in DERIVED_EXPONENTS and "toxicity" in scores:
+        return float(scores["toxicity"]) ** DERIVED_EXPONENTS[name]
+    return None
 
 
 def sentence_spans(text: str) -> list[tuple[int, int]]:
@@ -239,20 +279,22 @@ def _score(value: float) -> dict[str, Any]:
 
 def _attribute_scores(
     requested: dict[str, dict[str, Any]],
-    summary: dict[str, float],
+    summary: Mapping[str, float],
     spans: list[tuple[int, int, dict[str, float]]] | None,
 ) -> dict[str, Any]:
     result = {}
     for name, config in requested.items():
-        output, threshold = ATTRIBUTES[name], config["threshold"] or 0.0
+        threshold = config["threshold"] or 0.0
         entry: dict[str, Any] = {}
-        if summary[output] >= threshold:
-            entry["summaryScore"] = _score(summary[output])
+        value = attribute_value(name, summary)
+        if value is not None and value >= threshold:
+            entry["summaryScore"] = _score(value)
         if spans:
+            values = [(b, e, attribute_value(name, s)) for b, e, s in spans]
             entry["spanScores"] = [
-                {"begin": b, "end": e, "score": _score(s[output])}
-                for b, e, s in spans
-                if s[output] >= threshold
+                {"begin": b, "end": e, "score": _score(v)}
+                for b, e, v in values
+                if v is not None and v >= threshold
             ] or None
         if any(entry.values()):
             result[name] = {k: v for k, v in entry.items() if v}
@@ -260,10 +302,17 @@ def _attribute_scores(
 
 
 def _comment_data(
-    body: dict[str, Any], text: str, language: str, token: str | None, names: list[str]
+    body: dict[str, Any],
+    text: str,
+    languages: tuple[list[str], list[str]],
+    token: str | None,
+    names: list[str],
 ) -> dict[str, Any]:
     """The request in the shape ``comment_row`` takes; a client token makes re-sends idempotent."""
     kept = {k: v for k in ("clientToken", "sessionId", "communityId") if (v := _string(body, k))}
+    (language, *_), foreign = languages
+    if foreign:
+        kept["outOfDomainLanguages"] = foreign
     return {
         "external_id": compat.stable_id("pv_", token, text) if token else compat.random_id("pv_"),
         "content": text,
@@ -279,9 +328,10 @@ def analyze() -> Response:
     body = _body()
     text = _text(body)
     requested = _requested(body)
-    languages = _check_support(model := _model(), list(requested), _languages(body))
+    _check_attributes(model := _model(), list(requested))
+    languages, foreign = _check_languages(site, model, list(requested), _languages(body))
     token = _string(body, "clientToken")
-    data = _comment_data(body, text, languages[0], token, list(requested))
+    data = _comment_data(body, text, (languages, foreign), token, list(requested))
     session = db()
     checked = compat.check_comment(
         session,
@@ -309,7 +359,46 @@ def analyze() -> Response:
     }
     if token:
         response["clientToken"] = token
-    return jsonify(response)
+    return _out_of_domain(response, foreign)
+
+
+def _out_of_domain(response: dict[str, Any], foreign: list[str]) -> Response:
+    """Scores for a language the model was not trained on are less reliable: the answer says
+    so in Perspective's own ``detectedLanguages`` and in a header, and keeps its shape."""
+    if foreign:
+        response["detectedLanguages"] = foreign
+    reply = jsonify(response)
+    if foreign:
+        reply.headers[OUT_OF_DOMAIN_HEADER] = ", ".join(foreign)
+    return reply
+
+
+def _suggested(body: dict[str, Any]) -> dict[str, float]:
+    """The suggested summary scores, by attribute."""
+    scores = {}
+    for name, entry in _attributes(body, "attributeScores", "Missing attribute_scores").items():
+        summary = entry.get("summaryScore") if isinstance(entry, dict) else None
+        value = summary.get("value", 0) if isinstance(summary, dict) else None
+        if value is not None and not _probability(value):
+            raise PerspectiveError(f"The summaryScore of {name} must be between 0 and 1.")
+        if value is not None:
+            scores[name] = float(value)
+    return scores
+
+
+def _feedback_labels(site: Site, scores: dict[str, float]) -> dict[str, int]:
+    """What a suggestion teaches. Coral sends its moderators' approvals (0) and rejections (1)
+    whatever the reason (spam, off topic, abuse): by default that is kept as a moderation
+    decision, not a toxicity label; ``perspective_feedback: toxicity`` takes it at its word.
+    A ``SPAM`` suggestion is a spam label either way."""
+    as_labels = policy.resolve(site.policy or {})["perspective_feedback"] == "toxicity"
+    labels = {}
+    for name, value in scores.items():
+        if name == "SPAM" or (as_labels and name in LABEL_TASKS):
+            labels[LABEL_TASKS[name]] = int(value >= 0.5)
+        elif not as_labels:
+            labels[DECISION_TASK] = max(labels.get(DECISION_TASK, 0), int(value >= 0.5))
+    return labels
 
 
 @blp.post("/comments:suggestscore")
@@ -318,14 +407,7 @@ def suggest_score() -> Response:
     site = _site()
     body = _body()
     text = _text(body)
-    labels = {}
-    for name, entry in _attributes(body, "attributeScores", "Missing attribute_scores").items():
-        summary = entry.get("summaryScore") if isinstance(entry, dict) else None
-        value = summary.get("value", 0) if isinstance(summary, dict) else None
-        if value is not None and not _probability(value):
-            raise PerspectiveError(f"The summaryScore of {name} must be between 0 and 1.")
-        if value is not None and name in LABEL_TASKS:
-            labels[LABEL_TASKS[name]] = int(value >= 0.5)
+    labels = _feedback_labels(site, _suggested(body))
     languages = _languages(body)
     token = _string(body, "clientToken")
     session = db()

@@ -128,6 +128,22 @@ class PolicyIn(Schema):
             "rejected for the spam score or a filled honeypot alone. Off: their spam folder."
         },
     )
+    perspective_languages = fields.String(
+        validate=validate.OneOf(["score", "reject"]),
+        allow_none=True,
+        metadata={
+            "description": "Perspective clients, text in a language the model was not trained "
+            "on: 'score' it anyway (marked in detectedLanguages) or 'reject' it with a 400."
+        },
+    )
+    perspective_feedback = fields.String(
+        validate=validate.OneOf(["decision", "toxicity"]),
+        allow_none=True,
+        metadata={
+            "description": "Perspective suggestscore (Coral's approve/reject): kept as a "
+            "moderation 'decision', or as a 'toxicity' label to train on."
+        },
+    )
     burst = fields.Nested(BurstIn, allow_none=True)
     flood = fields.Nested(FloodIn, allow_none=True)
 

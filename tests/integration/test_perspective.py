@@ -10,10 +10,11 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from service.api.perspective import ATTRIBUTES
+from service import create_app
+from service.api.perspective import ATTRIBUTES, DERIVED_EXPONENTS
 from service.db import session_scope
 from service.models import Comment, Decision, LabeledExample, Site
-from service.sites import NewSite
+from service.sites import NewSite, create_site
 from tests.support.failing_model import FailsOn, serve_failing
 
 pytestmark = pytest.mark.integration
@@ -154,10 +155,34 @@ def test_coral_talk_suggestscore_keeps_a_label_against_the_analyzed_comment(
     found = rows(app, LabeledExample, LabeledExample.site_id == site.site.id)
     labels = sorted(found, key=lambda x: x.id)
     assert [(x.task, x.label, x.text, x.source) for x in labels] == [
-        ("toxicity", 1, TOXIC, "perspective"),
-        ("toxicity", 0, CLEAN, "perspective"),
-    ]
+        ("moderation", 1, TOXIC, "perspective"),
+        ("moderation", 0, CLEAN, "perspective"),
+    ], "a moderator's reject or approve, whatever the reason: not a toxicity label"
     assert [x.comment_id for x in labels] == [comment.id, None]
+
+
+def test_a_rejection_is_no_toxicity_label_unless_the_site_says_so(client, app, site) -> None:  # noqa: ANN001
+    spam = "Buy cheap watches at my shop, best prices on the whole internet."
+    suggest = f"/v1alpha1/comments:suggestscore?key={site.api_key}"
+    client.post(suggest, json=coral_suggest(spam, "c-1", "DELETED"))
+    set_policy(app, site, perspective_feedback="toxicity")
+    client.post(suggest, json=coral_suggest(TOXIC, "c-2", "DELETED"))
+    client.post(suggest, json={**coral_suggest(CLEAN, "c-3", "APPROVED")})
+    spam_label = {"comment": {"text": spam}, "attributeScores": {"SPAM": {"summaryScore": {}}}}
+    set_policy(app, site, perspective_feedback="decision")
+    spam_label["attributeScores"]["SPAM"]["summaryScore"]["value"] = 1
+    client.post(suggest, json=spam_label)
+    labels = sorted(rows(app, LabeledExample, LabeledExample.site_id == site.site.id), key=id_of)
+    assert [(x.task, x.label, x.text) for x in labels] == [
+        ("moderation", 1, spam),
+        ("toxicity", 1, TOXIC),
+        ("toxicity", 0, CLEAN),
+        ("spam", 1, spam),
+    ]
+
+
+def id_of(row: Any) -> int:
+    return row.id
 
 
 def test_documented_suggestscore_example(client, app, site) -> None:  # noqa: ANN001
@@ -172,7 +197,7 @@ def test_documented_suggestscore_example(client, app, site) -> None:  # noqa: AN
     response = client.post(f"/v1alpha1/comments:suggestscore?key={site.api_key}", json=body)
     assert response.get_json() == {"clientToken": "comment-53922"}
     [label] = rows(app, LabeledExample, LabeledExample.site_id == site.site.id)
-    assert (label.task, label.label) == ("toxicity", 0)
+    assert (label.task, label.label) == ("moderation", 0)
 
 
 def test_client_token_makes_a_resent_request_idempotent(client, app, site) -> None:  # noqa: ANN001
@@ -201,9 +226,7 @@ def google_error(response, code: int, status: str) -> dict[str, Any]:  # noqa: A
     return error
 
 
-def test_unknown_and_unsupported_attributes_and_languages_get_perspectives_errors(
-    client, app, site
-) -> None:  # noqa: ANN001
+def test_unknown_and_unsupported_attributes_get_errors_that_name_them(client, app, site) -> None:  # noqa: ANN001
     # The documented example also asks for UNSUBSTANTIAL, an attribute Perspective has retired.
     body = {
         "comment": {"text": DOCUMENTED},
@@ -213,19 +236,71 @@ def test_unknown_and_unsupported_attributes_and_languages_get_perspectives_error
     error = google_error(analyze(client, site, body), 400, "INVALID_ARGUMENT")
     assert error["message"] == "Unknown requested attribute: UNSUBSTANTIAL"
 
+    model = app.extensions["commentgate"].model()
+    derived = set(DERIVED_EXPONENTS)
+    [missing, *_] = [
+        name for name, out in ATTRIBUTES.items() if out not in model.outputs and name not in derived
+    ]
+    body = {"comment": {"text": CLEAN}, "requestedAttributes": {missing: {}}}
+    error = google_error(analyze(client, site, body), 400, "INVALID_ARGUMENT")
+    assert error["message"].startswith(f"Attribute {missing} is not supported by this model")
+    assert "language" not in error["message"]
+    assert count(app, Comment) == 0
+
+
+def test_severe_toxicity_and_threat_are_derived_from_toxicity_at_a_stricter_calibration(
+    client, site
+) -> None:  # noqa: ANN001
+    scores = {}
+    for text in (CLEAN, TOXIC):
+        body = {
+            **coral_analyze(text),
+            "requestedAttributes": {"TOXICITY": {}, "SEVERE_TOXICITY": {}, "THREAT": {}},
+        }
+        answer = analyze(client, site, body).get_json()["attributeScores"]
+        scores[text] = {k: probability(v["summaryScore"]) for k, v in answer.items()}
+    for values in scores.values():
+        assert values["THREAT"] <= values["SEVERE_TOXICITY"] <= values["TOXICITY"]
+        assert values["SEVERE_TOXICITY"] == pytest.approx(values["TOXICITY"] ** 2)
+    assert scores[TOXIC]["SEVERE_TOXICITY"] > scores[CLEAN]["SEVERE_TOXICITY"], "order is kept"
+    coral = {**coral_analyze(TOXIC), "requestedAttributes": {"SEVERE_TOXICITY": {}}}
+    assert analyze(client, site, coral).status_code == 200, "Coral's admin may pick it"
+
+
+@pytest.mark.parametrize("language", ["es", "fr", "de", "pt", "pt-BR"])
+def test_other_languages_are_scored_and_marked_out_of_domain_by_default(
+    client, app, site, language: str
+) -> None:  # noqa: ANN001
+    body = {**coral_analyze("Eres un idiota inútil.", do_not_store=False), "languages": [language]}
+    response = analyze(client, site, body)
+    assert response.status_code == 200
+    answer = response.get_json()
+    probability(answer["attributeScores"]["TOXICITY"]["summaryScore"])
+    assert answer["languages"] == [language]
+    assert answer["detectedLanguages"] == [language]
+    assert response.headers["X-CommentGate-Out-Of-Domain-Languages"] == language
+    [comment] = rows(app, Comment, Comment.site_id == site.site.id)
+    assert comment.extra["perspective"]["outOfDomainLanguages"] == [language]
+    english = analyze(client, site, coral_analyze(CLEAN))
+    assert "detectedLanguages" not in english.get_json()
+    assert "X-CommentGate-Out-Of-Domain-Languages" not in english.headers
+
+
+def test_a_site_may_reject_other_languages_with_perspectives_error(client, app, site) -> None:  # noqa: ANN001
+    set_policy(app, site, perspective_languages="reject")
     german = {**coral_analyze("Das ist ein Kommentar."), "languages": ["de"]}
     error = google_error(analyze(client, site, german), 400, "INVALID_ARGUMENT")
     assert error["message"] == "Attribute TOXICITY does not support request languages: de"
     [detail] = error["details"]
     assert detail["errorType"] == "LANGUAGE_NOT_SUPPORTED_BY_ATTRIBUTE"
     assert detail["languageNotSupportedByAttributeError"]["attribute"] == "TOXICITY"
+    assert analyze(client, site, coral_analyze(CLEAN)).status_code == 200
 
-    model = app.extensions["commentgate"].model()
-    [missing, *_] = [name for name, output in ATTRIBUTES.items() if output not in model.outputs]
-    body = {"comment": {"text": CLEAN}, "requestedAttributes": {missing: {}}}
-    error = google_error(analyze(client, site, body), 400, "INVALID_ARGUMENT")
-    assert error["message"] == f"Attribute {missing} does not support request languages: en"
-    assert count(app, Comment) == 0
+
+def set_policy(app, site: NewSite, **settings: Any) -> None:  # noqa: ANN001
+    with session_scope(app.extensions["commentgate"].sessions) as session:
+        stored = session.get(Site, site.site.id)
+        stored.policy = {**(stored.policy or {}), **settings}
 
 
 TOXICITY = {"TOXICITY": {}}
@@ -301,3 +376,36 @@ def test_policy_of_the_site_decides_the_stored_comment(client, app, site) -> Non
     [comment] = rows(app, Comment, Comment.site_id == site.site.id)
     assert comment.status == "held"
     assert "toxicity_score" in {r["code"] for r in comment.reasons}
+
+
+def test_the_perspective_endpoint_takes_the_per_key_compat_limit(stack) -> None:  # noqa: ANN001
+    """A busy site's synchronous checks are a burst: the compat limit (default 100/second per
+    key) applies, not the general one, and a key over it hears 429 in Google's shape."""
+    stack.env["COMMENTGATE_RATE_LIMITS"] = "5/minute"
+    app = create_app(stack.settings)
+    try:
+        site = busy_site(app)
+        client = app.test_client()
+        codes = [analyze(client, site, coral_analyze(CLEAN)).status_code for _ in range(10)]
+        assert codes == [200] * 10, "the general 5/minute does not apply"
+        stack.env["COMMENTGATE_COMPAT_RATE_LIMITS"] = "3/minute"
+        tight = create_app(stack.settings)
+        tight_client = tight.test_client()
+        answers = [analyze(tight_client, site, coral_analyze(CLEAN)) for _ in range(4)]
+        assert [a.status_code for a in answers] == [200, 200, 200, 429]
+        google_error(answers[-1], 429, "RESOURCE_EXHAUSTED")
+        tight.extensions["commentgate"].engine.dispose()
+    finally:
+        app.extensions["commentgate"].engine.dispose()
+
+
+def busy_site(app) -> NewSite:  # noqa: ANN001
+    state = app.extensions["commentgate"]
+    with session_scope(state.sessions) as session:
+        return create_site(
+            session,
+            "busy",
+            "http://127.0.0.1:9/h",
+            allow_private=True,
+            secret_key=state.settings.secret_key,
+        )

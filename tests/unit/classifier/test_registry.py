@@ -1,3 +1,4 @@
+import threading
 from pathlib import Path
 
 import pytest
@@ -51,3 +52,38 @@ def test_active_model_waits_for_the_check_interval(registry: Registry, version: 
     second = train([SEED], registry, seed=3).version
     registry.promote(second)
     assert cache.get().version == version
+
+
+def test_background_load_keeps_serving_the_old_model_until_the_new_one_is_loaded(
+    registry: Registry, version: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    registry.promote(version)
+    cache = ActiveModel(registry, check_interval=0.0, background=True)
+    first = cache.warm()
+    second = train([SEED], registry, seed=4).version
+    registry.promote(second)
+    release = threading.Event()
+    load_active = registry.load_active
+    monkeypatch.setattr(registry, "load_active", lambda: release.wait(10) and load_active())
+    assert cache.get() is first, "a request never waits for the load"
+    assert cache.get() is first, "one load at a time, the old model meanwhile"
+    release.set()
+    cache.wait_loaded(10)
+    assert cache.get().version == second
+
+
+def test_a_promoted_model_that_fails_to_load_keeps_the_old_one(
+    registry: Registry, version: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    registry.promote(version)
+    cache = ActiveModel(registry, check_interval=0.0, background=True)
+    first = cache.warm()
+    registry.promote(train([SEED], registry, seed=5).version)
+
+    def broken() -> None:
+        raise ModelLoadError("truncated archive")
+
+    monkeypatch.setattr(registry, "load_active", broken)
+    cache.get()
+    cache.wait_loaded(10)
+    assert cache.get() is first
