@@ -32,6 +32,7 @@ from service.thresholds import (
     site_thresholds,
 )
 from service.urls import validate_webhook_url
+from service.webhooks import isoformat
 
 
 @click.group()
@@ -111,7 +112,7 @@ def sites_show(settings: Settings, name: str, as_json: bool) -> None:
             "id": site.id,
             "name": site.name,
             "webhook_url": site.webhook_url,
-            "created_at": site.created_at,
+            "created_at": isoformat(site.created_at),
             "webhook": endpoint_health.health_of(site),
             "deliveries": endpoint_health.delivery_counts(session, site.id),
         }
