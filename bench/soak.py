@@ -152,8 +152,8 @@ def main() -> None:
         "COMMENTGATE_BROKER_URL": redis_server.url,
         "COMMENTGATE_PENDING_TIMEOUT": "20",
         "COMMENTGATE_SWEEP_INTERVAL": "5",
-        "COMMENTGATE_WEBHOOK_MAX_ATTEMPTS": "12",
-        "COMMENTGATE_WEBHOOK_BACKOFF_MAX": "30",
+        # 12 attempts, waits doubling from 1 s up to 30 s
+        "COMMENTGATE_WEBHOOK_RETRY_SCHEDULE": "1s,2s,4s,8s,16s" + ",30s" * 6,
     }
     try:
         with installation("postgres-redis", args.model_dir, extra) as inst:

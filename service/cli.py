@@ -68,29 +68,56 @@ def serve(settings: Settings, host: str, port: int, processes: int, threads: int
 @click.option("--beat/--no-beat", default=False, hidden=True, help="No longer needed; ignored.")
 @click.option("--loglevel", "-l", default="INFO", show_default=True)
 @click.option("--pool", default="prefork", show_default=True)
+@click.option(
+    "--lane",
+    type=click.Choice(["both", "main", "retry"]),
+    default="both",
+    show_default=True,
+    help="main: scoring and first attempts; retry: webhook retries (threads); both: main, and "
+    "a retry worker beside it.",
+)
+@click.option(
+    "--retry-concurrency",
+    type=int,
+    default=None,
+    help="Threads of the retry lane [default: COMMENTGATE_WEBHOOK_RETRY_CONCURRENCY].",
+)
+@click.option("--parent-pid", type=int, default=None, hidden=True)
 @click.pass_obj
 def worker(
-    settings: Settings, concurrency: int | None, beat: bool, loglevel: str, pool: str
+    settings: Settings,
+    concurrency: int | None,
+    beat: bool,
+    loglevel: str,
+    pool: str,
+    lane: str,
+    retry_concurrency: int | None,
+    parent_pid: int | None,
 ) -> None:
-    """Run a Celery worker that scores comments and delivers webhooks.
-
-    Each worker also schedules the sweep that recovers lost messages (one worker at a time
-    does it), so no separate scheduler process is needed.
-    """
-    from service.startup import ensure_model, secure_home
-    from workers.celery_app import QUEUE, create_celery
+    """Run a Celery worker that scores comments and delivers webhooks, and (unless --lane says
+    otherwise) a second one beside it for webhook retries, so an endpoint that is down never
+    holds back scoring and first attempts. Each worker also schedules the sweep that recovers
+    lost messages (one worker at a time does it), so no separate scheduler process is needed."""
+    from service.startup import ensure_model, secure_home, warn_retired_settings
+    from workers import lanes
+    from workers.celery_app import create_celery
 
     secure_home(settings, err)
+    app = create_celery(settings)
+    threads = retry_concurrency or settings.webhook_retry_concurrency
+    if lane == lanes.RETRY:
+        if parent_pid:
+            lanes.stop_with_parent(parent_pid)
+        app.worker_main(lanes.retry_argv(loglevel, threads))
+        return
     ensure_model(settings, err)
+    warn_retired_settings(settings, err)
     if beat:
         err.print("[yellow]--beat is no longer needed: every worker schedules the sweep.[/]")
-    app = create_celery(settings)
-    # Gossip, mingle and heartbeats coordinate worker clusters through broadcast queues we do
-    # not use; on the embedded broker every poll of those queues costs a sleep (10x slower).
-    argv = ["worker", f"--loglevel={loglevel}", "-Q", QUEUE, f"--pool={pool}"]
-    argv += ["--without-gossip", "--without-mingle", "--without-heartbeat"]
-    argv.append(f"--concurrency={concurrency or settings.worker_concurrency}")
-    app.worker_main(argv)
+    if lane == lanes.BOTH:
+        lanes.RetryLane(loglevel, threads).attach()
+    processes = concurrency or settings.worker_concurrency
+    app.worker_main(lanes.main_argv(loglevel, pool, processes))
 
 
 @cli.command()

@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from service.retry_schedule import DEFAULT_SCHEDULE, RetrySchedule, parse_duration
 from service.security import identifier_key
 
 PREFIX = "COMMENTGATE_"
@@ -21,6 +22,10 @@ DEFAULT_COMPAT_RATE_LIMITS = "6000/minute;100/second"
 # Seconds an idle keep-alive connection stays open: above what clients keep theirs idle (Node's
 # agents a few seconds), like common load balancers (60-75 s), so the client always closes first.
 DEFAULT_KEEPALIVE = 75
+# A day of failing disables a site's webhooks: less than the default schedule's span (27.6 h,
+# 24.8 h at the least with jitter), so an endpoint down for good is disabled before its oldest
+# event runs out of attempts, and its events are kept rather than marked failed.
+DEFAULT_DISABLE_AFTER = "1d"
 
 
 def _bool(value: str) -> bool:
@@ -59,9 +64,9 @@ class Settings:
     pending_timeout: float = 30.0
     sweep_interval: float = 10.0
     webhook_timeout: float = 5.0
-    webhook_max_attempts: int = 8
-    webhook_backoff_base: float = 1.0
-    webhook_backoff_max: float = 600.0
+    webhook_retry_schedule: RetrySchedule = RetrySchedule.parse(DEFAULT_SCHEDULE)
+    webhook_disable_after: float = parse_duration(DEFAULT_DISABLE_AFTER)
+    webhook_retry_concurrency: int = 16
     model_check_interval: float = 2.0
     worker_concurrency: int = 2
     store_pii_hashed: bool = False
@@ -120,9 +125,13 @@ class Settings:
             pending_timeout=float(get("PENDING_TIMEOUT", "30")),
             sweep_interval=float(get("SWEEP_INTERVAL", "10")),
             webhook_timeout=float(get("WEBHOOK_TIMEOUT", "5")),
-            webhook_max_attempts=int(get("WEBHOOK_MAX_ATTEMPTS", "8")),
-            webhook_backoff_base=float(get("WEBHOOK_BACKOFF_BASE", "1")),
-            webhook_backoff_max=float(get("WEBHOOK_BACKOFF_MAX", "600")),
+            webhook_retry_schedule=RetrySchedule.parse(
+                get("WEBHOOK_RETRY_SCHEDULE", DEFAULT_SCHEDULE)
+            ),
+            webhook_disable_after=parse_duration(
+                get("WEBHOOK_DISABLE_AFTER", DEFAULT_DISABLE_AFTER)
+            ),
+            webhook_retry_concurrency=int(get("WEBHOOK_RETRY_CONCURRENCY", "16")),
             model_check_interval=float(get("MODEL_CHECK_INTERVAL", "2")),
             worker_concurrency=int(get("WORKER_CONCURRENCY", "2")),
             store_pii_hashed=_bool(get("STORE_PII_HASHED", "false")),

@@ -76,6 +76,15 @@ class Site(Base):
     webhook_secret: Mapped[str] = mapped_column(String(200))
     policy: Mapped[dict[str, Any]] = mapped_column(default=dict)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # The endpoint's health (``service.endpoint_health``): failed attempts in a row and since
+    # when, so a site failing for long (or answering 410 Gone) is disabled; while disabled its
+    # events are kept and not attempted.
+    webhook_failures: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    webhook_failing_since: Mapped[datetime | None]
+    webhook_last_failure_at: Mapped[datetime | None]
+    webhook_last_success_at: Mapped[datetime | None]
+    webhook_disabled_at: Mapped[datetime | None]
+    webhook_disabled_reason: Mapped[str | None] = mapped_column(Text)
 
 
 class Comment(Base):
@@ -164,10 +173,21 @@ class Decision(Base):
 
 
 class WebhookDelivery(Base):
-    """One event to deliver to a site; retried until delivered or the attempt cap is reached."""
+    """One event to deliver to a site; retried on a schedule until delivered or its last attempt
+    fails. A pending delivery with no next attempt is kept for a site whose webhook is disabled."""
 
     __tablename__ = "webhook_deliveries"
-    __table_args__ = (Index("ix_deliveries_status_next", "status", "next_attempt_at"),)
+    __table_args__ = (
+        Index("ix_deliveries_status_next", "status", "next_attempt_at"),
+        # pending rows only: a site's waiting and kept events, whatever its history's size
+        Index(
+            "ix_deliveries_site_pending",
+            "site_id",
+            "next_attempt_at",
+            sqlite_where=text("status = 'pending'"),
+            postgresql_where=text("status = 'pending'"),
+        ),
+    )
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
     site_id: Mapped[str] = mapped_column(ForeignKey("sites.id", ondelete="CASCADE"), index=True)

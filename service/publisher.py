@@ -11,6 +11,7 @@ import logging
 import threading
 import time
 from collections.abc import Sequence
+from typing import Any
 
 from celery import Celery
 
@@ -30,15 +31,19 @@ class TaskPublisher:
 
     def publish(self, task_name: str, ids: Sequence[str]) -> bool:
         """Send one message per id over a pooled producer; False if left to the sweep."""
-        if not ids:
+        return self.publish_calls(task_name, [(item,) for item in ids])
+
+    def publish_calls(self, task_name: str, calls: Sequence[Sequence[Any]]) -> bool:
+        """Send one message per arguments; False if left to the sweep."""
+        if not calls:
             return True
         if self.broker_down:
             return False
         try:
             with self.celery.producer_or_acquire() as producer:
-                for item in ids:
+                for args in calls:
                     self.celery.send_task(
-                        task_name, args=[item], producer=producer, argsrepr="", kwargsrepr=""
+                        task_name, args=list(args), producer=producer, argsrepr="", kwargsrepr=""
                     )
         except Exception as exc:  # noqa: BLE001 - any broker failure: the stored work is safe
             with self._lock:
@@ -46,7 +51,7 @@ class TaskPublisher:
             log.warning(
                 "broker unavailable (%s); %d %s message(s) left to the sweep",
                 type(exc).__name__,
-                len(ids),
+                len(calls),
                 task_name,
             )
             return False

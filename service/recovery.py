@@ -23,9 +23,17 @@ def claim_stale_comments(
 
 def claim_overdue_deliveries(
     session: Session, now: datetime, grace: float, limit: int = 1000
-) -> list[str]:
-    """Pending deliveries whose next attempt is more than ``grace`` seconds overdue."""
-    return _claim(session, WebhookDelivery, WebhookDelivery.next_attempt_at, now, grace, limit)
+) -> list[tuple[str, int]]:
+    """Pending deliveries whose next attempt is more than ``grace`` seconds overdue, with their
+    attempt counts (a resent message makes an attempt only if no other made it first)."""
+    ids = _claim(session, WebhookDelivery, WebhookDelivery.next_attempt_at, now, grace, limit)
+    if not ids:
+        return []
+    rows = session.execute(
+        select(WebhookDelivery.id, WebhookDelivery.attempts).where(WebhookDelivery.id.in_(ids))
+    )
+    attempts = {delivery_id: count for delivery_id, count in rows}
+    return [(delivery_id, attempts[delivery_id]) for delivery_id in ids if delivery_id in attempts]
 
 
 def _claim(

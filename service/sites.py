@@ -154,6 +154,16 @@ def rotate_api_key(session: Session, site: Site, overlap: timedelta) -> str:
     return api_key
 
 
+def set_webhook_url(session: Session, site: Site, webhook_url: str) -> list[str]:
+    """Point the site's webhooks at a new URL (validated by the caller). A new endpoint starts
+    healthy: a disabled site is enabled, and its kept events are returned, to send."""
+    from service.endpoint_health import enable
+
+    previous = site.webhook_url
+    site.webhook_url = webhook_url
+    return enable(session, site, utcnow(), why=f"webhook URL changed from {previous}")
+
+
 def rotate_webhook_secret(site: Site) -> str:
     site.webhook_secret = new_webhook_secret()
     return site.webhook_secret

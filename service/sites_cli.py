@@ -11,17 +11,19 @@ import click
 from rich.console import Console
 from rich.table import Table
 
+from service import endpoint_health
 from service.cli_support import emit, fail_on_domain_errors, sessions_for
 from service.config import Settings
 from service.db import session_scope
 from service.errors import InvalidWebhookURLError
-from service.models import Site
+from service.models import Site, utcnow
 from service.sites import (
     create_site,
     rotate_akismet_key,
     rotate_api_key,
     rotate_webhook_secret,
     set_policy,
+    set_webhook_url,
     site_by_name,
 )
 from service.thresholds import (
@@ -31,6 +33,7 @@ from service.thresholds import (
     site_thresholds,
 )
 from service.urls import validate_webhook_url
+from service.webhooks import isoformat
 
 
 @click.group()
@@ -51,6 +54,17 @@ def sites_create(settings: Settings, name: str, webhook_url: str, as_json: bool)
     warning, since the sending worker checks every resolved address again at send time
     (allowed only with COMMENTGATE_WEBHOOK_ALLOW_PRIVATE=true, as under `commentgate run`).
     """
+    _check_url(settings, webhook_url)
+    with session_scope(sessions_for(settings)) as session:
+        created = create_site(
+            session, name, webhook_url, allow_private=True, secret_key=settings.secret_key
+        )
+        data = created.as_dict()
+    emit(data, as_json, title=f"Site {name!r} created. Keep the keys: they are shown only once.")
+
+
+def _check_url(settings: Settings, webhook_url: str) -> None:
+    """Refuse what is no webhook URL; accept a private address with a warning."""
     try:
         validate_webhook_url(webhook_url, allow_private=settings.webhook_allow_private)
     except InvalidWebhookURLError as exc:
@@ -60,29 +74,142 @@ def sites_create(settings: Settings, name: str, webhook_url: str, as_json: bool)
             "in the worker's environment (it is the default under `commentgate run`).",
             err=True,
         )
-    with session_scope(sessions_for(settings)) as session:
-        created = create_site(
-            session, name, webhook_url, allow_private=True, secret_key=settings.secret_key
-        )
-        data = created.as_dict()
-    emit(data, as_json, title=f"Site {name!r} created. Keep the keys: they are shown only once.")
 
 
 @sites.command("list")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @click.pass_obj
 def sites_list(settings: Settings, as_json: bool) -> None:
-    """List sites (never their keys)."""
+    """List sites (never their keys), with the state of their webhooks: ok, failing (the last
+    attempts failed) or disabled (events kept, not sent)."""
     with session_scope(sessions_for(settings)) as session:
         rows = [
-            {"id": s.id, "name": s.name, "webhook_url": s.webhook_url, "created_at": s.created_at}
+            {
+                "id": s.id,
+                "name": s.name,
+                "webhook_url": s.webhook_url,
+                "created_at": s.created_at,
+                "webhook": endpoint_health.health_of(s),
+            }
             for s in session.query(Site).order_by(Site.created_at)
         ]
     if as_json:
         emit({"sites": rows}, True)
         return
     for row in rows:
-        click.echo(f"{row['id']}  {row['name']:<24} {row['webhook_url']}")
+        state = row["webhook"]["status"]
+        click.echo(f"{row['id']}  {row['name']:<24} {state:<8} {row['webhook_url']}")
+
+
+@sites.command("show")
+@click.argument("name")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@click.pass_obj
+@fail_on_domain_errors
+def sites_show(settings: Settings, name: str, as_json: bool) -> None:
+    """A site: its webhook URL, the endpoint's health (failed attempts in a row, last success,
+    disabled and why), its events not delivered, and which keys it has. Keys are stored hashed,
+    so only their presence and the end of a rotation's overlap are shown; `rotate-key` and
+    `rotate-akismet-key` issue new ones."""
+    with session_scope(sessions_for(settings)) as session:
+        site = site_by_name(session, name)
+        data = {
+            "id": site.id,
+            "name": site.name,
+            "webhook_url": site.webhook_url,
+            "created_at": isoformat(site.created_at),
+            "api_key": "set",
+            "previous_key_expires_at": isoformat(site.previous_api_key_expires_at),
+            "akismet_key": "set" if site.akismet_key_hash else None,
+            "previous_akismet_key_expires_at": isoformat(site.previous_akismet_key_expires_at),
+            "webhook": endpoint_health.health_of(site),
+            "deliveries": endpoint_health.delivery_counts(session, site.id),
+        }
+    if as_json:
+        emit(data, True)
+        return
+    webhook, counts = data.pop("webhook"), data.pop("deliveries")
+    data["webhook_status"] = _status_line(webhook)
+    data["failures_in_a_row"] = webhook["consecutive_failures"]
+    data["failing_since"] = webhook["failing_since"] or "-"
+    data["last_failure_at"] = webhook["last_failure_at"] or "-"
+    data["last_success_at"] = webhook["last_success_at"] or "-"
+    data["events_waiting"] = counts["waiting"]
+    data["events_kept"] = counts["kept"]
+    data["events_failed"] = counts["failed"]
+    emit(data, False, title=f"Site {name!r}")
+    if webhook["status"] == "disabled":
+        click.echo(
+            f"Webhooks are disabled: events are kept, not sent. Once the endpoint works, "
+            f"`commentgate sites enable-webhook {name}` sends them (a new URL does too)."
+        )
+
+
+def _status_line(webhook: dict[str, Any]) -> str:
+    if webhook["status"] == "disabled":
+        return f"DISABLED since {webhook['disabled_at']}: {webhook['disabled_reason']}"
+    return webhook["status"]
+
+
+@sites.command("enable-webhook")
+@click.argument("name")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@click.pass_obj
+@fail_on_domain_errors
+def sites_enable_webhook(settings: Settings, name: str, as_json: bool) -> None:
+    """Resume a site's webhooks: its health starts afresh, and the events kept while it was
+    disabled are sent now, each with a fresh run of attempts."""
+    from service.webhooks_cli import queue_attempts
+
+    with session_scope(sessions_for(settings)) as session:
+        site = site_by_name(session, name)
+        was_disabled = site.webhook_disabled_at is not None
+        kept = endpoint_health.enable(session, site, utcnow(), why="sites enable-webhook")
+    queued = queue_attempts(settings, kept)
+    data = {"name": name, "was_disabled": was_disabled, "resent": len(kept), "queued": queued}
+    emit(data, as_json, title=f"Webhooks of {name!r} enabled.")
+
+
+@sites.command("disable-webhook")
+@click.argument("name")
+@click.option("--reason", default="disabled by an operator", show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@click.pass_obj
+@fail_on_domain_errors
+def sites_disable_webhook(settings: Settings, name: str, reason: str, as_json: bool) -> None:
+    """Stop sending a site's webhooks (the platform is down for maintenance, say): its events
+    are kept until `sites enable-webhook`."""
+    with session_scope(sessions_for(settings)) as session:
+        site = site_by_name(session, name)
+        changed = endpoint_health.disable(session, site.id, utcnow(), reason)
+    emit({"name": name, "disabled": True, "changed": changed}, as_json, title="Webhooks disabled.")
+
+
+@sites.command("set-webhook-url")
+@click.argument("name")
+@click.argument("webhook_url")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@click.pass_obj
+@fail_on_domain_errors
+def sites_set_webhook_url(settings: Settings, name: str, webhook_url: str, as_json: bool) -> None:
+    """Send a site's webhooks to a new URL. A new endpoint starts healthy: a disabled site is
+    enabled, and its kept events are sent there."""
+    from service.webhooks_cli import queue_attempts
+
+    _check_url(settings, webhook_url)
+    with session_scope(sessions_for(settings)) as session:
+        site = site_by_name(session, name)
+        was_disabled = site.webhook_disabled_at is not None
+        kept = set_webhook_url(session, site, webhook_url)
+    queued = queue_attempts(settings, kept)
+    data = {
+        "name": name,
+        "webhook_url": webhook_url,
+        "was_disabled": was_disabled,
+        "resent": len(kept),
+        "queued": queued,
+    }
+    emit(data, as_json, title="Webhook URL changed.")
 
 
 @sites.command("rotate-key")
@@ -131,30 +258,6 @@ def sites_rotate_akismet_key(
             "previous_akismet_key_expires_at": site.previous_akismet_key_expires_at,
         }
     emit(data, as_json, title="New Akismet key (shown once):")
-
-
-@sites.command("show")
-@click.argument("name")
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
-@click.pass_obj
-@fail_on_domain_errors
-def sites_show(settings: Settings, name: str, as_json: bool) -> None:
-    """Show a site: its webhook and which keys it has. Keys are stored hashed, so only their
-    presence and the end of a rotation's overlap are shown; `rotate-key` and
-    `rotate-akismet-key` issue new ones."""
-    with session_scope(sessions_for(settings)) as session:
-        site = site_by_name(session, name)
-        data = {
-            "id": site.id,
-            "name": site.name,
-            "webhook_url": site.webhook_url,
-            "created_at": site.created_at,
-            "api_key": "set",
-            "previous_key_expires_at": site.previous_api_key_expires_at,
-            "akismet_key": "set" if site.akismet_key_hash else None,
-            "previous_akismet_key_expires_at": site.previous_akismet_key_expires_at,
-        }
-    emit(data, as_json, title=f"Site {name!r}:")
 
 
 @sites.command("rotate-secret")

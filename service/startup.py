@@ -29,6 +29,26 @@ def ensure_model(settings: Settings, console: Console) -> str:
     return version
 
 
+RETIRED_SETTINGS = {
+    "WEBHOOK_MAX_ATTEMPTS": "WEBHOOK_RETRY_SCHEDULE",
+    "WEBHOOK_BACKOFF_BASE": "WEBHOOK_RETRY_SCHEDULE",
+    "WEBHOOK_BACKOFF_MAX": "WEBHOOK_RETRY_SCHEDULE",
+}
+
+
+def warn_retired_settings(settings: Settings, console: Console) -> list[str]:
+    """Settings that no longer do anything, and what replaced them: an operator who set them
+    learns it at start rather than from a retry schedule other than the one intended."""
+    retired = sorted(name for name in RETIRED_SETTINGS if name in settings.extra)
+    for name in retired:
+        console.print(
+            f"[yellow]warning:[/] COMMENTGATE_{name} is no longer read; set "
+            f"COMMENTGATE_{RETIRED_SETTINGS[name]} instead (see the README).",
+            soft_wrap=True,
+        )
+    return retired
+
+
 _PRIVATE_FILES = ("secret_key", "commentgate.db", "commentgate.db-wal", "commentgate.db-shm")
 
 

@@ -1,23 +1,21 @@
-"""Webhook events: built from a decision, signed per Standard Webhooks, attempted and recorded."""
+"""Webhook events: built from a decision, signed per Standard Webhooks, sent, listed and
+replayed. One attempt's bookkeeping (claim, record, retry) is ``service.attempts``."""
 
 from __future__ import annotations
 
-import json
 import time
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 import requests
-from sqlalchemy import case, insert, select, update
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy import or_, select, update
+from sqlalchemy.orm import Session
 from standardwebhooks import Webhook
 
 from service import outbound
-from service.db import session_scope
-from service.errors import InvalidWebhookURLError
-from service.metrics import series
-from service.models import Comment, Decision, Site, WebhookAttempt, WebhookDelivery, new_id, utcnow
+from service.errors import InvalidWebhookURLError, NotFoundError
+from service.models import Comment, Decision, WebhookDelivery, new_id, utcnow
 
 EVENT_DECIDED = "comment.decided"
 USER_AGENT = "CommentGate-Webhooks/1"
@@ -80,18 +78,6 @@ def signed_headers(secret: str, event_id: str, body: str, when: datetime) -> dic
 
 
 @dataclass(frozen=True)
-class AttemptOutcome:
-    """What one attempt did, and whether the caller should schedule another."""
-
-    delivery_id: str
-    delivered: bool
-    retry: bool
-    attempts: int
-    status_code: int | None = None
-    error: str | None = None
-
-
-@dataclass(frozen=True)
 class Target:
     """A pending delivery's event, and the endpoint and secret of its site."""
 
@@ -101,34 +87,6 @@ class Target:
     event_id: str
     body: str
     attempts: int
-
-
-def _load_target(sessions: sessionmaker[Session], delivery_id: str) -> Target | None:
-    """The pending delivery and its site's endpoint, in one query."""
-    deliveries, sites = WebhookDelivery.__table__.c, Site.__table__.c
-    with session_scope(sessions) as session:
-        row = session.execute(
-            select(
-                sites.name,
-                sites.webhook_url,
-                sites.webhook_secret,
-                deliveries.event_id,
-                deliveries.payload,
-                deliveries.attempts,
-            )
-            .join_from(WebhookDelivery.__table__, Site.__table__, sites.id == deliveries.site_id)
-            .where(deliveries.id == delivery_id, deliveries.status == "pending")
-        ).first()
-    if row is None:
-        return None
-    return Target(
-        site=row.name,
-        url=row.webhook_url,
-        secret=row.webhook_secret,
-        event_id=row.event_id,
-        body=json.dumps(row.payload, separators=(",", ":"), sort_keys=True),
-        attempts=row.attempts,
-    )
 
 
 def post_event(
@@ -172,80 +130,6 @@ def _post(http: requests.Session, target: Target, timeout: float) -> int:
         return response.status_code
 
 
-def attempt_delivery(
-    sessions: sessionmaker[Session],
-    http: requests.Session,
-    delivery_id: str,
-    *,
-    timeout: float,
-    max_attempts: int,
-    allow_private: bool,
-) -> AttemptOutcome | None:
-    """Attempt a pending delivery once and record it; None if there is nothing to send."""
-    target = _load_target(sessions, delivery_id)
-    if target is None:
-        return None
-    status_code, error, latency = post_event(
-        http, target, timeout=timeout, allow_private=allow_private
-    )
-    with session_scope(sessions) as session:
-        attempts, status = session.execute(_recorded(delivery_id, error, max_attempts)).one()
-        session.execute(
-            insert(WebhookAttempt).values(
-                delivery_id=delivery_id,
-                attempted_at=utcnow(),
-                status_code=status_code,
-                latency_ms=round(latency, 3),
-                error=error,
-            )
-        )
-    series.observe_webhook_attempt(
-        target.site, status_code, error is None, latency / 1000, gave_up=status == "failed"
-    )
-    return AttemptOutcome(
-        delivery_id=delivery_id,
-        delivered=error is None,
-        retry=status == "pending",
-        attempts=attempts,
-        status_code=status_code,
-        error=error,
-    )
-
-
-def _recorded(delivery_id: str, error: str | None, max_attempts: int) -> Any:
-    """The delivery after one more attempt: delivered, or failed once the cap is reached."""
-    table = WebhookDelivery.__table__
-    attempts = table.c.attempts + 1
-    if error is None:
-        values = {
-            "status": "delivered",
-            "delivered_at": utcnow(),
-            "last_error": None,
-            "next_attempt_at": None,
-        }
-    else:
-        capped = attempts >= max_attempts
-        values = {
-            "status": case((capped, "failed"), else_=table.c.status),
-            "next_attempt_at": case((capped, None), else_=table.c.next_attempt_at),
-            "last_error": error,
-        }
-    return (
-        update(table)
-        .where(table.c.id == delivery_id)
-        .values(attempts=attempts, **values)
-        .returning(table.c.attempts, table.c.status)
-    )
-
-
-def schedule_next(sessions: sessionmaker[Session], delivery_id: str, when: datetime) -> None:
-    """Note when the next attempt is due, so the sweep can resend it if the retry is lost."""
-    with session_scope(sessions) as session:
-        delivery = session.get(WebhookDelivery, delivery_id)
-        if delivery is not None and delivery.status == "pending":
-            delivery.next_attempt_at = when
-
-
 def list_deliveries(
     session: Session, *, status: str | None = None, site_id: str | None = None, limit: int = 100
 ) -> list[WebhookDelivery]:
@@ -255,6 +139,18 @@ def list_deliveries(
     if site_id:
         query = query.where(WebhookDelivery.site_id == site_id)
     return list(session.scalars(query))
+
+
+def find_delivery(session: Session, identifier: str) -> WebhookDelivery:
+    """A delivery by its id or by its event's ``webhook-id`` (what the platform saw)."""
+    delivery = session.scalar(
+        select(WebhookDelivery).where(
+            or_(WebhookDelivery.id == identifier, WebhookDelivery.event_id == identifier)
+        )
+    )
+    if delivery is None:
+        raise NotFoundError(f"No delivery or event {identifier!r}.")
+    return delivery
 
 
 def reopen_for_replay(session: Session, delivery_ids: list[str]) -> list[str]:
@@ -268,3 +164,22 @@ def reopen_for_replay(session: Session, delivery_ids: list[str]) -> list[str]:
         delivery.next_attempt_at = utcnow()
         reopened.append(delivery.id)
     return reopened
+
+
+def reopen_since(
+    session: Session, since: datetime, *, site_id: str | None = None, status: str | None = None
+) -> list[str]:
+    """Put every event created at or after ``since`` back in line (of one site, of one status),
+    in one statement; past attempts stay recorded."""
+    table = WebhookDelivery.__table__
+    statement = (
+        update(table)
+        .where(table.c.created_at >= since)
+        .values(status="pending", attempts=0, next_attempt_at=utcnow())
+        .returning(table.c.id)
+    )
+    if site_id:
+        statement = statement.where(table.c.site_id == site_id)
+    if status:
+        statement = statement.where(table.c.status == status)
+    return list(session.scalars(statement))

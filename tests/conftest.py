@@ -131,8 +131,7 @@ def _base_env(home: Path, model_dir: Path) -> dict[str, str]:
         COMMENTGATE_WEBHOOK_ALLOW_PRIVATE="true",
         COMMENTGATE_PENDING_TIMEOUT="3",
         COMMENTGATE_SWEEP_INTERVAL="1",
-        COMMENTGATE_WEBHOOK_BACKOFF_BASE="0.5",
-        COMMENTGATE_WEBHOOK_BACKOFF_MAX="2",
+        COMMENTGATE_WEBHOOK_RETRY_SCHEDULE="0.5,1,2,2,2,2,2",  # 8 attempts in about 12 s
         COMMENTGATE_WEBHOOK_TIMEOUT="3",
         COMMENTGATE_RATE_LIMITS="off",
         COMMENTGATE_SECURE_COOKIES="false",

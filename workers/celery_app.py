@@ -14,16 +14,25 @@ from celery import Celery
 from service.config import Settings
 
 SCORE_TASK = "commentgate.score_comment"
-DELIVER_TASK = "commentgate.deliver_webhook"
+DELIVER_TASK = "commentgate.deliver_webhook"  # a first attempt (a moderator's decision)
+RETRY_TASK = "commentgate.retry_webhook"  # any later attempt, a replay, a kept event resent
 SWEEP_TASK = "commentgate.sweep"
 PRUNE_TASK = "commentgate.prune"
 QUEUE = "commentgate"
+# Retries have a queue, and a worker process, of their own (``workers.lanes``): an endpoint
+# that is down holds the retry lane's threads, never the scoring or the first attempts.
+RETRY_QUEUE = "commentgate.retry"
+# Redis hands a message back to the queue once a worker has held it this long unacknowledged,
+# a delayed one too, which a worker would then get again (and again) while it waits for its
+# time: the timeout outlasts the schedule's longest wait by this margin (a backlog after it).
+VISIBILITY_MARGIN = 3600.0
 
 
 def celery_config(settings: Settings) -> dict[str, Any]:
     config: dict[str, Any] = {
         "broker_url": settings.broker_url,
         "task_default_queue": QUEUE,
+        "task_routes": {RETRY_TASK: {"queue": RETRY_QUEUE}},
         "task_serializer": "json",
         "accept_content": ["json"],
         "task_ignore_result": True,
@@ -66,16 +75,16 @@ def celery_config(settings: Settings) -> dict[str, Any]:
         }
     else:
         config["broker_transport_options"] = {
-            # A killed worker's reserved messages come back only after this; the sweep does not
-            # wait for it (their comments are re-enqueued once COMMENTGATE_PENDING_TIMEOUT has
-            # passed). It must outlast the longest webhook retry delay, or a delayed message
-            # would be handed out again while it waits.
-            "visibility_timeout": max(3600, 2 * settings.webhook_backoff_max),
+            "visibility_timeout": visibility_timeout(settings),
             "socket_timeout": 5,
             "socket_connect_timeout": 2,
             "retry_on_timeout": True,
         }
     return config
+
+
+def visibility_timeout(settings: Settings) -> int:
+    return int(settings.webhook_retry_schedule.longest + VISIBILITY_MARGIN)
 
 
 def create_celery(settings: Settings | Callable[[], Settings] | None = None) -> Celery:

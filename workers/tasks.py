@@ -1,32 +1,39 @@
 """Thin tasks with stable names: each loads what it needs and calls one domain function.
 
-Scoring and delivery are batched (celery-batches, see ``workers.batching``): when several
-messages wait, one task call takes them all, so the model scores them in one matrix operation
-and one transaction records the decisions. The first attempt of each new webhook starts right
-after that commit, on the process's delivery threads, without a message of its own; retries
-are delayed ``deliver_webhook`` messages. Messages are acknowledged only after the batch
-returns; if the worker dies first they are redelivered, and the periodic sweep re-enqueues
-anything still pending in the database: comments, and deliveries whose attempt is overdue.
+Scoring is batched (celery-batches, see ``workers.batching``): when several messages wait, one
+task call takes them all, so the model scores them in one matrix operation and one transaction
+records the decisions. The first attempt of each new webhook starts right after that commit, on
+the process's delivery threads, without a message of its own. Every later attempt is a delayed
+``retry_webhook`` message on the retry queue, which a worker of its own consumes
+(``workers.lanes``): an endpoint that is down holds that lane's threads, not the scoring and
+first attempts of every other site. Messages are acknowledged only after the task returns; if
+the worker dies first they are redelivered, and the periodic sweep re-enqueues anything still
+pending in the database: comments, and deliveries whose attempt is overdue.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from concurrent.futures import wait
-from datetime import timedelta
 
 from celery import shared_task
-from celery.utils.time import get_exponential_backoff_interval
 
-from service import decisions, floods, leases, recovery, webhooks
+from service import attempts, decisions, floods, leases, recovery
 from service.db import session_scope
 from service.metrics import series
 from service.models import utcnow
 from service.publisher import TaskPublisher
 from workers.batching import PoolAwareBatches
 from workers.broker import queue_length
-from workers.celery_app import DELIVER_TASK, PRUNE_TASK, SCORE_TASK, SWEEP_TASK
+from workers.celery_app import (
+    DELIVER_TASK,
+    PRUNE_TASK,
+    QUEUE,
+    RETRY_QUEUE,
+    RETRY_TASK,
+    SCORE_TASK,
+    SWEEP_TASK,
+)
 from workers.context import WorkerContext, get_context
 
 log = logging.getLogger(__name__)
@@ -60,103 +67,95 @@ def score_comment(self, requests: Sequence) -> None:  # noqa: ANN001
     series.observe_batch("score_comment", len(ids))
     delivery_ids = decisions.decide_pending(ctx.sessions, ids, model)
     for delivery_id in delivery_ids:  # durable once committed: the sweep covers a lost attempt
-        ctx.deliveries.submit(_attempt_and_schedule, self.app, ctx, delivery_id)
+        ctx.deliveries.submit(_attempt_and_schedule, self.app, ctx, delivery_id, 0, True)
 
 
-@shared_task(
-    name=DELIVER_TASK,
-    base=PoolAwareBatches,
-    bind=True,
-    acks_late=True,
-    flush_every=BATCH_SIZE,
-    flush_interval=BATCH_WAIT,
-)
-def deliver_webhook(self, requests: Sequence) -> None:  # noqa: ANN001
-    """One attempt per delivery, concurrently; failures are retried with backoff and jitter."""
-    ctx = get_context(self.app)
-    ids = _ids(requests)
-    series.observe_batch("deliver_webhook", len(ids))
-    attempts = [
-        ctx.deliveries.submit(_attempt_and_schedule, self.app, ctx, delivery_id)
-        for delivery_id in ids
-    ]
-    wait(attempts)
-    for attempt in attempts:
-        attempt.result()  # an unexpected error fails the batch: its messages come back
+@shared_task(name=DELIVER_TASK, bind=True, acks_late=True, ignore_result=True)
+def deliver_webhook(self, delivery_id: str, expected: int | None = None) -> None:  # noqa: ANN001
+    """A first attempt sent as a message (a moderator's decision), on the first-attempt lane."""
+    _attempt_and_schedule(self.app, get_context(self.app), delivery_id, expected, True)
 
 
-def _attempt_and_schedule(app, ctx: WorkerContext, delivery_id: str) -> None:  # noqa: ANN001
-    """One attempt; a failure schedules the next with backoff and jitter."""
-    settings = ctx.settings
-    outcome = webhooks.attempt_delivery(
+@shared_task(name=RETRY_TASK, bind=True, acks_late=True, ignore_result=True)
+def retry_webhook(self, delivery_id: str, expected: int | None = None) -> None:  # noqa: ANN001
+    """One attempt on the retry lane, if the delivery has still made ``expected`` attempts."""
+    _attempt_and_schedule(self.app, get_context(self.app), delivery_id, expected, False)
+
+
+def _attempt_and_schedule(
+    app,  # noqa: ANN001
+    ctx: WorkerContext,
+    delivery_id: str,
+    expected: int | None,
+    first: bool,
+) -> None:
+    """One attempt; the next one, if any, is a message delayed by the retry schedule."""
+    outcome = attempts.attempt(
         ctx.sessions,
         ctx.http,
         delivery_id,
-        timeout=settings.webhook_timeout,
-        max_attempts=settings.webhook_max_attempts,
-        allow_private=settings.webhook_allow_private,
+        attempts.Rules.of(ctx.settings),
+        expected=expected,
+        share=ctx.first_attempts if first else None,
     )
-    if outcome is not None and outcome.retry:
-        _schedule_retry(app, ctx, outcome)
-
-
-def _schedule_retry(app, ctx: WorkerContext, outcome: webhooks.AttemptOutcome) -> None:  # noqa: ANN001
-    """Celery's exponential backoff with full jitter; the next attempt is a delayed message."""
-    settings = ctx.settings
-    countdown = get_exponential_backoff_interval(
-        factor=settings.webhook_backoff_base,
-        retries=outcome.attempts - 1,
-        maximum=settings.webhook_backoff_max,
-        full_jitter=True,
-    )
-    countdown = max(countdown, settings.webhook_backoff_base / 2)
-    due = utcnow() + timedelta(seconds=countdown)
-    webhooks.schedule_next(ctx.sessions, outcome.delivery_id, due)
+    if outcome is None:
+        return
+    if outcome.kind == attempts.HANDED_OVER:
+        app.send_task(RETRY_TASK, args=[delivery_id, outcome.attempts])
+        return
+    if outcome.disabled:
+        log.warning("site webhooks disabled after event %s: %s", delivery_id, outcome.disabled)
+    if outcome.retry_in is None:
+        return
     log.info(
         "webhook %s attempt %d failed (%s); retry in %.1fs",
-        outcome.delivery_id,
+        delivery_id,
         outcome.attempts,
         outcome.error,
-        countdown,
+        outcome.retry_in,
     )
-    app.send_task(DELIVER_TASK, args=[outcome.delivery_id], countdown=countdown)
+    app.send_task(RETRY_TASK, args=[delivery_id, outcome.attempts], countdown=outcome.retry_in)
 
 
 @shared_task(name=SWEEP_TASK, bind=True, ignore_result=True)
 def sweep(self) -> None:  # noqa: ANN001
     """Re-enqueue comments and deliveries whose messages were lost (worker killed, broker down).
 
-    While the queue still holds messages, what waits is most likely among them: re-enqueueing
-    would only add duplicates to a backlog, so the sweep waits for the queue to drain. Every
-    worker publishes the sweep; the one that takes the lease does it, the others skip.
+    While a queue still holds messages, what waits is most likely among them: re-enqueueing
+    would only add duplicates to a backlog, so each lane is swept once its queue has drained.
+    Overdue deliveries go to the retry lane; a duplicate makes no second attempt. Every worker
+    publishes the sweep; the one that takes the lease does it, the others skip.
     """
-    backlog = _queue_length(self.app)
-    if backlog:
-        log.info("sweep skipped: %d messages still queued", backlog)
-        return
     ctx = get_context(self.app)
     settings = ctx.settings
     now = utcnow()
+    comment_ids: list[str] = []
+    overdue: list[tuple[str, int]] = []
     with session_scope(ctx.sessions) as session:
         if not leases.take(session, SWEEP_TASK, now, settings.sweep_interval * SWEEP_LEASE_SHARE):
             return
     with session_scope(ctx.sessions) as session:
-        comment_ids = recovery.claim_stale_comments(session, now, settings.pending_timeout)
-        delivery_ids = recovery.claim_overdue_deliveries(session, now, settings.pending_timeout)
+        if _drained(self.app, QUEUE):
+            comment_ids = recovery.claim_stale_comments(session, now, settings.pending_timeout)
+        if _drained(self.app, RETRY_QUEUE):
+            overdue = recovery.claim_overdue_deliveries(session, now, settings.pending_timeout)
     publisher = TaskPublisher(self.app)  # a failed publish is left to the next sweep
     publisher.publish(SCORE_TASK, comment_ids)
-    publisher.publish(DELIVER_TASK, delivery_ids)
-    if comment_ids or delivery_ids:
+    publisher.publish_calls(RETRY_TASK, overdue)
+    if comment_ids or overdue:
         log.warning(
-            "sweep re-enqueued %d comments and %d deliveries", len(comment_ids), len(delivery_ids)
+            "sweep re-enqueued %d comments and %d deliveries", len(comment_ids), len(overdue)
         )
 
 
-def _queue_length(app) -> int:  # noqa: ANN001
+def _drained(app, queue: str) -> bool:  # noqa: ANN001
     try:
-        return queue_length(app)
+        backlog = queue_length(app, queue)
     except Exception:  # noqa: BLE001 - unknown length: sweep as usual
-        return 0
+        return True
+    if backlog:
+        log.info("sweep of %s skipped: %d messages still queued", queue, backlog)
+    return not backlog
 
 
 @shared_task(name=PRUNE_TASK, bind=True, ignore_result=True)

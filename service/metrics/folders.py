@@ -4,7 +4,8 @@ Gunicorn's processes and Celery's prefork processes each write their counters to
 scrape adds them up. The process that starts the others (gunicorn's master, Celery's main
 process) calls :func:`activate` before any series exists: it creates its own folder,
 ``COMMENTGATE_HOME/metrics/<role>-<pid>``, removes the folders of process trees that are gone,
-and points ``PROMETHEUS_MULTIPROC_DIR`` at its folder so its children inherit it. The API's
+and points ``PROMETHEUS_MULTIPROC_DIR`` at its folder so its children inherit it (a worker that
+another worker started, the retry lane, writes to its parent's folder too). The API's
 ``/metrics`` adds up every folder under the root, so on one machine it also reports the workers
 that share its ``COMMENTGATE_HOME``; a worker's exporter reports its own folder.
 """
@@ -53,6 +54,11 @@ def activate(root: Path, role: str) -> Folders | None:
             )
             return None
     root.mkdir(parents=True, exist_ok=True)
+    inherited = _parents_folder(root)
+    if inherited is not None:  # the parent's tree: it reports, and cleans, this process too
+        os.environ[ENVIRONMENT_VARIABLE] = str(inherited)
+        _active = Folders(root.resolve(), inherited)
+        return _active
     for folder in root.iterdir():
         if folder.is_dir() and not _owner_alive(folder.name):
             shutil.rmtree(folder, ignore_errors=True)
@@ -62,6 +68,18 @@ def activate(root: Path, role: str) -> Folders | None:
     os.environ[ENVIRONMENT_VARIABLE] = str(own)
     _active = Folders(root.resolve(), own.resolve())
     return _active
+
+
+def _parents_folder(root: Path) -> Path | None:
+    """The folder this process inherited from the process that started it, if it is one of
+    ``root``'s, still there."""
+    inherited = os.environ.get(ENVIRONMENT_VARIABLE)
+    if not inherited:
+        return None
+    folder = Path(inherited).resolve()
+    pid = folder.name.rpartition("-")[2]
+    owned = pid.isdigit() and int(pid) == os.getppid()
+    return folder if owned and folder.parent == root.resolve() and folder.is_dir() else None
 
 
 def active() -> Folders | None:

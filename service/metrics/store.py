@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import func, literal_column, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from service.models import Comment, WebhookDelivery, utcnow
+from service.models import Comment, Site, WebhookDelivery, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +32,26 @@ class Snapshot:
     pending_deliveries: int | None = None
     queue_depth: int | None = None
     model_version: str | None = None
+    endpoints: tuple[Endpoint, ...] | None = None
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """A site's webhook endpoint as the gauges report it."""
+
+    site: str
+    disabled: bool
+    failures: int
+
+
+def read_endpoints(session: Session) -> tuple[Endpoint, ...]:
+    """Every site's disabled state and failures in a row: one read of the sites table."""
+    rows = session.execute(
+        select(Site.name, Site.webhook_disabled_at.is_not(None), Site.webhook_failures)
+    )
+    return tuple(
+        Endpoint(name, bool(disabled), int(failures or 0)) for name, disabled, failures in rows
+    )
 
 
 def read_backlog(session: Session, now: datetime) -> tuple[int, float, int]:
@@ -83,8 +103,12 @@ class StoreGauges:
         try:
             with self.sessions() as session:
                 count, age, deliveries = read_backlog(session, utcnow())
+                endpoints = read_endpoints(session)
             values.update(
-                pending_comments=count, oldest_pending_age=age, pending_deliveries=deliveries
+                pending_comments=count,
+                oldest_pending_age=age,
+                pending_deliveries=deliveries,
+                endpoints=endpoints,
             )
         except Exception as exc:  # noqa: BLE001 - a scrape reports what it can
             log.warning("metrics: the database could not be read: %s", type(exc).__name__)
@@ -127,9 +151,31 @@ class StoreGauges:
         for name, documentation, value in gauges:
             if value is not None:
                 yield GaugeMetricFamily(name, documentation, value=value)
+        if snap.endpoints is not None:
+            yield from _endpoint_gauges(snap.endpoints)
         if snap.model_version:
             yield InfoMetricFamily(
                 "commentgate_model",
                 "The model version the registry marks active.",
                 value={"version": snap.model_version},
             )
+
+
+def _endpoint_gauges(endpoints: tuple[Endpoint, ...]) -> Iterator[Any]:
+    from prometheus_client.core import GaugeMetricFamily
+
+    disabled = GaugeMetricFamily(
+        "commentgate_webhook_disabled",
+        "1 when the site's webhooks are disabled (events kept, not sent), else 0.",
+        labels=["site"],
+    )
+    failures = GaugeMetricFamily(
+        "commentgate_webhook_consecutive_failures",
+        "Webhook attempts to the site's endpoint that failed in a row (0 after a success).",
+        labels=["site"],
+    )
+    for endpoint in endpoints:
+        disabled.add_metric([endpoint.site], 1 if endpoint.disabled else 0)
+        failures.add_metric([endpoint.site], endpoint.failures)
+    yield disabled
+    yield failures

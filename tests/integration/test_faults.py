@@ -130,7 +130,7 @@ def test_platform_down_for_long_is_dead_lettered_then_replayed(
         "dead-letter",
         tmp_path,
         model_dir,
-        {"COMMENTGATE_WEBHOOK_MAX_ATTEMPTS": "4", "COMMENTGATE_WEBHOOK_BACKOFF_BASE": "0.3"},
+        {"COMMENTGATE_WEBHOOK_RETRY_SCHEDULE": "0.3,0.6,1.2"},  # 4 attempts
     )
     port = free_port()
     site = make_site_for(stack, f"http://127.0.0.1:{port}/hook")

@@ -141,7 +141,7 @@ def test_a_scrape_reports_what_the_pipeline_did(
     stack.env.update(
         COMMENTGATE_METRICS_TOKEN=TOKEN,
         COMMENTGATE_WORKER_METRICS_PORT=str(worker_port),
-        COMMENTGATE_WEBHOOK_MAX_ATTEMPTS="2",
+        COMMENTGATE_WEBHOOK_RETRY_SCHEDULE="0.5",  # 2 attempts
     )
     receiver = start_receiver()
     site = make_site_for(stack, receiver.url)

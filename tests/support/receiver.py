@@ -1,8 +1,11 @@
 """A platform's webhook endpoint, run as its own process: records every request to a JSONL file.
 
-Usage: python -m tests.support.receiver PORT LOG_FILE [--fail-first N] [--delay SECONDS]
-    [--drip SECONDS | --drip-headers SECONDS | --body-bytes N] [--tls CERT KEY]
-``--fail-first N`` answers 503 to the first N attempts of each webhook-id; ``--delay`` sleeps
+Usage: python -m tests.support.receiver PORT LOG_FILE [--fail-first N] [--fail-for SECONDS]
+    [--status CODE] [--delay SECONDS] [--drip SECONDS | --drip-headers SECONDS | --body-bytes N]
+    [--tls CERT KEY]
+``--fail-first N`` answers 503 to the first N attempts of each webhook-id; ``--fail-for``
+answers 503 to everything for SECONDS after it starts (an outage); ``--status`` answers CODE
+instead of 200 (410 for an endpoint that is gone); ``--delay`` sleeps
 before answering (a slow or hanging platform). ``--drip`` sends the headers, then the body one
 byte every SECONDS; ``--drip-headers`` sends even the status line and headers that way.
 ``--body-bytes`` answers a body of N bytes as fast as the client takes it and logs how many it
@@ -28,6 +31,8 @@ def main() -> None:
     parser.add_argument("port", type=int)
     parser.add_argument("log")
     parser.add_argument("--fail-first", type=int, default=0)
+    parser.add_argument("--fail-for", type=float, default=0.0)
+    parser.add_argument("--status", type=int, default=200)
     parser.add_argument("--delay", type=float, default=0.0)
     parser.add_argument("--drip", type=float, default=0.0)
     parser.add_argument("--drip-headers", type=float, default=0.0)
@@ -35,6 +40,7 @@ def main() -> None:
     parser.add_argument("--tls", nargs=2, metavar=("CERT", "KEY"))
     args = parser.parse_args()
     attempts: Counter[str] = Counter()
+    started = time.monotonic()
     lock = threading.Lock()
 
     def log(suffix: str, record: dict) -> None:
@@ -55,7 +61,8 @@ def main() -> None:
                 with lock, open(args.log + ".arrived", "a", encoding="utf-8") as handle:
                     handle.write(webhook_id + "\n")
                 time.sleep(args.delay)
-            status = 503 if attempt <= args.fail_first else 200
+            down = attempt <= args.fail_first or time.monotonic() - started < args.fail_for
+            status = 503 if down else args.status
             record = {
                 "path": self.path,
                 "headers": {k.lower(): v for k, v in self.headers.items()},

@@ -12,7 +12,7 @@ from sqlalchemy.orm import sessionmaker
 
 from service.metrics import series
 from service.metrics.store import StoreGauges
-from service.models import Base
+from service.models import Base, Site
 
 REPO = Path(__file__).resolve().parents[2]
 DURATION = re.compile(r"^(\d+(ms|s|m|h|d|w|y))+$")
@@ -33,6 +33,9 @@ def exposed_series() -> set[str]:
         names.add(family.name + ("_total" if family.type == "counter" else ""))
     engine = create_engine("sqlite://")
     Base.metadata.create_all(engine)
+    with sessionmaker(engine)() as session:  # a site, for the per-site gauges
+        session.add(Site(name="blog", api_key_hash="0" * 64, webhook_url="", webhook_secret=""))
+        session.commit()
     gauges = StoreGauges(sessionmaker(engine), lambda: 0, lambda: "v-1")
     for family in gauges.collect():
         names.update(sample.name for sample in family.samples)

@@ -72,3 +72,25 @@ series.observe_request("comments.Comments", "POST", 202, 0.01)
     assert result.returncode == 0, result.stderr
     assert "imported before its multiprocess folder was chosen" in result.stderr
     assert not (tmp_path / "metrics").exists()
+
+
+def test_a_worker_started_by_a_worker_writes_to_its_parents_folder(tmp_path: Path) -> None:
+    """The retry lane is a child of the main lane's process: it joins the main lane's folder
+    (whose exporter then reports both) instead of making one of its own."""
+    root = tmp_path / "metrics"
+    parents = root / f"worker-{os.getpid()}"
+    parents.mkdir(parents=True)
+    env = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": str(parents)}
+    result = subprocess.run(
+        [sys.executable, "-c", ACTIVATE, str(root)],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    own, variable = result.stdout.split()
+    assert own == variable == str(parents.resolve())
+    assert [p.name for p in root.iterdir()] == [parents.name]
+    assert {p.name.split("_")[0] for p in parents.iterdir()} == {"counter", "histogram"}

@@ -1,0 +1,297 @@
+"""One webhook attempt, from claiming it to recording what happened and what comes next.
+
+An attempt is claimed before its request: one conditional update moves the delivery's attempt
+count on from the count its message expected, so an event whose message arrived twice (a
+redelivery, the sweep, a replay racing a retry) is attempted once, and the other copy finds
+nothing to do. The claim also stamps the next attempt at the end of this one's timeout: the
+sweep leaves an attempt under way alone, and resends one whose worker died.
+
+The record, after the request, writes the attempt, the site's health (``endpoint_health``) and
+the delivery's next step in one transaction: delivered; the next attempt on the schedule;
+failed after the last one; or kept, with no next attempt, while the site is disabled.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections import Counter
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import requests
+from sqlalchemy import insert, select, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from service import endpoint_health
+from service.config import Settings
+from service.db import session_scope
+from service.metrics import series
+from service.models import Site, WebhookAttempt, WebhookDelivery, utcnow
+from service.retry_schedule import RetrySchedule
+from service.webhooks import Target, post_event
+
+ATTEMPTED, HANDED_OVER, KEPT = "attempted", "handed_over", "kept"
+
+
+@dataclass(frozen=True)
+class Rules:
+    """What an attempt needs of the settings."""
+
+    schedule: RetrySchedule
+    disable_after: float
+    timeout: float
+    allow_private: bool
+
+    @classmethod
+    def of(cls, settings: Settings) -> Rules:
+        return cls(
+            schedule=settings.webhook_retry_schedule,
+            disable_after=settings.webhook_disable_after,
+            timeout=settings.webhook_timeout,
+            allow_private=settings.webhook_allow_private,
+        )
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What became of a delivery: ``attempted`` (``retry_in`` seconds to the next attempt, if
+    any), ``handed_over`` to the retry lane unattempted, or ``kept`` for a disabled site."""
+
+    delivery_id: str
+    kind: str
+    attempts: int
+    status: str = "pending"
+    retry_in: float | None = None
+    status_code: int | None = None
+    error: str | None = None
+    disabled: str | None = None  # why, when this attempt disabled the site
+
+    @property
+    def delivered(self) -> bool:
+        return self.status == "delivered"
+
+
+class SiteShare:
+    """At most ``limit`` attempts per site at once in this process: a burst of events to an
+    endpoint that has just stopped answering holds some of the delivery threads, not all."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self._running: Counter[str] = Counter()
+        self._lock = threading.Lock()
+
+    def enter(self, site_id: str) -> bool:
+        with self._lock:
+            if self._running[site_id] >= self.limit:
+                return False
+            self._running[site_id] += 1
+            return True
+
+    def leave(self, site_id: str) -> None:
+        with self._lock:
+            self._running[site_id] -= 1
+            if self._running[site_id] <= 0:
+                del self._running[site_id]
+
+
+@dataclass(frozen=True)
+class _Loaded:
+    delivery_id: str
+    target: Target
+    site_id: str
+    failures: int
+    last_failure_at: datetime | None
+    disabled: bool
+
+
+def attempt(
+    sessions: sessionmaker[Session],
+    http: requests.Session,
+    delivery_id: str,
+    rules: Rules,
+    *,
+    expected: int | None,
+    share: SiteShare | None = None,
+) -> Outcome | None:
+    """Attempt a pending delivery once, if its attempt count is still ``expected`` (None: any)
+    and no other message claimed it; None when there is nothing to do.
+
+    ``share`` marks the first-attempt lane: an event of a site that is failing persistently,
+    or already has its share of this process's attempts under way, is handed over to the
+    retry lane instead of being sent here."""
+    claimed = _claim(sessions, delivery_id, rules, expected=expected, share=share)
+    if not isinstance(claimed, _Loaded):
+        return claimed
+    target = claimed.target
+    try:
+        status_code, error, latency = post_event(
+            http, target, timeout=rules.timeout, allow_private=rules.allow_private
+        )
+    finally:
+        if share is not None:
+            share.leave(claimed.site_id)
+    outcome = _record(sessions, claimed, rules, status_code, error, latency)
+    series.observe_webhook_attempt(
+        target.site, status_code, error is None, latency / 1000, gave_up=outcome.status == "failed"
+    )
+    return outcome
+
+
+def _claim(
+    sessions: sessionmaker[Session],
+    delivery_id: str,
+    rules: Rules,
+    *,
+    expected: int | None,
+    share: SiteShare | None,
+) -> _Loaded | Outcome | None:
+    entered = False
+    try:
+        with session_scope(sessions) as session:
+            loaded = _load(session, delivery_id)
+            if loaded is None or (expected is not None and loaded.target.attempts != expected):
+                return None
+            attempts = loaded.target.attempts
+            if loaded.disabled and _keep(session, loaded):
+                return Outcome(delivery_id, KEPT, attempts)
+            if share is not None:
+                now = utcnow()
+                failing = endpoint_health.hands_over(loaded.failures, loaded.last_failure_at, now)
+                if failing or not share.enter(loaded.site_id):
+                    return Outcome(delivery_id, HANDED_OVER, attempts)
+                entered = True
+            claimed = _claim_attempt(session, loaded, rules)
+    except BaseException:
+        if entered and share is not None:
+            share.leave(loaded.site_id)
+        raise
+    if entered and share is not None and not claimed:
+        share.leave(loaded.site_id)
+    return loaded if claimed else None
+
+
+def _claim_attempt(session: Session, loaded: _Loaded, rules: Rules) -> bool:
+    """One more attempt, if no other message made it first; due again after its timeout."""
+    attempts = loaded.target.attempts
+    now = utcnow()
+    table = WebhookDelivery.__table__
+    claimed = session.execute(
+        update(table)
+        .where(
+            table.c.id == loaded.delivery_id,
+            table.c.status == "pending",
+            table.c.attempts == attempts,
+        )
+        .values(attempts=attempts + 1, next_attempt_at=now + timedelta(seconds=rules.timeout))
+    ).rowcount
+    return bool(claimed)
+
+
+def _load(session: Session, delivery_id: str) -> _Loaded | None:
+    """The pending delivery, its site's endpoint and the endpoint's health, in one query."""
+    deliveries, sites = WebhookDelivery.__table__.c, Site.__table__.c
+    row = session.execute(
+        select(
+            sites.name,
+            sites.webhook_url,
+            sites.webhook_secret,
+            deliveries.event_id,
+            deliveries.payload,
+            deliveries.attempts,
+            deliveries.site_id,
+            sites.webhook_failures,
+            sites.webhook_last_failure_at,
+            sites.webhook_disabled_at,
+        )
+        .join_from(WebhookDelivery.__table__, Site.__table__, sites.id == deliveries.site_id)
+        .where(deliveries.id == delivery_id, deliveries.status == "pending")
+    ).first()
+    if row is None:
+        return None
+    target = Target(
+        site=row.name,
+        url=row.webhook_url,
+        secret=row.webhook_secret,
+        event_id=row.event_id,
+        body=json.dumps(row.payload, separators=(",", ":"), sort_keys=True),
+        attempts=row.attempts,
+    )
+    return _Loaded(
+        delivery_id=delivery_id,
+        target=target,
+        site_id=row.site_id,
+        failures=row.webhook_failures,
+        last_failure_at=row.webhook_last_failure_at,
+        disabled=row.webhook_disabled_at is not None,
+    )
+
+
+def _keep(session: Session, loaded: _Loaded) -> bool:
+    """Keep the event of a disabled site: no next attempt until the site is enabled. False if
+    the site was enabled meanwhile (then it is attempted as usual)."""
+    if not endpoint_health.is_disabled(session, loaded.site_id):
+        return False
+    table = WebhookDelivery.__table__
+    session.execute(
+        update(table)
+        .where(table.c.id == loaded.delivery_id, table.c.status == "pending")
+        .values(next_attempt_at=None)
+    )
+    return True
+
+
+def _record(
+    sessions: sessionmaker[Session],
+    loaded: _Loaded,
+    rules: Rules,
+    status_code: int | None,
+    error: str | None,
+    latency: float,
+) -> Outcome:
+    """The attempt, the site's health and the delivery's next step, in one transaction."""
+    now = utcnow()
+    attempts = loaded.target.attempts + 1
+    retry_in: float | None = None
+    disabled: str | None = None
+    table = WebhookDelivery.__table__
+    with session_scope(sessions) as session:
+        if error is None:
+            endpoint_health.record_success(session, loaded.site_id, now)
+            status = "delivered"
+            values: dict[str, Any] = {"delivered_at": now, "next_attempt_at": None}
+        else:
+            failure = endpoint_health.record_failure(
+                session, loaded.site_id, now, status_code, rules.disable_after
+            )
+            disabled = failure.reason
+            if not failure.disabled:  # a disabled site's event is kept: no next attempt
+                retry_in = rules.schedule.delay_after(attempts)
+            status = "failed" if retry_in is None and not failure.disabled else "pending"
+            next_attempt = None if retry_in is None else now + timedelta(seconds=retry_in)
+            values = {"next_attempt_at": next_attempt}
+        session.execute(
+            update(table)
+            .where(table.c.id == loaded.delivery_id)
+            .values(status=status, last_error=error, **values)
+        )
+        session.execute(
+            insert(WebhookAttempt).values(
+                delivery_id=loaded.delivery_id,
+                attempted_at=now,
+                status_code=status_code,
+                latency_ms=round(latency, 3),
+                error=error,
+            )
+        )
+    return Outcome(
+        loaded.delivery_id,
+        ATTEMPTED,
+        attempts,
+        status=status,
+        retry_in=retry_in,
+        status_code=status_code,
+        error=error,
+        disabled=disabled,
+    )
