@@ -31,6 +31,9 @@ MAIN, RETRY, BOTH = "main", "retry", "both"
 # use; on the embedded broker every poll of those queues costs a sleep (10x slower).
 QUIET = ["--without-gossip", "--without-mingle", "--without-heartbeat"]
 STOP_TIMEOUT = 30.0
+# The retry lane starts this long after the main lane: the main lane has the cores to itself
+# while it loads its model, and no retry is due sooner (the schedule's first delay is 5 s).
+START_DELAY = 5.0
 
 
 def main_argv(loglevel: str, pool: str, concurrency: int) -> list[str]:
@@ -62,31 +65,48 @@ def retry_argv(loglevel: str, concurrency: int) -> list[str]:
 
 
 class RetryLane:
-    """The retry lane's worker as a child of the main lane's process: started once the main
-    worker is set up (its metrics folder chosen, which the child shares), stopped when it shuts
-    down."""
+    """The retry lane's worker as a child of the main lane's process: started `START_DELAY`
+    after the main worker is set up (its metrics folder chosen, which the child shares), stopped
+    when it shuts down."""
 
     def __init__(self, loglevel: str, concurrency: int) -> None:
         self.loglevel = loglevel
         self.concurrency = concurrency
         self.process: subprocess.Popen[bytes] | None = None
+        self._timer: threading.Timer | None = None
+        self._lock = threading.Lock()
 
     def attach(self) -> None:
         worker_init.connect(self.start, weak=False, dispatch_uid="commentgate.lane.start")
         worker_shutdown.connect(self.stop, weak=False, dispatch_uid="commentgate.lane.stop")
 
     def start(self, **_: Any) -> None:
-        if self.process is not None:
+        if self._timer is not None:
             return
+        self._timer = threading.Timer(START_DELAY, self._spawn)
+        self._timer.daemon = True
+        self._timer.start()
+
+    def _spawn(self) -> None:
+        with self._lock:
+            if self.process is not None or self._timer is None:
+                return
+            self.process = self._popen()
+
+    def _popen(self) -> subprocess.Popen[bytes]:
         command = [sys.executable, "-m", "service.cli", "worker", "--lane", RETRY]
         command += [f"--loglevel={self.loglevel}", f"--retry-concurrency={self.concurrency}"]
         command.append(f"--parent-pid={os.getpid()}")
         # The main lane serves the metrics of both (they share its folder).
         env = {**os.environ, "COMMENTGATE_WORKER_METRICS_PORT": "0"}
-        self.process = subprocess.Popen(command, env=env)
+        return subprocess.Popen(command, env=env)
 
     def stop(self, **_: Any) -> None:
-        process, self.process = self.process, None
+        with self._lock:
+            timer, self._timer = self._timer, None
+            process, self.process = self.process, None
+        if timer is not None:
+            timer.cancel()
         if process is None or process.poll() is not None:
             return
         process.send_signal(signal.SIGTERM)

@@ -183,6 +183,8 @@ def burst(url: str) -> list[float]:
         return list(pool.map(check, range(BURST)))
 
 
+# Coral talks to the HTTP server; the back end behind it is not what this test is about.
+@pytest.mark.parametrize("stack", ["postgres-redis"], indirect=True)
 def test_coral_client_gets_a_score_for_every_check_across_restart_idle_burst_and_promotion(
     coral_stack: Stack, coral_server: str, make_site_for
 ) -> None:  # noqa: ANN001

@@ -80,7 +80,12 @@ def start(stack: Stack, **settings: str) -> None:
 # --- an outage, then the endpoint is back --------------------------------------------------------
 
 
-@pytest.mark.parametrize("outage", ["answers-503", "stopped"])
+# One outage kind per back end: each kind on both would double the slowest tests of the suite.
+@pytest.mark.parametrize(
+    ("stack", "outage"),
+    [("embedded", "answers-503"), ("postgres-redis", "stopped")],
+    indirect=["stack"],
+)
 def test_an_endpoint_down_for_a_while_gets_every_event_and_none_fails(
     stack: Stack, app, client, make_site, start_receiver: Callable[..., Receiver], outage: str
 ) -> None:  # noqa: ANN001
@@ -252,6 +257,7 @@ def attempt_count(app, rows: list[WebhookDelivery]) -> int:  # noqa: ANN001
 # --- a dead endpoint's retries and another site --------------------------------------------------
 
 
+@pytest.mark.parametrize("stack", ["postgres-redis"], indirect=True)  # the shape that scales
 def test_a_hanging_endpoints_retries_do_not_delay_another_sites_webhooks(
     stack: Stack, app, client, make_site, start_receiver: Callable[..., Receiver]
 ) -> None:  # noqa: ANN001
