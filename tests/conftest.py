@@ -117,6 +117,19 @@ class Stack:
         assert process.poll() is None, log.read_text()[-3000:]
         return process
 
+    def cli_json(self, *args: str) -> dict[str, Any]:
+        """Run ``commentgate ARGS --json`` against this stack; its one JSON object."""
+        out = subprocess.run(
+            [sys.executable, "-m", "service.cli", *args, "--json"],
+            cwd=REPO,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=True,
+        )
+        return json.loads(out.stdout)
+
     def stop_workers(self) -> None:
         """The test is over and its stack is thrown away: no need to wait for a clean exit."""
         for process in self.workers:

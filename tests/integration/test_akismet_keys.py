@@ -5,33 +5,17 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
-import sys
-from typing import Any
 
 import pytest
 from sqlalchemy import select
 
 from service.models import Site
-from tests.conftest import REPO, Stack
+from tests.conftest import Stack
 
 pytestmark = pytest.mark.integration
 
 BLOG = "https://blog.example"
 HEX12 = re.compile(r"[0-9a-f]{12}")
-
-
-def commentgate(stack: Stack, *args: str) -> dict[str, Any]:
-    out = subprocess.run(
-        [sys.executable, "-m", "service.cli", *args, "--json"],
-        cwd=REPO,
-        env=stack.env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
-    )
-    return json.loads(out.stdout)
 
 
 def verify(app, form: dict[str, str], host: str = "rest.akismet.com") -> str:  # noqa: ANN001
@@ -44,7 +28,7 @@ def verify(app, form: dict[str, str], host: str = "rest.akismet.com") -> str:  #
 def test_sites_create_prints_a_12_hex_akismet_key_that_works_wherever_akismet_s_goes(
     stack: Stack, app
 ) -> None:  # noqa: ANN001
-    created = commentgate(stack, "sites", "create", "blog", "--webhook-url", "http://127.0.0.1:9/h")
+    created = stack.cli_json("sites", "create", "blog", "--webhook-url", "http://127.0.0.1:9/h")
     key = created["akismet_key"]
     assert HEX12.fullmatch(key), key
     assert verify(app, {"key": key}) == "valid"
@@ -68,16 +52,16 @@ def test_sites_create_prints_a_12_hex_akismet_key_that_works_wherever_akismet_s_
 def test_rotate_akismet_key_keeps_the_old_one_for_the_overlap_and_show_tells(
     stack: Stack, app
 ) -> None:  # noqa: ANN001
-    first = commentgate(stack, "sites", "create", "blog", "--webhook-url", "http://127.0.0.1:9/h")
-    second = commentgate(stack, "sites", "rotate-akismet-key", "blog")
+    first = stack.cli_json("sites", "create", "blog", "--webhook-url", "http://127.0.0.1:9/h")
+    second = stack.cli_json("sites", "rotate-akismet-key", "blog")
     assert HEX12.fullmatch(second["akismet_key"]) and second["akismet_key"] != first["akismet_key"]
     assert second["previous_akismet_key_expires_at"]
     assert verify(app, {"key": second["akismet_key"]}) == "valid"
     assert verify(app, {"key": first["akismet_key"]}) == "valid", "within the overlap"
-    third = commentgate(stack, "sites", "rotate-akismet-key", "blog", "--overlap-hours", "0")
+    third = stack.cli_json("sites", "rotate-akismet-key", "blog", "--overlap-hours", "0")
     assert verify(app, {"key": third["akismet_key"]}) == "valid"
     assert verify(app, {"key": second["akismet_key"]}) == "invalid"
     assert verify(app, {"key": first["akismet_key"]}) == "invalid"
-    shown = commentgate(stack, "sites", "show", "blog")
+    shown = stack.cli_json("sites", "show", "blog")
     assert shown["akismet_key"] == "set" and shown["name"] == "blog"
     assert third["akismet_key"] not in json.dumps(shown)

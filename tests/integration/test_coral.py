@@ -14,8 +14,6 @@ import http.client
 import json
 import posixpath
 import shutil
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -31,7 +29,7 @@ from classifier import Registry
 from classifier.shipped import SHIPPED_MODEL
 from service.db import make_engine, make_session_factory
 from service.models import Comment
-from tests.conftest import REPO, Stack, serve, stop_process, wait_for
+from tests.conftest import Stack, serve, stop_process, wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -99,19 +97,6 @@ def _ready(base: str) -> bool:
         return requests.get(f"{base}/readyz", timeout=1).status_code == 200
     except requests.RequestException:
         return False
-
-
-def _commentgate(stack: Stack, *args: str) -> dict[str, Any]:
-    out = subprocess.run(
-        [sys.executable, "-m", "service.cli", *args, "--json"],
-        cwd=REPO,
-        env=stack.env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
-    )
-    return json.loads(out.stdout)
 
 
 def copy_active_model(stack: Stack) -> str:
@@ -196,7 +181,7 @@ def test_coral_client_gets_a_score_for_every_check_across_restart_idle_burst_and
         assert len(coral.idle_checks(2)) == 2
         assert len(burst(url)) == BURST, "no 429, no timeout in a burst"
         new_version = copy_active_model(coral_stack)
-        _commentgate(coral_stack, "models", "promote", new_version)
+        coral_stack.cli_json("models", "promote", new_version)
         deadline = time.monotonic() + 30
         while True:  # every check is answered in time while the new version loads
             text = f"{COMMENTS[0]} ({time.monotonic():.3f})"
