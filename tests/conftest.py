@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -27,7 +28,7 @@ from service.sites import NewSite, create_site
 from tests.support.local import free_port
 
 REPO = Path(__file__).resolve().parents[1]
-SHARED_DATA = REPO.parent / "shared" / "data"
+SEED_SET = REPO / "training_data" / "seed"
 PG_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 REDIS_URL = "redis://127.0.0.1:6379"
 
@@ -72,14 +73,23 @@ def stop_process(process: subprocess.Popen, sig: int = signal.SIGTERM, timeout: 
 
 
 @pytest.fixture(scope="session")
-def model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A registry with one active model trained on the project's seed set (seconds, not minutes)."""
-    from classifier import Registry, default_training_paths, train
+def seed_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One model trained on the project's seed set (seconds, not minutes), shared by every test
+    that needs a small real model. The seed folder alone: labels exported into the checkout's
+    ``training_data/feedback`` change nothing here."""
+    from classifier import Registry, train
+
+    return train([SEED_SET], Registry(tmp_path_factory.mktemp("seed-model"))).path
+
+
+@pytest.fixture(scope="session")
+def model_dir(tmp_path_factory: pytest.TempPathFactory, seed_model: Path) -> Path:
+    """A registry whose active model is the seed model."""
+    from classifier import Registry
 
     root = tmp_path_factory.mktemp("models")
-    registry = Registry(root)
-    result = train(default_training_paths(REPO / "training_data"), registry)
-    registry.promote(result.version)
+    shutil.copytree(seed_model, root / seed_model.name)
+    Registry(root).promote(seed_model.name)
     return root
 
 
