@@ -18,19 +18,11 @@ from service.edits import EDITED_AFTER_APPROVAL
 from service.models import Comment, CommentRevision, Decision, LabeledExample, Site, WebhookDelivery
 from service.moderators import create_moderator
 from tests.conftest import auth, wait_for
+from tests.support.texts import HAM, MORE_SPAM, SPAM, SPAM_THRESHOLDS
 
 pytestmark = pytest.mark.integration
 
-HAM = "Thanks for the thoughtful article. The part on local history reminded me of my grandmother."
-SPAM = "Buy cheap viagra online now!!! Best casino bonus, click http://cheap-pills.example"
-MORE_SPAM = "Cheap casino bonus!!! Buy viagra pills online now, best price at http://pills.example"
-# Spam is rejected from 0.6; toxicity stays out of the way.
-POLICY = {
-    "thresholds": {
-        "spam": {"approve_below": 0.3, "reject_at": 0.6},
-        "toxicity": {"approve_below": 0.99, "reject_at": 0.999},
-    }
-}
+POLICY = {"thresholds": SPAM_THRESHOLDS}
 ONE_BACK_END = pytest.mark.parametrize("stack", ["postgres-redis"], indirect=True)
 
 

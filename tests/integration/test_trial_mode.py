@@ -16,16 +16,9 @@ from standardwebhooks import Webhook
 from service.db import session_scope
 from service.models import Comment, Decision, Site, WebhookDelivery
 from tests.conftest import REPO, Stack, auth, wait_for
+from tests.support.texts import HAM, MORE_SPAM, SPAM, SPAM_THRESHOLDS
 
 pytestmark = pytest.mark.integration
-
-HAM = "Thanks for the thoughtful article. The part on local history reminded me of my grandmother."
-SPAM = "Buy cheap viagra online now!!! Best casino bonus, click http://cheap-pills.example"
-MORE_SPAM = "Cheap casino bonus!!! Buy viagra pills online now, best price at http://pills.example"
-THRESHOLDS = {
-    "spam": {"approve_below": 0.3, "reject_at": 0.6},
-    "toxicity": {"approve_below": 0.99, "reject_at": 0.999},
-}
 
 
 def post(client, site, external_id: str, content: str) -> str:  # noqa: ANN001
@@ -62,7 +55,7 @@ def test_trial_mode_decides_and_keeps_everything_and_acts_on_nothing(
     assert document["mode"] == "trial" and document["trial_webhooks"] == "send"
     with session_scope(app.extensions["commentgate"].sessions) as session:
         row = session.get(Site, site.site.id)
-        row.policy = {**row.policy, "thresholds": THRESHOLDS}
+        row.policy = {**row.policy, "thresholds": SPAM_THRESHOLDS}
 
     ham, spam = post(client, site, "c-ham", HAM), post(client, site, "c-spam", SPAM)
     events = wait_for(
