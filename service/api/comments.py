@@ -63,8 +63,6 @@ class Comments(MethodView):
             "status": "pending",
             "received_at": row["received_at"],
             "decision": None,
-            "revisions": 0,
-            "edited_at": None,
         }
 
 
