@@ -1,8 +1,9 @@
 """Edits through the real service: the earlier text is kept, the new one goes through the queue
 again, and the platform hears only of a changed action. Also Akismet's ``recheck_reason=edit``.
 
-End to end on PostgreSQL + Redis only: the edit path shares the queue and the recording with
-new comments, which run on both back ends elsewhere.
+The end-to-end test runs on PostgreSQL + Redis only: the edit path shares the queue and the
+recording with new comments, which run on both back ends elsewhere; the requests that need no
+worker run on both.
 """
 
 from __future__ import annotations
@@ -112,7 +113,6 @@ def test_an_edit_is_decided_again_and_only_a_changed_action_is_sent(
         assert session.get(Comment, comment_id).content == SPAM + " Visit again!"
 
 
-@ONE_BACK_END
 def test_put_same_text_and_bad_edits(app, client, make_site) -> None:  # noqa: ANN001
     site, other = make_site(), make_site()
     body = {"external_id": "c-2", "content": HAM}
@@ -142,7 +142,6 @@ def test_put_same_text_and_bad_edits(app, client, make_site) -> None:  # noqa: A
     assert {"revisions", "edited_at"} <= set(schemas["CommentOut"]["properties"])
 
 
-@ONE_BACK_END
 def test_akismet_recheck_for_an_edit_decides_the_same_comment_again(app, client, make_site) -> None:  # noqa: ANN001
     site = make_site()
     set_policy(app, site, POLICY)

@@ -47,8 +47,9 @@ def stored(app, site) -> list[Comment]:  # noqa: ANN001
 
 @pytest.mark.parametrize("stack", ["postgres-redis"], indirect=True)
 def test_trial_mode_decides_and_keeps_everything_and_acts_on_nothing(
-    stack: Stack, app, client, make_site, worker, webhook_receiver
+    stack: Stack, app, client, make_site, worker, start_receiver
 ) -> None:  # noqa: ANN001
+    webhook_receiver = start_receiver()
     site = make_site(webhook_receiver.url)
     name = site.site.name
     document = stack.cli_json("sites", "policy", name, "--set", "mode=trial")
@@ -120,25 +121,17 @@ def test_trial_mode_decides_and_keeps_everything_and_acts_on_nothing(
     ).stdout
     assert "(trial mode): 4 comments" in shown and "Agreement: 50.0%" in shown
 
-
-@pytest.mark.parametrize("stack", ["postgres-redis"], indirect=True)
-def test_a_trial_site_that_wants_no_webhooks_gets_none(
-    stack: Stack, app, client, make_site, worker, webhook_receiver
-) -> None:  # noqa: ANN001
-    quiet, loud = make_site(webhook_receiver.url), make_site(webhook_receiver.url)
+    # A trial site that wants no webhooks gets none; a site that enforces, unmarked ones
+    other = start_receiver()
+    quiet, loud = make_site(other.url), make_site(other.url)
     with session_scope(app.extensions["commentgate"].sessions) as session:
         session.get(Site, quiet.site.id).policy = {"mode": "trial", "trial_webhooks": "none"}
-    silent = post(client, quiet, "q-1", SPAM)
-    heard = post(client, loud, "l-1", HAM)
-    wait_for(lambda: webhook_receiver.events_for(heard), timeout=15)
+    silent, heard = post(client, quiet, "q-1", SPAM), post(client, loud, "l-1", HAM)
+    wait_for(lambda: other.events_for(heard), timeout=15)
     wait_for(lambda: all(c.status != "pending" for c in stored(app, quiet)), timeout=15)
     with session_scope(app.extensions["commentgate"].sessions) as session:
-        assert (
-            session.scalars(
-                select(WebhookDelivery).where(WebhookDelivery.comment_id == silent)
-            ).all()
-            == []
-        )
-    assert not webhook_receiver.events_for(silent)
-    [event] = webhook_receiver.events_for(heard)
+        query = select(WebhookDelivery).where(WebhookDelivery.comment_id == silent)
+        assert session.scalars(query).all() == []
+    assert not other.events_for(silent)
+    [event] = other.events_for(heard)
     assert "trial" not in Webhook(loud.site.webhook_secret).verify(event["body"], event["headers"])
