@@ -15,9 +15,11 @@ from sqlalchemy import func, select
 from standardwebhooks import Webhook
 
 from service.db import session_scope
+from service.decisions import record_verdict
 from service.edits import EDITED_AFTER_APPROVAL
 from service.models import Comment, CommentRevision, Decision, LabeledExample, Site, WebhookDelivery
 from service.moderators import create_moderator
+from service.policy import ModelOutput, Verdict
 from tests.conftest import auth, wait_for
 from tests.support.texts import HAM, MORE_SPAM, SPAM, SPAM_THRESHOLDS
 
@@ -101,6 +103,13 @@ def test_an_edit_is_decided_again_and_only_a_changed_action_is_sent(
     actions = [Webhook(site.site.webhook_secret).verify(e["body"], e["headers"]) for e in events]
     assert [p["data"]["action"] for p in actions] == ["approve", "reject", "approve", "hold"]
 
+    detail = client.get(
+        f"/v1/moderation/comments/{comment_id}",
+        headers={"Authorization": f"Bearer {token.token}"},
+    ).get_json()
+    assert [r["content"] for r in detail["revisions"]] == [HAM, SPAM, MORE_SPAM]
+    assert detail["edited_at"] and detail["content"] == SPAM + " Visit again!"
+
     with session_scope(app.extensions["commentgate"].sessions) as session:
         kept = session.scalars(
             select(CommentRevision)
@@ -111,6 +120,27 @@ def test_an_edit_is_decided_again_and_only_a_changed_action_is_sent(
         assert [r.number for r in kept] == [1, 2, 3]
         assert kept[0].received_at < kept[1].received_at < kept[2].received_at
         assert session.get(Comment, comment_id).content == SPAM + " Visit again!"
+
+
+def test_a_decision_on_the_text_before_an_edit_is_not_kept(app, client, make_site) -> None:  # noqa: ANN001
+    """A worker that scored the old text while the edit came in loses: the new text's own
+    decision (queued by the edit) is the one that counts."""
+    site = make_site()
+    body = {"external_id": "c-race", "content": HAM}
+    comment_id = client.post("/v1/comments", json=body, headers=auth(site)).get_json()["id"]
+    sessions = app.extensions["commentgate"].sessions
+    with session_scope(sessions) as session:
+        stale = session.get(Comment, comment_id)
+        assert stale.status == "pending" and stale.revisions == 0
+        session.expunge(stale)
+    edit(client, site, comment_id, SPAM)
+    verdict = Verdict("approve", "model", [{"code": "below_thresholds", "action": "approve"}])
+    output = ModelOutput({"spam": 0.1, "toxicity": 0.1}, {}, "v", {})
+    with session_scope(sessions) as session:
+        session.add(stale)
+        assert record_verdict(session, stale, verdict, output) is None
+    assert count(app, Decision, Decision.comment_id == comment_id) == 0
+    assert count(app, Comment, Comment.id == comment_id, Comment.status == "pending") == 1
 
 
 def test_put_same_text_and_bad_edits(app, client, make_site) -> None:  # noqa: ANN001
