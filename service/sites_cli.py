@@ -265,7 +265,7 @@ def sites_rotate_akismet_key(
 @click.argument("name")
 @click.option(
     "--overlap-hours",
-    type=click.FloatRange(min=0),
+    type=click.FloatRange(min=0, max=24 * 366),
     default=24.0,
     show_default=True,
     help="How long webhooks are signed with the old secret too (0: the new one alone, now).",
