@@ -351,6 +351,7 @@ def _rechecked(
     if found is not None and found.external_id != identity:
         if compat.find_comment(session, site, external_id=identity) is None:
             found.external_id = identity
+            session.flush()
     return found
 
 

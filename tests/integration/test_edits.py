@@ -198,9 +198,14 @@ def test_akismet_recheck_for_an_edit_decides_the_same_comment_again(app, client,
     with session_scope(app.extensions["commentgate"].sessions) as session:
         comment = session.get(Comment, guid)
         assert (comment.content, comment.status, comment.revisions) == (SPAM, "rejected", 1)
+        first_identity = comment.external_id
 
-    # the same edit checked again, and feedback on the new text, find the same comment
-    assert client.post("/1.1/comment-check", data=edited).headers["X-akismet-guid"] == guid
+    # the same edit checked again, and feedback on the new text, find the same comment by the
+    # identity of its new text
+    recheck = {**edited, "recheck_reason": "recheck_queue"}
+    assert client.post("/1.1/comment-check", data=recheck).headers["X-akismet-guid"] == guid
+    with session_scope(app.extensions["commentgate"].sessions) as session:
+        assert session.get(Comment, guid).external_id == first_identity
     assert count(app, Decision, Decision.comment_id == guid) == 2
     client.post("/1.1/submit-ham", data={**form, "comment_content": SPAM})
     assert count(app, LabeledExample, LabeledExample.comment_id == guid) == 1
