@@ -278,6 +278,10 @@ def _make_stack(
     return stack
 
 
+# For tests of what is refused before anything is stored or queued: the back end plays no part.
+BEFORE_STORAGE = pytest.mark.parametrize("stack", ["embedded"], indirect=True)
+
+
 @pytest.fixture(params=["embedded", "postgres-redis"])
 def stack(request: pytest.FixtureRequest, tmp_path: Path, model_dir: Path) -> Iterator[Stack]:
     """Each test using this runs twice: SQLite + embedded broker, and PostgreSQL + Redis."""

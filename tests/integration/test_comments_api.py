@@ -8,7 +8,7 @@ import pytest
 import requests
 
 from service.api import docs_security_headers
-from tests.conftest import auth
+from tests.conftest import BEFORE_STORAGE, auth
 
 pytestmark = pytest.mark.integration
 
@@ -51,6 +51,7 @@ def test_twenty_concurrent_duplicates_make_one_comment(live_server, make_site, a
     assert count == 1
 
 
+@BEFORE_STORAGE
 @pytest.mark.parametrize(
     ("body", "field"),
     [
@@ -84,6 +85,7 @@ def test_malformed_json_is_400_and_huge_body_is_413(client, make_site) -> None: 
     assert array.status_code == 422
 
 
+@BEFORE_STORAGE
 @pytest.mark.parametrize(
     "headers",
     [

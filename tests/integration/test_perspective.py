@@ -15,6 +15,7 @@ from service.api.perspective import ATTRIBUTES, DERIVED_EXPONENTS
 from service.db import session_scope
 from service.models import Comment, Decision, LabeledExample, Site
 from service.sites import NewSite, create_site
+from tests.conftest import BEFORE_STORAGE
 from tests.support.failing_model import FailsOn, serve_failing
 
 pytestmark = pytest.mark.integration
@@ -306,6 +307,7 @@ def set_policy(app, site: NewSite, **settings: Any) -> None:  # noqa: ANN001
 TOXICITY = {"TOXICITY": {}}
 
 
+@BEFORE_STORAGE
 @pytest.mark.parametrize(
     ("body", "message"),
     [

@@ -24,7 +24,7 @@ from service.floods import fingerprint
 from service.models import AuditEntry, Comment, Site
 from service.moderators import create_moderator
 from service.sites import NewSite, set_policy
-from tests.conftest import auth, wait_for
+from tests.conftest import BEFORE_STORAGE, auth, wait_for
 from tests.support.failing_model import FailsOn
 
 pytestmark = pytest.mark.integration
@@ -288,6 +288,7 @@ def test_policy_api_reads_replaces_and_patches(app, client, make_site) -> None: 
         assert [e.action for e in entries] == ["policy.update"] * 3
 
 
+@BEFORE_STORAGE
 @pytest.mark.parametrize(
     "body",
     [

@@ -24,6 +24,7 @@ from service.models import AuditEntry, Site
 from service.moderators import create_moderator
 from service.sites import NewSite
 from service.thresholds import MIN_SITE_BAD, MIN_SITE_LEGIT
+from tests.conftest import BEFORE_STORAGE
 
 pytestmark = pytest.mark.integration
 
@@ -126,6 +127,7 @@ def test_a_target_from_the_model_curve_sets_the_sites_threshold(app, client, mak
         assert entry.details["change"]["approve_legit"] == 0.9
 
 
+@BEFORE_STORAGE
 @pytest.mark.parametrize(
     "body",
     [
