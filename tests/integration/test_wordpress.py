@@ -35,7 +35,7 @@ from classifier import Registry
 from classifier.shipped import SHIPPED_MODEL
 from service.db import make_engine, make_session_factory, session_scope
 from service.migrate import upgrade
-from service.models import Comment, LabeledExample
+from service.models import Comment, Decision, LabeledExample
 from tests.conftest import REPO, Stack, stop_process, wait_for
 from tests.support.local import free_port
 from tests.support.wordpress import Admin, WordPress, hidden
@@ -111,6 +111,20 @@ class Service:
         finally:
             engine.dispose()
 
+    def decided_by(self, comment_id: str) -> list[str]:
+        """Who made each of a comment's decisions, oldest first."""
+        engine = make_engine(self.stack.settings.database_url)
+        try:
+            with session_scope(make_session_factory(engine)) as session:
+                query = (
+                    select(Decision.decided_by)
+                    .where(Decision.comment_id == comment_id)
+                    .order_by(Decision.decided_at, Decision.id)
+                )
+                return list(session.scalars(query))
+        finally:
+            engine.dispose()
+
     def labels(self, comment_id: str) -> set[tuple[str, int, str]]:
         engine = make_engine(self.stack.settings.database_url)
         try:
@@ -138,8 +152,9 @@ WP_STATUS = {"1": "approved", "0": "pending", "spam": "spam", "trash": "trash"}
 
 
 def decision_of(comment: Comment) -> str:
-    codes = ",".join(r.get("code", "?") for r in comment.reasons or [] if isinstance(r, dict))
-    return f"{comment.action or 'none'} ({codes})" if codes else str(comment.action)
+    reasons = [r.get("code", "?") for r in comment.reasons or [] if isinstance(r, dict)]
+    codes = ", ".join(f"`{code}`" for code in reasons)
+    return f"{comment.action} ({codes})" if codes else str(comment.action)
 
 
 # --- fixtures ------------------------------------------------------------------------------
@@ -249,7 +264,7 @@ def test_akismet_decides_legitimate_spam_and_toxic_comments(
         comment_id = AKISMET_IDS[text] = post(wordpress, text)
         status = wordpress.status(comment_id)
         [stored] = service.comments(content=text)
-        TABLE.append(Row("Akismet plugin", text, WP_STATUS[status], decision_of(stored)))
+        TABLE.append(Row("Akismet", text, WP_STATUS[status], decision_of(stored)))
         assert status in statuses, (text, status, decision_of(stored))
     [toxic] = service.comments(content=TOXIC)
     assert toxic.action in ("hold", "reject"), "a toxic comment is not approved"
@@ -341,6 +356,12 @@ def test_native_plugin_settings_page_and_connection_test(
     )
     assert "The API key is valid." in tested.text, tested.text[-3000:]
     assert "notice-error" not in tested.text
+    assert blog["api_key"] not in tested.text, "the page never shows a saved secret"
+
+    constants = "define( 'COMMENTGATE_URL', 'https://moderation.example.org/' );"
+    read = "echo CommentGate_Settings::url(), ' ', CommentGate_Settings::get( 'api_key' );"
+    shown = wordpress.php(f"{constants}\nrequire __DIR__ . '/wp-load.php';\n{read}", load=False)
+    assert shown == f"https://moderation.example.org {blog['api_key']}", "wp-config.php wins"
 
 
 def wait_decided(wordpress: WordPress, comment_id: int, timeout: float = 15) -> str:
@@ -360,9 +381,10 @@ def test_native_plugin_decides_by_webhook_within_seconds(
         status = wait_decided(wordpress, comment_id)
         elapsed = time.monotonic() - started
         [stored] = service.comments(external_id=str(comment_id))
-        TABLE.append(Row("CommentGate plugin", text, WP_STATUS[status], decision_of(stored)))
+        TABLE.append(Row("CommentGate", text, WP_STATUS[status], decision_of(stored)))
         assert status in statuses, (text, status, decision_of(stored))
         assert elapsed < 10
+        assert service.decided_by(stored.id) in (["model"], ["rule"]), "nothing echoed back"
     listing = admin.page("edit-comments.php?comment_status=all")
     assert 'class="commentgate-action"' in listing and "commentgate-reasons" in listing
 
@@ -370,18 +392,20 @@ def test_native_plugin_decides_by_webhook_within_seconds(
 def test_moderator_in_commentgate_changes_wordpress(
     wordpress: WordPress, service: Service, blog: dict[str, Any]
 ) -> None:
-    held = [c for c in service.comments(site_id=blog["id"]) if c.status == "held"]
-    assert held, "a comment waits for a moderator"
-    comment = held[-1]
+    comment_id = NATIVE_IDS[SPAM]
+    [held] = service.comments(external_id=str(comment_id))
+    assert held.status == "held" and wordpress.status(comment_id) == "0"
     token = service.stack.cli_json("moderators", "create", "ana@example.org", "--site", "blog")
     answer = requests.post(
-        f"{service.url}/v1/moderation/comments/{comment.id}/decision",
-        json={"action": "approve", "label": "ok"},
+        f"{service.url}/v1/moderation/comments/{held.id}/decision",
+        json={"action": "reject", "label": "spam"},
         headers={"Authorization": f"Bearer {token['token']}"},
         timeout=10,
     )
     assert answer.status_code == 200, answer.text
-    wait_for(lambda: wordpress.status(int(comment.external_id)) == "1", 10, 0.1)
+    wait_for(lambda: wordpress.status(comment_id) == "spam", 10, 0.1)
+    time.sleep(0.5)
+    assert service.decided_by(held.id) == ["model", "moderator"], "WordPress sent nothing back"
 
 
 def test_moderator_in_wordpress_reaches_commentgate(
@@ -477,10 +501,10 @@ def test_print_decision_table() -> None:
     """The table for the README's WordPress section, from this run."""
     assert TABLE
     lines = [
-        "| plugin | comment | WordPress status | CommentGate decision |",
+        "| comment | plugin | WordPress status | CommentGate decision (reasons) |",
         "| --- | --- | --- | --- |",
     ]
-    lines += [f"| {r.way} | {r.text} | {r.wordpress} | {r.commentgate} |" for r in TABLE]
+    lines += [f"| {r.text} | {r.way} | {r.wordpress} | {r.commentgate} |" for r in TABLE]
     print("\n" + "\n".join(lines))
 
 

@@ -80,11 +80,16 @@ class CommentGate_Admin {
 									<code><?php echo esc_html( CommentGate_Settings::CONSTANTS[ $name ] ); ?></code>
 									<?php esc_html_e( 'is set in wp-config.php.', 'commentgate' ); ?>
 								<?php else : ?>
+									<?php
+									$secret = in_array( $name, CommentGate_Settings::SECRETS, true );
+									$value  = CommentGate_Settings::get( $name );
+									$hint   = $secret && '' !== $value ? __( 'Saved; leave empty to keep it', 'commentgate' ) : $field[2];
+									?>
 									<input type="<?php echo esc_attr( $field[1] ); ?>" class="regular-text" autocomplete="off"
 										id="commentgate-<?php echo esc_attr( $name ); ?>"
 										name="<?php echo esc_attr( CommentGate_Settings::OPTION . '[' . $name . ']' ); ?>"
-										value="<?php echo esc_attr( CommentGate_Settings::get( $name ) ); ?>"
-										placeholder="<?php echo esc_attr( $field[2] ); ?>">
+										value="<?php echo esc_attr( $secret ? '' : $value ); ?>"
+										placeholder="<?php echo esc_attr( $hint ); ?>">
 								<?php endif; ?>
 							</td>
 						</tr>

@@ -25,6 +25,11 @@ class CommentGate_Settings {
 	);
 
 	/**
+	 * Settings the page never shows once saved.
+	 */
+	const SECRETS = array( 'api_key', 'webhook_secret' );
+
+	/**
 	 * One setting's value, from its constant when defined, else from the settings page.
 	 *
 	 * @param string $name One of the keys of CONSTANTS.
@@ -79,9 +84,10 @@ class CommentGate_Settings {
 		if ( isset( $input['url'] ) ) {
 			$clean['url'] = esc_url_raw( trim( wp_unslash( $input['url'] ) ), array( 'http', 'https' ) );
 		}
-		foreach ( array( 'api_key', 'webhook_secret' ) as $name ) {
-			if ( isset( $input[ $name ] ) ) {
-				$clean[ $name ] = sanitize_text_field( wp_unslash( $input[ $name ] ) );
+		foreach ( self::SECRETS as $name ) {
+			$value = isset( $input[ $name ] ) ? sanitize_text_field( wp_unslash( $input[ $name ] ) ) : '';
+			if ( '' !== $value ) {
+				$clean[ $name ] = $value; // An empty field keeps the stored secret: the page never shows it.
 			}
 		}
 		return $clean;
