@@ -477,24 +477,32 @@ def test_forged_and_replayed_webhooks_are_refused(
     assert wordpress.status(comment_id) == "0", "the replay changed nothing"
 
 
-def test_outage_loses_nothing(wordpress: WordPress, service: Service) -> None:
-    """CommentGate's API and worker both die; a comment posted meanwhile waits, pending, and is
-    sent and decided once CommentGate is back."""
+def test_outage_loses_nothing(wordpress: WordPress, service: Service, admin: Admin) -> None:
+    """CommentGate's API and worker both die. Comments posted meanwhile wait, pending, and a
+    moderator's decision taken meanwhile waits with them; once CommentGate is back, the retry
+    event sends both, and the comment left alone is decided by webhook."""
     service.stop()
     service.stack.stop_workers()
     try:
-        comment_id = post(wordpress, LEGIT + " (posted while CommentGate was down)")
-        assert wordpress.status(comment_id) == "0"
-        assert wordpress.meta(comment_id, "_commentgate_retry")
-        wordpress.run_cron_hook("commentgate_retry")  # a run during the outage keeps it queued
-        assert wordpress.meta(comment_id, "_commentgate_retry")
+        waiting = post(wordpress, LEGIT + " (posted while CommentGate was down)")
+        judged = post(wordpress, SPAM + " (also while it was down)")
+        assert [wordpress.status(waiting), wordpress.status(judged)] == ["0", "0"]
+        admin.comment_action(judged, "spamcomment")
+        wordpress.run_cron_hook("commentgate_retry")  # a run during the outage keeps them queued
+        assert wordpress.meta(waiting, "_commentgate_retry")
+        assert wordpress.meta(judged, "_commentgate_retry")
     finally:
         service.start()
         service.stack.start_worker(concurrency=1)
     wordpress.run_cron_hook("commentgate_retry")
-    assert wait_decided(wordpress, comment_id) == "1"
-    assert not wordpress.meta(comment_id, "_commentgate_retry")
-    assert len(service.comments(external_id=str(comment_id))) == 1
+    assert not wordpress.meta(waiting, "_commentgate_retry")
+    assert not wordpress.meta(judged, "_commentgate_retry")
+    assert wait_decided(wordpress, waiting) == "1"
+    [stored] = service.comments(external_id=str(judged))
+    assert stored.status == "rejected" and stored.decided_by == "moderator"
+    assert ("spam", 1, "moderator") in service.labels(stored.id)
+    time.sleep(1)  # the model's decision, had it been sent, would have arrived by now
+    assert wordpress.status(judged) == "spam", "the moderator's decision stands"
 
 
 def test_print_decision_table() -> None:

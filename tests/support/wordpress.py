@@ -114,6 +114,7 @@ class WordPress:
 
     @classmethod
     def install(cls, base: Path) -> WordPress:
+        assert PACKAGE.is_dir() and shutil.which("php"), "run scripts/ensure-services.sh"
         root = base / "wordpress"
         root.mkdir(parents=True)
         _tree(root)

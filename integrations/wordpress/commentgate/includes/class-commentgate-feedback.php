@@ -45,8 +45,12 @@ class CommentGate_Feedback {
 		if ( null === $decision ) {
 			return;
 		}
+		$comment_id = (int) $comment->comment_ID;
+		$known      = '' !== get_comment_meta( $comment_id, CommentGate_State::META_ID, true );
+		if ( ! $known && '' === get_comment_meta( $comment_id, CommentGate_State::META_RETRY, true ) ) {
+			return; // Never sent to CommentGate (older than the plugin, or a moderator's own).
+		}
 		$decision['moderator'] = wp_get_current_user()->user_login;
-		$comment_id            = (int) $comment->comment_ID;
 		update_comment_meta( $comment_id, CommentGate_State::META_DECISION, $decision );
 		self::send_unsent( $comment_id );
 	}

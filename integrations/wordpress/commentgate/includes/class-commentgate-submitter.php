@@ -100,7 +100,7 @@ class CommentGate_Submitter {
 		$ids  = get_comments(
 			array(
 				'meta_key' => CommentGate_State::META_RETRY, // phpcs:ignore WordPress.DB.SlowDBQuery.slow_db_query_meta_key
-				'status'   => 'all',
+				'status'   => 'any',
 				'fields'   => 'ids',
 				'number'   => self::BATCH,
 				'orderby'  => 'comment_ID',
@@ -126,7 +126,7 @@ class CommentGate_Submitter {
 		return (int) get_comments(
 			array(
 				'meta_key' => CommentGate_State::META_RETRY, // phpcs:ignore WordPress.DB.SlowDBQuery.slow_db_query_meta_key
-				'status'   => 'all',
+				'status'   => 'any',
 				'count'    => true,
 			)
 		);
