@@ -35,7 +35,7 @@ from classifier import Registry
 from classifier.shipped import SHIPPED_MODEL
 from service.db import make_engine, make_session_factory, session_scope
 from service.migrate import upgrade
-from service.models import Comment, Decision, LabeledExample
+from service.models import Comment, Decision, LabeledExample, WebhookDelivery
 from tests.conftest import REPO, Stack, stop_process, wait_for
 from tests.support.local import free_port
 from tests.support.wordpress import Admin, WordPress, hidden
@@ -122,6 +122,18 @@ class Service:
                     .order_by(Decision.decided_at, Decision.id)
                 )
                 return list(session.scalars(query))
+        finally:
+            engine.dispose()
+
+    def delivered(self, comment_id: str) -> bool:
+        """Whether every webhook about the comment has reached WordPress."""
+        engine = make_engine(self.stack.settings.database_url)
+        try:
+            with session_scope(make_session_factory(engine)) as session:
+                query = select(WebhookDelivery.status).where(
+                    WebhookDelivery.comment_id == comment_id
+                )
+                return all(status == "delivered" for status in session.scalars(query))
         finally:
             engine.dispose()
 
@@ -404,7 +416,7 @@ def test_moderator_in_commentgate_changes_wordpress(
     )
     assert answer.status_code == 200, answer.text
     wait_for(lambda: wordpress.status(comment_id) == "spam", 10, 0.1)
-    time.sleep(0.5)
+    wait_for(lambda: service.delivered(held.id), 10, 0.1)
     assert service.decided_by(held.id) == ["model", "moderator"], "WordPress sent nothing back"
 
 
@@ -418,8 +430,16 @@ def test_moderator_in_wordpress_reaches_commentgate(
     [after] = service.comments(id=legit.id)
     assert after.status == "rejected" and after.decided_by == "moderator"
     assert ("spam", 1, "moderator") in service.labels(legit.id)
-    time.sleep(1.5)  # the decision's own webhook comes back, and must change nothing
-    assert wordpress.status(comment_id) == "spam"
+    wait_for(lambda: service.delivered(legit.id), 10, 0.1)  # the decision's own webhook
+    assert wordpress.status(comment_id) == "spam", "came back and changed nothing"
+
+    admin.comment_action(comment_id, "unspamcomment")  # "Not Spam": back where it was
+    [after] = service.comments(id=legit.id)
+    assert after.status == "approved" and after.decided_by == "moderator"
+    assert ("spam", 0, "moderator") in service.labels(legit.id)
+    wait_for(lambda: service.delivered(legit.id), 10, 0.1)
+    assert wordpress.status(comment_id) == "1"
+    assert service.decided_by(legit.id) == ["model", "moderator", "moderator"]
 
 
 def sign(secret: str, message_id: str, timestamp: int, body: str) -> str:
@@ -431,13 +451,13 @@ def sign(secret: str, message_id: str, timestamp: int, body: str) -> str:
 def test_forged_and_replayed_webhooks_are_refused(
     wordpress: WordPress, service: Service, blog: dict[str, Any]
 ) -> None:
-    comment_id = NATIVE_IDS[LEGIT]
-    [spam] = service.comments(external_id=str(comment_id))
-    assert wordpress.status(comment_id) == "spam"
+    comment_id = NATIVE_IDS[TOXIC]
+    [held] = service.comments(external_id=str(comment_id))
+    assert wordpress.status(comment_id) == "0"
     hook = f"{wordpress.url}/?rest_route=/commentgate/v1/webhook"
     now = int(time.time())
     data = {
-        "comment_id": spam.id,
+        "comment_id": held.id,
         "external_id": str(comment_id),
         "action": "approve",
         "decided_by": "moderator",
@@ -462,7 +482,7 @@ def test_forged_and_replayed_webhooks_are_refused(
         send("msg_stale", stale, sign(blog["webhook_secret"], "msg_stale", stale, body)).status_code
         == 401
     )
-    assert wordpress.status(comment_id) == "spam", "nothing forged was applied"
+    assert wordpress.status(comment_id) == "0", "nothing forged was applied"
 
     # A rotation signs with the old and the new secret: any one valid signature is enough.
     secret = blog["webhook_secret"]
@@ -501,7 +521,7 @@ def test_outage_loses_nothing(wordpress: WordPress, service: Service, admin: Adm
     [stored] = service.comments(external_id=str(judged))
     assert stored.status == "rejected" and stored.decided_by == "moderator"
     assert ("spam", 1, "moderator") in service.labels(stored.id)
-    time.sleep(1)  # the model's decision, had it been sent, would have arrived by now
+    wait_for(lambda: service.delivered(stored.id), 10, 0.1)
     assert wordpress.status(judged) == "spam", "the moderator's decision stands"
 
 

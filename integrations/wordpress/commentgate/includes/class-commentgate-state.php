@@ -43,9 +43,9 @@ class CommentGate_State {
 	 * Remember CommentGate's answer about a comment (a submission or decision response, or the
 	 * data of a comment.decided event).
 	 *
-	 * @param int   $comment_id     WordPress comment id.
-	 * @param string $commentgate_id CommentGate's comment id.
-	 * @param array|null $decision  action, reasons, decided_by, decided_at; null while pending.
+	 * @param int        $comment_id     WordPress comment id.
+	 * @param string     $commentgate_id CommentGate's comment id.
+	 * @param array|null $decision       action, reasons, decided_by, decided_at; null while pending.
 	 */
 	public static function remember( $comment_id, $commentgate_id, $decision ) {
 		update_comment_meta( $comment_id, self::META_ID, sanitize_text_field( $commentgate_id ) );
@@ -56,7 +56,7 @@ class CommentGate_State {
 		update_comment_meta( $comment_id, self::META_DECIDED_BY, sanitize_key( isset( $decision['decided_by'] ) ? $decision['decided_by'] : '' ) );
 		update_comment_meta( $comment_id, self::META_REASONS, self::reasons( isset( $decision['reasons'] ) ? $decision['reasons'] : array() ) );
 		if ( ! empty( $decision['decided_at'] ) ) {
-			update_comment_meta( $comment_id, self::META_DECIDED_AT, self::moment( $decision['decided_at'] ) );
+			update_comment_meta( $comment_id, self::META_DECIDED_AT, sanitize_text_field( $decision['decided_at'] ) );
 		}
 	}
 
@@ -70,7 +70,7 @@ class CommentGate_State {
 	 */
 	public static function is_stale( $comment_id, $decided_at ) {
 		$known = get_comment_meta( $comment_id, self::META_DECIDED_AT, true );
-		return '' !== $known && self::moment( $decided_at ) <= (float) $known;
+		return '' !== $known && self::moment( $decided_at ) <= self::moment( $known );
 	}
 
 	/**
@@ -122,7 +122,8 @@ class CommentGate_State {
 	}
 
 	/**
-	 * An ISO 8601 time as Unix seconds with microseconds (decisions can be milliseconds apart).
+	 * An ISO 8601 time as Unix seconds with microseconds (decisions can be milliseconds apart);
+	 * kept as the ISO text and compared through this, since a float stored as meta is rounded.
 	 *
 	 * @param string $iso The time.
 	 * @return float
