@@ -1,5 +1,6 @@
 """A real WordPress (Debian's 6.1 package, PHP's built-in server, MariaDB) against a real
-CommentGate (``commentgate run``), both ways a WordPress site can use it:
+CommentGate (``commentgate serve`` and ``commentgate worker``, the shipped model), both ways a
+WordPress site can use it:
 
 * the bundled Akismet plugin (5.0.2), pointed at CommentGate by the README's must-use plugin,
   its key entered on its own settings page;
@@ -401,9 +402,7 @@ def test_native_plugin_decides_by_webhook_within_seconds(
     assert 'class="commentgate-action"' in listing and "commentgate-reasons" in listing
 
 
-def test_moderator_in_commentgate_changes_wordpress(
-    wordpress: WordPress, service: Service, blog: dict[str, Any]
-) -> None:
+def test_moderator_in_commentgate_changes_wordpress(wordpress: WordPress, service: Service) -> None:
     comment_id = NATIVE_IDS[SPAM]
     [held] = service.comments(external_id=str(comment_id))
     assert held.status == "held" and wordpress.status(comment_id) == "0"
