@@ -37,6 +37,7 @@ define( 'WP_HOME', '{url}' );
 define( 'WP_SITEURL', '{url}' );
 define( 'DISABLE_WP_CRON', true );
 define( 'AUTOMATIC_UPDATER_DISABLED', true );
+define( 'DISALLOW_FILE_MODS', true ); // the tree hard-links the package's files: never write them
 define( 'WP_HTTP_BLOCK_EXTERNAL', true );
 define( 'WP_DEBUG', true );
 define( 'WP_DEBUG_DISPLAY', false );
@@ -82,16 +83,24 @@ def _tree(root: Path) -> None:
         try:
             subprocess.run(["cp", "-al", str(entry), str(target)], check=True, capture_output=True)
         except subprocess.CalledProcessError:
+            shutil.rmtree(target, ignore_errors=True)
             subprocess.run(["cp", "-a", str(entry), str(target)], check=True)
     content = root / "wp-content"
     for folder in ("plugins", "mu-plugins", "uploads"):
         (content / folder).mkdir(parents=True)
-    shutil.copytree(PACKAGE / "wp-content" / "themes", content / "themes", copy_function=os.link)
+    shutil.copytree(PACKAGE / "wp-content" / "themes", content / "themes", copy_function=_link)
     shutil.copytree(
         PACKAGE / "wp-content" / "plugins" / "akismet",
         content / "plugins" / "akismet",
-        copy_function=os.link,
+        copy_function=_link,
     )
+
+
+def _link(source: str, target: str) -> None:
+    try:
+        os.link(source, target)
+    except OSError:
+        shutil.copy2(source, target)
 
 
 @dataclass
