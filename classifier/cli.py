@@ -18,12 +18,9 @@ from rich.table import Table
 
 from .config import TrainConfig
 from .data import default_training_paths
-from .evaluation import evaluate, read_labeled, task_probabilities
 from .model import ModelLoadError, load_model
 from .registry import Registry, RegistryError
 from .shipped import SHIPPED_MODEL, export_folder, shipped_version
-from .training import train
-from .tuning import tune
 from .types import CommentInput
 
 __all__ = ["train_command", "evaluate_command", "models", "score_command"]
@@ -53,6 +50,7 @@ def _compare_active(registry: Registry, result) -> dict:
         active = registry.load_active()
     except ModelLoadError:
         return {}
+    from .evaluation import task_probabilities
     from .metrics import binary_metrics
 
     metrics: dict = {"version": active.version, "dev_metrics": {}}
@@ -138,6 +136,9 @@ def train_command(
     """
     if out is not None and activate:
         raise click.UsageError("--out writes a folder outside the registry: it cannot --activate")
+    from .training import train  # scikit-learn loads only for the commands that need it
+    from .tuning import tune
+
     registry = _registry(obj)
     paths = list(data)
     if project_data or not paths:
@@ -232,6 +233,8 @@ def evaluate_command(
     obj, task: str, data: Path, version: str | None, report: Path | None, as_json: bool
 ):
     """Measure a model on labeled data: ROC AUC, average precision, precision, recall, F1."""
+    from .evaluation import evaluate, read_labeled, task_probabilities
+
     try:
         model = _registry(obj).load(version)
         comments, labels = read_labeled(data)

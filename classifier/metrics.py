@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import numpy as np
-from sklearn.metrics import average_precision_score, precision_recall_fscore_support, roc_auc_score
 
 __all__ = ["binary_metrics", "calibrate_thresholds", "REJECT_PRECISION", "APPROVED_BAD_SHARE"]
 
@@ -12,6 +11,13 @@ APPROVED_BAD_SHARE = 0.02
 
 
 def binary_metrics(labels, probs, threshold: float = 0.5) -> dict:
+    # scikit-learn loads here, not with the module: processes that only score never need it
+    from sklearn.metrics import (
+        average_precision_score,
+        precision_recall_fscore_support,
+        roc_auc_score,
+    )
+
     y = np.asarray(labels, dtype=int)
     p = np.asarray(probs, dtype=float)
     both = 0 < y.sum() < len(y)

@@ -30,6 +30,7 @@ from service.db import session_scope
 from service.metrics import series
 from service.models import Site, WebhookAttempt, WebhookDelivery, utcnow
 from service.retry_schedule import RetrySchedule
+from service.sites import overlapping_secret
 from service.webhooks import Target, post_event
 
 ATTEMPTED, HANDED_OVER, KEPT = "attempted", "handed_over", "kept"
@@ -197,6 +198,8 @@ def _load(session: Session, delivery_id: str) -> _Loaded | None:
             sites.name,
             sites.webhook_url,
             sites.webhook_secret,
+            sites.previous_webhook_secret,
+            sites.previous_webhook_secret_expires_at,
             deliveries.event_id,
             deliveries.payload,
             deliveries.attempts,
@@ -217,6 +220,9 @@ def _load(session: Session, delivery_id: str) -> _Loaded | None:
         event_id=row.event_id,
         body=json.dumps(row.payload, separators=(",", ":"), sort_keys=True),
         attempts=row.attempts,
+        previous_secret=overlapping_secret(
+            row.previous_webhook_secret, row.previous_webhook_secret_expires_at, utcnow()
+        ),
     )
     return _Loaded(
         delivery_id=delivery_id,

@@ -183,9 +183,11 @@ def _register_commands() -> None:
     from service.feedback_cli import feedback
     from service.moderators_cli import moderators
     from service.privacy_cli import purge
+    from service.site_report_cli import sites_report
     from service.sites_cli import sites
     from service.webhooks_cli import webhooks
 
+    sites.add_command(sites_report)
     for command in (sites, moderators, webhooks, feedback, purge):
         cli.add_command(command)
     for command in (train_command, evaluate_command, models, score_command, data):

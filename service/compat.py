@@ -25,7 +25,9 @@ from sqlalchemy.orm import Session, make_transient_to_detached
 from service import policy
 from service.comments import comment_row, insert_comment
 from service.decisions import Scorer, facts_of, record_verdict, score_facts_safely, verdict_for
+from service.edits import revise, settle
 from service.models import Comment, LabeledExample, Site, label_subject, utcnow
+from service.security import hash_identifier
 
 # Holding for these reasons makes the Akismet answer "spam": they mean "probably spam", or, for
 # ``model_error``, that the model could not score the comment, which should then wait in the
@@ -51,6 +53,7 @@ class Checked:
     comment_id: str | None = None
     created: bool = False
     discard_allowed: bool = False
+    trial: bool = False  # the site is in trial mode: the decision is kept, not acted on
 
     @property
     def scores(self) -> Mapping[str, float]:
@@ -58,6 +61,8 @@ class Checked:
 
     @property
     def answer(self) -> str:
+        if self.trial:
+            return "ham"
         return spam_answer(
             self.verdict.action, self.verdict.reasons, discard_allowed=self.discard_allowed
         )
@@ -115,6 +120,8 @@ def check_comment(
     identifier_key: bytes,
     hash_pii: bool = False,
     trusted_role: str | None = None,
+    existing: Comment | None = None,
+    edited: bool = False,
 ) -> Checked:
     """Score and decide one comment now; store it and its decision unless ``store`` is false.
 
@@ -122,30 +129,41 @@ def check_comment(
     ``author``, ...). Sent again with the same ``external_id``, the stored comment is reused: no
     duplicate and no second decision, and a moderator's decision on it wins over the model.
     A hidden field the client names per request (``metadata["honeypot_field_name"]``) is checked
-    by the shared policy; an author with ``trusted_role`` is approved whatever the scores. The
+    by the shared policy; an author with ``trusted_role`` is approved whatever the scores.
+    ``existing`` is the stored comment a re-check is about (found by the caller); ``edited``
+    says its text was edited: the new one is kept as a revision (``service.edits``) and decided
+    again. A site in trial mode is answered as if nothing were wrong (``Checked.answer``). The
     caller commits.
     """
     submitted = {**data, "source": source}
     row = comment_row(site, submitted, identifier_key=identifier_key, hash_pii=hash_pii)
-    comment_id, created = insert_comment(session, row) if store else (None, False)
-    if created:
-        comment = _as_stored(session, row)
-    elif comment_id:
-        comment = session.get_one(Comment, comment_id)
+    if existing is not None:
+        comment, comment_id, created = existing, existing.id, False
+        if edited:
+            revise(session, comment, row["content"], utcnow())
     else:
-        comment = Comment(**row)  # not stored: transient, never added to the session
+        comment_id, created = insert_comment(session, row) if store else (None, False)
+        if created:
+            comment = _as_stored(session, row)
+        elif comment_id:
+            comment = session.get_one(Comment, comment_id)
+        else:
+            comment = Comment(**row)  # not stored: transient, never added to the session
     output = score_facts_safely(model, [facts_of(comment)])[0]
     verdict = verdict_for(session, site, comment, output)
     if trusted_role:
         verdict = trusted(verdict, trusted_role)
-    discard = bool(policy.resolve(site.policy or {})["akismet_discard"])
+    site_policy = site.policy or {}
+    discard = bool(policy.resolve(site_policy)["akismet_discard"])
+    trial = policy.is_trial(site_policy)
     if comment_id is None:
-        return Checked(verdict, output, discard_allowed=discard)
+        return Checked(verdict, output, discard_allowed=discard, trial=trial)
     if comment.status == "pending":
+        verdict, _ = settle(comment, verdict)
         record_verdict(session, comment, verdict, output, notify=False)
     elif comment.decided_by == "moderator" and comment.action:
         verdict = policy.Verdict(comment.action, "moderator", list(comment.reasons or []))
-    return Checked(verdict, output, comment_id, created, discard)
+    return Checked(verdict, output, comment_id, created, discard, trial)
 
 
 def _as_stored(session: Session, row: dict[str, Any]) -> Comment:
@@ -222,6 +240,33 @@ def find_comment(
             .limit(1)
         )
     return None
+
+
+def latest_by_author(
+    session: Session,
+    site: Site,
+    *,
+    source: str,
+    post_url: str | None,
+    email: str | None,
+    name: str | None,
+    identifier_key: bytes,
+) -> Comment | None:
+    """The author's latest comment on a post (by e-mail, else by name): what an edited
+    comment's re-check is about when its changed text no longer identifies it."""
+    if email:
+        author = Comment.author_email_hash == hash_identifier(email, identifier_key)
+    elif name:
+        author = Comment.author_name == name
+    else:
+        return None
+    return session.scalar(
+        select(Comment)
+        .where(Comment.site_id == site.id, Comment.source == source, author)
+        .where(Comment.post_url == post_url if post_url else Comment.post_url.is_(None))
+        .order_by(Comment.received_at.desc())
+        .limit(1)
+    )
 
 
 def record_label(

@@ -12,7 +12,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session, make_transient_to_detached, sessionmaker
 from sqlalchemy.orm.attributes import set_committed_value
 
-from service import floods, policy, recording, webhooks
+from service import edits, floods, policy, recording, webhooks
 from service.db import is_transient, session_scope
 from service.history import history_of
 from service.metrics import series
@@ -174,7 +174,8 @@ def _decide(session: Session, comment_ids: Sequence[str], model: Scorer) -> list
     deliveries: list[str] = []
     for comment, output in zip(comments, outputs, strict=True):
         verdict = verdict_for(session, sites[comment.site_id], comment, output)
-        recorded = record_verdict(session, comment, verdict, output)
+        verdict, notify = edits.settle(comment, verdict)
+        recorded = record_verdict(session, comment, verdict, output, notify=notify)
         if recorded is not None and recorded.delivery is not None:
             deliveries.append(recorded.delivery.id)
     return deliveries
@@ -272,10 +273,17 @@ def record_decision(
     """Move the comment to its new status, keep the decision, and create its webhook event.
 
     With ``expect_status`` the status change is conditional, so concurrent deciders cannot
-    both win; the loser gets None and records nothing. With ``notify=False`` no webhook is
-    created (the synchronous endpoints answer in the response instead).
+    both win, and a decision on a text edited meanwhile is not kept; the loser gets None and
+    records nothing. With ``notify=False`` no webhook is created (the synchronous endpoints
+    answer in the response instead); nor is one for a site in trial mode that wants none,
+    and a trial site's event says ``"trial": true``.
     """
     now = utcnow()
+    trial = False
+    if notify:
+        site = session.get(Site, comment.site_id)
+        site_policy = (site.policy if site is not None else None) or {}
+        notify, trial = policy.sends_webhooks(site_policy), policy.is_trial(site_policy)
     values = {
         "status": STATUS_OF_ACTION[action],
         "action": action,
@@ -296,10 +304,12 @@ def record_decision(
         note=note,
         decided_at=now,
     )
-    delivery = webhooks.new_delivery(comment, decision, values["status"]) if notify else None
+    delivery = (
+        webhooks.new_delivery(comment, decision, values["status"], trial=trial) if notify else None
+    )
     decision.id = recording.write(
         session.connection(),
-        {**values, "id": comment.id, "expect": expect_status},
+        {**values, "id": comment.id, "expect": expect_status, "revisions": comment.revisions},
         {c: getattr(decision, c) for c in recording.DECISION_FIELDS},
         None if delivery is None else {c: getattr(delivery, c) for c in recording.DELIVERY_FIELDS},
     )

@@ -74,6 +74,9 @@ class Site(Base):
     previous_akismet_key_expires_at: Mapped[datetime | None]
     webhook_url: Mapped[str] = mapped_column(Text)
     webhook_secret: Mapped[str] = mapped_column(String(200))
+    # During a secret rotation's overlap webhooks are signed with both secrets (``rotate-secret``)
+    previous_webhook_secret: Mapped[str | None] = mapped_column(String(200))
+    previous_webhook_secret_expires_at: Mapped[datetime | None]
     policy: Mapped[dict[str, Any]] = mapped_column(default=dict)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     # The endpoint's health (``service.endpoint_health``): failed attempts in a row and since
@@ -145,10 +148,29 @@ class Comment(Base):
     # Failed attempts to decide it (not counting the model's, which hold at once): at
     # decisions.MAX_DECIDE_ATTEMPTS the comment is held for a moderator.
     decide_failures: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # Edits (``service.edits``): how many earlier texts are kept, and when the last edit came.
+    # A decision is recorded only for the text it was made on (``recording``).
+    revisions: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    edited_at: Mapped[datetime | None]
 
     decisions: Mapped[list[Decision]] = relationship(
         back_populates="comment", order_by="Decision.decided_at", cascade="all, delete-orphan"
     )
+
+
+class CommentRevision(Base):
+    """An earlier text of an edited comment, with the time it was received (the comment keeps
+    the current text)."""
+
+    __tablename__ = "comment_revisions"
+    __table_args__ = (UniqueConstraint("comment_id", "number", name="uq_revisions_comment_number"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    comment_id: Mapped[str] = mapped_column(ForeignKey("comments.id", ondelete="CASCADE"))
+    number: Mapped[int] = mapped_column(Integer)
+    content: Mapped[str] = mapped_column(Text)
+    received_at: Mapped[datetime]
+    replaced_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class Decision(Base):

@@ -21,7 +21,14 @@ from sqlalchemy.orm import Session
 from service.decisions import Recorded, record_decision
 from service.errors import ConflictError, NotFoundError, ValidationError
 from service.feedback import label_rows
-from service.models import AuditEntry, Comment, Decision, LabeledExample, Moderator
+from service.models import (
+    AuditEntry,
+    Comment,
+    CommentRevision,
+    Decision,
+    LabeledExample,
+    Moderator,
+)
 
 STATUSES = ("pending", "approved", "held", "rejected")
 SORTS = ("oldest", "newest", "spam", "toxicity")
@@ -191,6 +198,7 @@ class CommentDetail:
     terms: dict[str, list[str]]
     author: AuthorHistory
     decisions: list[HistoryEntry]
+    revisions: list[CommentRevision]  # the earlier texts of an edited comment, oldest first
 
 
 def get_site_comment(session: Session, site_id: str, comment_id: str) -> Comment:
@@ -248,6 +256,13 @@ def comment_detail(session: Session, site_id: str, comment_id: str) -> CommentDe
         terms=reason_terms(comment.reasons),
         author=author_history(session, comment),
         decisions=[HistoryEntry(decision, email) for decision, email in rows],
+        revisions=list(
+            session.scalars(
+                select(CommentRevision)
+                .where(CommentRevision.comment_id == comment.id)
+                .order_by(CommentRevision.number)
+            )
+        ),
     )
 
 

@@ -44,7 +44,13 @@ FALLBACK_THRESHOLDS = {
     "spam": {"approve_below": 0.5, "reject_at": 0.95},
     "toxicity": {"approve_below": 0.5, "reject_at": 0.95},
 }
+MODES = ("enforce", "trial")
+TRIAL_WEBHOOKS = ("send", "none")
 DEFAULTS: dict[str, Any] = {
+    # "trial": every comment is decided and kept, nothing is acted on (see ``is_trial``)
+    "mode": "enforce",
+    # In trial mode webhooks are sent marked ``"trial": true``, or not at all ("none").
+    "trial_webhooks": "send",
     "thresholds": {},
     "max_links": DEFAULT_MAX_LINKS,
     "blocked_terms": [],
@@ -150,6 +156,19 @@ def resolve(site_policy: Mapping[str, Any]) -> dict[str, Any]:
     for group in GROUPS:
         settings[group] = {**DEFAULTS[group], **_present(site_policy.get(group) or {})}
     return settings
+
+
+def is_trial(site_policy: Mapping[str, Any]) -> bool:
+    """A site in trial mode runs beside its current filter: its comments are decided and kept
+    as usual, but the answers it gets act on nothing (webhooks say ``trial``, Akismet says
+    "not spam", Perspective gives scores and never refuses)."""
+    return resolve(site_policy)["mode"] == "trial"
+
+
+def sends_webhooks(site_policy: Mapping[str, Any]) -> bool:
+    """Whether decisions go out by webhook: always, unless in trial mode with ``none``."""
+    settings = resolve(site_policy)
+    return settings["mode"] != "trial" or settings["trial_webhooks"] == "send"
 
 
 def _present(values: Mapping[str, Any]) -> dict[str, Any]:

@@ -13,7 +13,19 @@ from collections.abc import Mapping
 from functools import cache
 from typing import Any
 
-from sqlalchemy import Connection, Insert, Select, Update, bindparam, func, insert, select, update
+from sqlalchemy import (
+    Connection,
+    Insert,
+    Integer,
+    Select,
+    Update,
+    bindparam,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
 
 from service.models import Comment, Decision, WebhookDelivery
 
@@ -63,7 +75,12 @@ def _status_change(conditional: bool) -> Update:
     comments = Comment.__table__
     statement = update(comments).where(comments.c.id == bindparam("c_id"))
     if conditional:
-        statement = statement.where(comments.c.status == bindparam("c_expect"))
+        # and on the text it was made on: an edit meanwhile (``service.edits``) voids it
+        revisions = bindparam("c_revisions", type_=Integer)
+        statement = statement.where(
+            comments.c.status == bindparam("c_expect"),
+            or_(revisions.is_(None), comments.c.revisions == revisions),
+        )
     return statement.values({name: _param(comments, "c", name) for name in COMMENT_FIELDS})
 
 
@@ -121,11 +138,13 @@ def write(
     delivery: Mapping[str, Any] | None,
 ) -> int | None:
     """Record the three rows; returns the decision's id, or None when the comment's status was
-    not ``comment["expect"]`` (another decider won) and nothing was written."""
+    not ``comment["expect"]`` (another decider won), or its text not the one decided on
+    (``comment["revisions"]``, when given), and nothing was written."""
     conditional = comment.get("expect") is not None
     params = {f"c_{name}": comment[name] for name in (*COMMENT_FIELDS, "id")}
     if conditional:
         params["c_expect"] = comment["expect"]
+        params["c_revisions"] = comment.get("revisions")
     params.update({f"d_{name}": decision[name] for name in DECISION_FIELDS})
     if delivery is not None:
         params.update({f"w_{name}": delivery[name] for name in DELIVERY_FIELDS})

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hmac
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from functools import cache
 from typing import Any
 
@@ -164,9 +164,28 @@ def set_webhook_url(session: Session, site: Site, webhook_url: str) -> list[str]
     return enable(session, site, utcnow(), why=f"webhook URL changed from {previous}")
 
 
-def rotate_webhook_secret(site: Site) -> str:
+def rotate_webhook_secret(site: Site, overlap: timedelta) -> str:
+    """A new signing secret; for ``overlap`` more, webhooks are signed with the old one too, so
+    a platform verifies them whichever secret it holds while it switches. A rotation during an
+    overlap ends the earlier one: only the secret in use until now stays valid."""
+    previous = site.webhook_secret
     site.webhook_secret = new_webhook_secret()
+    if overlap > timedelta(0):
+        site.previous_webhook_secret = previous
+        site.previous_webhook_secret_expires_at = utcnow() + overlap
+    else:
+        site.previous_webhook_secret = None
+        site.previous_webhook_secret_expires_at = None
     return site.webhook_secret
+
+
+def overlapping_secret(
+    previous: str | None, expires_at: datetime | None, now: datetime
+) -> str | None:
+    """The previous secret while its overlap lasts, else None."""
+    if previous and expires_at is not None and expires_at > now:
+        return previous
+    return None
 
 
 def set_policy(

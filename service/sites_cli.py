@@ -122,6 +122,7 @@ def sites_show(settings: Settings, name: str, as_json: bool) -> None:
             "previous_key_expires_at": isoformat(site.previous_api_key_expires_at),
             "akismet_key": "set" if site.akismet_key_hash else None,
             "previous_akismet_key_expires_at": isoformat(site.previous_akismet_key_expires_at),
+            "previous_secret_expires_at": isoformat(site.previous_webhook_secret_expires_at),
             "webhook": endpoint_health.health_of(site),
             "deliveries": endpoint_health.delivery_counts(session, site.id),
         }
@@ -262,15 +263,29 @@ def sites_rotate_akismet_key(
 
 @sites.command("rotate-secret")
 @click.argument("name")
+@click.option(
+    "--overlap-hours",
+    type=click.FloatRange(min=0, max=24 * 366),
+    default=24.0,
+    show_default=True,
+    help="How long webhooks are signed with the old secret too (0: the new one alone, now).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @click.pass_obj
 @fail_on_domain_errors
-def sites_rotate_secret(settings: Settings, name: str, as_json: bool) -> None:
-    """Issue a new webhook signing secret."""
+def sites_rotate_secret(settings: Settings, name: str, overlap_hours: float, as_json: bool) -> None:
+    """Issue a new webhook signing secret. Until the overlap ends every webhook carries two
+    signatures (new and old) in its webhook-signature header, so the platform verifies with
+    either secret while it switches; after it, only the new one."""
     with session_scope(sessions_for(settings)) as session:
         site = site_by_name(session, name)
-        secret = rotate_webhook_secret(site)
-        data = {"id": site.id, "name": site.name, "webhook_secret": secret}
+        secret = rotate_webhook_secret(site, timedelta(hours=overlap_hours))
+        data = {
+            "id": site.id,
+            "name": site.name,
+            "webhook_secret": secret,
+            "previous_secret_expires_at": site.previous_webhook_secret_expires_at,
+        }
     emit(data, as_json, title="New webhook secret (shown once):")
 
 

@@ -4,6 +4,7 @@ replayed. One attempt's bookkeeping (claim, record, retry) is ``service.attempts
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -27,9 +28,12 @@ def isoformat(value: datetime | None) -> str | None:
     return value.isoformat().replace("+00:00", "Z") if value else None
 
 
-def event_payload(comment: Comment, decision: Decision, status: str) -> dict[str, Any]:
-    """The ``comment.decided`` event; ``status`` is the comment's status after the decision."""
-    return {
+def event_payload(
+    comment: Comment, decision: Decision, status: str, *, trial: bool = False
+) -> dict[str, Any]:
+    """The ``comment.decided`` event; ``status`` is the comment's status after the decision.
+    A site in trial mode gets ``"trial": true``: the decision is to be looked at, not acted on."""
+    payload = {
         "type": EVENT_DECIDED,
         "timestamp": isoformat(decision.decided_at),
         "data": {
@@ -44,9 +48,15 @@ def event_payload(comment: Comment, decision: Decision, status: str) -> dict[str
             "decided_at": isoformat(decision.decided_at),
         },
     }
+    if trial:
+        payload["trial"] = True
+        payload["data"]["trial"] = True
+    return payload
 
 
-def new_delivery(comment: Comment, decision: Decision, status: str) -> WebhookDelivery:
+def new_delivery(
+    comment: Comment, decision: Decision, status: str, *, trial: bool = False
+) -> WebhookDelivery:
     """A pending delivery; its event id is the ``webhook-id`` of every attempt, for dedup.
 
     Every column is given a value: the row is written with Core (``service.recording``)."""
@@ -57,7 +67,7 @@ def new_delivery(comment: Comment, decision: Decision, status: str) -> WebhookDe
         comment_id=comment.id,
         event_id="msg_" + new_id(),
         event_type=EVENT_DECIDED,
-        payload=event_payload(comment, decision, status),
+        payload=event_payload(comment, decision, status, trial=trial),
         status="pending",
         attempts=0,
         next_attempt_at=now,
@@ -67,13 +77,24 @@ def new_delivery(comment: Comment, decision: Decision, status: str) -> WebhookDe
     )
 
 
-def signed_headers(secret: str, event_id: str, body: str, when: datetime) -> dict[str, str]:
+def signature(secrets: Sequence[str], event_id: str, body: str, when: datetime) -> str:
+    """One signature per secret, space-separated in one header, as Standard Webhooks does
+    during a rotation: a platform holding either secret finds one that verifies."""
+    return " ".join(Webhook(secret).sign(event_id, when, body) for secret in secrets)
+
+
+def signed_headers(
+    secret: str, event_id: str, body: str, when: datetime, previous: str | None = None
+) -> dict[str, str]:
+    """The headers of one attempt; ``previous`` is the secret a rotation's overlap still signs
+    with."""
+    secrets = [secret] if previous is None else [secret, previous]
     return {
         "content-type": "application/json",
         "user-agent": USER_AGENT,
         "webhook-id": event_id,
         "webhook-timestamp": str(int(when.timestamp())),
-        "webhook-signature": Webhook(secret).sign(event_id, when, body),
+        "webhook-signature": signature(secrets, event_id, body, when),
     }
 
 
@@ -87,6 +108,7 @@ class Target:
     event_id: str
     body: str
     attempts: int
+    previous_secret: str | None = None  # a rotation's overlap: signed with both
 
 
 def post_event(
@@ -117,7 +139,9 @@ def post_event(
 def _post(http: requests.Session, target: Target, timeout: float) -> int:
     """Send the event and read the start of the answer: a short one whole, so the connection
     goes back to the pool; a longer one is cut off with its connection."""
-    headers = signed_headers(target.secret, target.event_id, target.body, utcnow())
+    headers = signed_headers(
+        target.secret, target.event_id, target.body, utcnow(), target.previous_secret
+    )
     with http.post(
         target.url,
         data=target.body.encode("utf-8"),

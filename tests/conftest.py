@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import json
 import os
+import queue
+import shutil
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -27,7 +31,7 @@ from service.sites import NewSite, create_site
 from tests.support.local import free_port
 
 REPO = Path(__file__).resolve().parents[1]
-SHARED_DATA = REPO.parent / "shared" / "data"
+SEED_SET = REPO / "training_data" / "seed"
 PG_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 REDIS_URL = "redis://127.0.0.1:6379"
 
@@ -72,14 +76,23 @@ def stop_process(process: subprocess.Popen, sig: int = signal.SIGTERM, timeout: 
 
 
 @pytest.fixture(scope="session")
-def model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A registry with one active model trained on the project's seed set (seconds, not minutes)."""
-    from classifier import Registry, default_training_paths, train
+def seed_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One model trained on the project's seed set (seconds, not minutes), shared by every test
+    that needs a small real model. The seed folder alone: labels exported into the checkout's
+    ``training_data/feedback`` change nothing here."""
+    from classifier import Registry, train
+
+    return train([SEED_SET], Registry(tmp_path_factory.mktemp("seed-model"))).path
+
+
+@pytest.fixture(scope="session")
+def model_dir(tmp_path_factory: pytest.TempPathFactory, seed_model: Path) -> Path:
+    """A registry whose active model is the seed model."""
+    from classifier import Registry
 
     root = tmp_path_factory.mktemp("models")
-    registry = Registry(root)
-    result = train(default_training_paths(REPO / "training_data"), registry)
-    registry.promote(result.version)
+    shutil.copytree(seed_model, root / seed_model.name)
+    Registry(root).promote(seed_model.name)
     return root
 
 
@@ -153,15 +166,84 @@ def _base_env(home: Path, model_dir: Path) -> dict[str, str]:
     return env
 
 
-@pytest.fixture
-def postgres_url() -> Iterator[str]:
-    """A fresh PostgreSQL database of its own, dropped afterwards."""
+class _Dropper:
+    """Drops the tests' databases on a thread of its own: a drop waits for a checkpoint (about a
+    second), which the next test need not wait for. The session waits for the last one."""
+
+    def __init__(self) -> None:
+        self._names: queue.Queue[str | None] = queue.Queue()
+        self._thread = threading.Thread(target=self._run, name="drop-databases", daemon=True)
+        self._thread.start()
+
+    def drop(self, name: str) -> None:
+        self._names.put(name)
+
+    def close(self) -> None:
+        self._names.put(None)
+        self._thread.join(timeout=300)
+
+    def _run(self) -> None:
+        with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
+            while (name := self._names.get()) is not None:
+                conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="session")
+def _databases() -> Iterator[_Dropper]:
+    dropper = _Dropper()
+    yield dropper
+    dropper.close()
+
+
+def _new_database(dropper: _Dropper, template: str | None = None) -> Iterator[str]:
+    """A database of its own for one test. Tests may lose the last commits on a crash of the
+    server (``synchronous_commit`` off), which no test makes: commits need not wait for the disk."""
     name = "cg_" + uuid.uuid4().hex[:12]
     with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
+        conn.execute(f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}"' if template else ""))
+        conn.execute(f'ALTER DATABASE "{name}" SET synchronous_commit TO off')
     yield f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
-    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    dropper.drop(name)
+
+
+@pytest.fixture
+def postgres_url(_databases: _Dropper) -> Iterator[str]:
+    """A fresh, empty PostgreSQL database of its own, dropped afterwards."""
+    yield from _new_database(_databases)
+
+
+@pytest.fixture(scope="session")
+def _migrated_postgres(_databases: _Dropper) -> Iterator[str]:
+    """A database with every migration applied: the template each test's database copies."""
+    for url in _new_database(_databases):
+        upgrade_database(url)
+        yield url.rsplit("/", 1)[1]
+
+
+@pytest.fixture
+def migrated_postgres_url(_databases: _Dropper, _migrated_postgres: str) -> Iterator[str]:
+    """A fresh PostgreSQL database of its own with the schema in place, dropped afterwards."""
+    yield from _new_database(_databases, template=_migrated_postgres)
+
+
+@pytest.fixture(scope="session")
+def _migrated_sqlite(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A SQLite database with every migration applied, which each embedded stack copies."""
+    path = tmp_path_factory.mktemp("sqlite-template") / "commentgate.db"
+    upgrade_database(f"sqlite:///{path}")
+    with sqlite3.connect(path) as conn:
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    return path
+
+
+def upgrade_database(url: str) -> None:
+    from service.db import make_engine
+
+    engine = make_engine(url)
+    try:
+        upgrade(engine)
+    finally:
+        engine.dispose()
 
 
 @pytest.fixture
@@ -176,9 +258,17 @@ def redis_db() -> Iterator[str]:
     client.close()
 
 
-def _make_stack(name: str, tmp_path: Path, model_dir: Path, extra: dict[str, str]) -> Stack:
+def _make_stack(
+    name: str,
+    tmp_path: Path,
+    model_dir: Path,
+    extra: dict[str, str],
+    sqlite_template: Path | None = None,
+) -> Stack:
     home = tmp_path / name
     home.mkdir()
+    if sqlite_template is not None and "COMMENTGATE_DATABASE_URL" not in extra:
+        shutil.copyfile(sqlite_template, home / "commentgate.db")
     env = _base_env(home, model_dir)
     env.update(extra)
     stack = Stack(name=name, env=env, home=home)
@@ -194,21 +284,24 @@ def stack(request: pytest.FixtureRequest, tmp_path: Path, model_dir: Path) -> It
     extra: dict[str, str] = {}
     if request.param == "postgres-redis":
         extra = {
-            "COMMENTGATE_DATABASE_URL": request.getfixturevalue("postgres_url"),
+            "COMMENTGATE_DATABASE_URL": request.getfixturevalue("migrated_postgres_url"),
             "COMMENTGATE_BROKER_URL": request.getfixturevalue("redis_db"),
         }
-    stack = _make_stack(request.param, tmp_path, model_dir, extra)
+    template = request.getfixturevalue("_migrated_sqlite")
+    stack = _make_stack(request.param, tmp_path, model_dir, extra, template)
     yield stack
     stack.stop_workers()
 
 
 @pytest.fixture
-def pg_stack(tmp_path: Path, model_dir: Path, postgres_url: str, redis_db: str) -> Iterator[Stack]:
+def pg_stack(
+    tmp_path: Path, model_dir: Path, migrated_postgres_url: str, redis_db: str
+) -> Iterator[Stack]:
     stack = _make_stack(
         "postgres-redis",
         tmp_path,
         model_dir,
-        {"COMMENTGATE_DATABASE_URL": postgres_url, "COMMENTGATE_BROKER_URL": redis_db},
+        {"COMMENTGATE_DATABASE_URL": migrated_postgres_url, "COMMENTGATE_BROKER_URL": redis_db},
     )
     yield stack
     stack.stop_workers()

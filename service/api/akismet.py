@@ -16,6 +16,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from flask import Blueprint, Response, jsonify, request
+from sqlalchemy.orm import Session
 from werkzeug.datastructures import MultiDict
 from werkzeug.exceptions import HTTPException
 
@@ -25,7 +26,7 @@ from service.api.errors import error_response
 from service.api.inputs import check_fields
 from service.comments import MAX_CONTENT_CHARS
 from service.errors import CommentGateError, ValidationError
-from service.models import Site
+from service.models import Comment, Site
 from service.policy import HONEYPOT_NAME_KEY
 from service.security import API_KEY_PREFIX, is_akismet_key
 from service.sites import authenticate_site
@@ -297,22 +298,61 @@ def comment_check() -> Response:
     _content(params)
     model = _model()
     session = db()
+    data = _comment_data(params)
+    store = not _flag(params.get("is_test"))
+    reason = (params.get("recheck_reason") or "").strip().lower()
+    existing = _rechecked(session, site, params, data, edit=reason == "edit") if store else None
     checked = compat.check_comment(
         session,
         site,
         model,
-        _comment_data(params),
+        data,
         source=SOURCE,
-        store=not _flag(params.get("is_test")),
+        store=store,
         identifier_key=state().settings.identifier_key,
         hash_pii=state().settings.store_pii_hashed,
         trusted_role=_trusted_role(params),
+        existing=existing,
+        # WordPress' later copies of a text are unescaped and filtered: only a real change counts
+        edited=existing is not None and _loose(existing.content) != _loose(data["content"]),
     )
     session.commit()
     headers = {"X-akismet-guid": checked.comment_id or compat.random_id("")}
     if checked.answer == "discard":
         headers["X-akismet-pro-tip"] = "discard"
     return _text("false" if checked.answer == "ham" else "true", headers)
+
+
+def _rechecked(
+    session: Session, site: Site, params: MultiDict[str, str], data: dict[str, Any], *, edit: bool
+) -> Comment | None:
+    """The stored comment a re-check is about: by the ``guid`` we answered its first check
+    with, or by its identity. An edit (``recheck_reason=edit``) changes the text, which is part
+    of that identity: then it is the author's latest comment on the same post, and it takes the
+    identity of its new text, so later re-checks and submit-spam/ham find it. None for a first
+    check (or an edit of a comment never checked here)."""
+    if not (params.get("recheck_reason") or params.get("guid")):
+        return None
+    identity = data["external_id"]
+    found = compat.find_comment(session, site, guid=params.get("guid"), external_id=identity)
+    if not edit:
+        return found
+    if found is None:
+        author = data["author"]
+        found = compat.latest_by_author(
+            session,
+            site,
+            source=SOURCE,
+            post_url=data["post"]["url"],
+            email=author["email"],
+            name=author["name"],
+            identifier_key=state().settings.identifier_key,
+        )
+    if found is not None and found.external_id != identity:
+        if compat.find_comment(session, site, external_id=identity) is None:
+            found.external_id = identity
+            session.flush()
+    return found
 
 
 def _submit(label: int) -> Response:

@@ -1,4 +1,5 @@
-"""``/v1/comments``: the platform's way in. Validate, insert once, commit, enqueue."""
+"""``/v1/comments``: the platform's way in. Validate, insert once, commit, enqueue; an edit
+(``PATCH``/``PUT``) keeps the earlier text and is decided again the same way."""
 
 from __future__ import annotations
 
@@ -8,10 +9,12 @@ from flask.views import MethodView
 
 from service.api.auth import require_site
 from service.api.inputs import Blueprint
-from service.api.schemas import CommentIn, CommentOut, ErrorOut
+from service.api.schemas import CommentEditIn, CommentIn, CommentOut, ErrorOut
 from service.api.views import comment_view
 from service.comments import comment_row, get_comment, insert_comment
-from service.models import Comment
+from service.edits import revise
+from service.errors import ConflictError
+from service.models import Comment, utcnow
 from service.state import db, state
 
 blp = Blueprint(
@@ -72,3 +75,46 @@ class CommentById(MethodView):
         """A comment with its status and, once decided, the decision."""
         site = require_site()
         return comment_view(get_comment(db(), site, comment_id))
+
+    @blp.arguments(CommentEditIn())
+    @blp.response(202, CommentOut, description="The new text is kept and queued for a decision.")
+    @blp.alt_response(200, schema=CommentOut, description="The same text: nothing changed.")
+    @blp.alt_response(404, schema=ErrorOut, description="No such comment for this site.")
+    @blp.doc(security=[{"apiKey": []}])
+    def patch(self, data: dict[str, Any], comment_id: str):  # noqa: ANN201
+        """Edit a comment's text: the earlier one is kept as a revision and the comment is
+        decided again; a webhook follows only if the action changes."""
+        return _edit(comment_id, data["content"])
+
+    @blp.arguments(CommentIn())
+    @blp.response(202, CommentOut, description="The new text is kept and queued for a decision.")
+    @blp.alt_response(200, schema=CommentOut, description="The same text: nothing changed.")
+    @blp.alt_response(404, schema=ErrorOut, description="No such comment for this site.")
+    @blp.alt_response(409, schema=ErrorOut, description="external_id is another comment's.")
+    @blp.doc(security=[{"apiKey": []}])
+    def put(self, data: dict[str, Any], comment_id: str):  # noqa: ANN201
+        """The comment sent again in full, with its edited text: as ``PATCH`` with its
+        ``content``. The ``external_id`` must be the comment's; the other fields stay as first
+        received."""
+        site = require_site()
+        comment = get_comment(db(), site, comment_id)
+        if data["external_id"] != comment.external_id:
+            raise ConflictError(
+                "external_id differs from this comment's; a new comment is a POST.",
+                {"external_id": comment.external_id},
+            )
+        return _edit(comment_id, data["content"])
+
+
+def _edit(comment_id: str, content: str) -> tuple[dict[str, Any], int]:
+    """Keep the new text and queue its decision after the commit, as a new comment's is (the
+    sweep picks it up if publishing fails)."""
+    site = require_site()
+    session = db()
+    comment = get_comment(session, site, comment_id)
+    changed = revise(session, comment, content, utcnow())
+    session.commit()
+    if not changed:
+        return comment_view(comment), 200
+    state().enqueue_scoring([comment.id])
+    return comment_view(comment), 202

@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, current_app, request
+from flask import Flask, current_app, g, request
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from sqlalchemy.exc import SQLAlchemyError
 
-from service.api.auth import presented_key, site_for_key
+from service.api.auth import bearer_token, presented_key, site_for_key
 from service.config import Settings
 from service.moderators import authenticate_moderator
 from service.security import MODERATOR_TOKEN_PREFIX
@@ -42,12 +42,21 @@ def client_key() -> str:
 def _principal() -> str | None:
     """``site:<id>`` or ``moderator:<id>`` for a credential that checks out, else None."""
     token = presented_key()
+    bearer = token is not None and token == bearer_token()
     if token and token.startswith(MODERATOR_TOKEN_PREFIX):
         moderator = authenticate_moderator(db(), token)
-        return f"moderator:{moderator.id}" if moderator is not None else None
+        if moderator is None:
+            return None
+        if bearer:  # the view's authentication finds it here instead of looking it up again
+            g.moderator = moderator
+        return f"moderator:{moderator.id}"
     if token:
         site = site_for_key(token)
-        return f"site:{site.id}" if site is not None else None
+        if site is None:
+            return None
+        if bearer:
+            g.site = site
+        return f"site:{site.id}"
     if request.cookies.get(current_app.config["SESSION_COOKIE_NAME"]):  # the moderator page
         moderator = current_moderator()
         return f"moderator:{moderator.id}" if moderator is not None else None

@@ -56,6 +56,7 @@ def item_view(comment: Comment) -> dict[str, Any]:
         "decided_by": comment.decided_by,
         "decided_at": comment.decided_at,
         "model_version": comment.model_version,
+        "edited_at": comment.edited_at,
     }
 
 
@@ -85,6 +86,15 @@ def detail_view(detail: moderation.CommentDetail) -> dict[str, Any]:
             "decided_at": entry.decision.decided_at,
         }
         for entry in detail.decisions
+    ]
+    view["revisions"] = [
+        {
+            "number": revision.number,
+            "content": revision.content,
+            "received_at": revision.received_at,
+            "replaced_at": revision.replaced_at,
+        }
+        for revision in detail.revisions
     ]
     return view
 

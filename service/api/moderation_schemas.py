@@ -91,6 +91,9 @@ class QueueItemOut(Schema):
     decided_by = fields.String(allow_none=True, metadata={"enum": ["model", "rule", "moderator"]})
     decided_at = fields.DateTime(allow_none=True)
     model_version = fields.String(allow_none=True)
+    edited_at = fields.DateTime(
+        allow_none=True, metadata={"description": "When the platform last edited the text."}
+    )
 
 
 class QueueOut(Schema):
@@ -110,6 +113,15 @@ class AuthorHistoryOut(Schema):
     matched_by = fields.String(allow_none=True, metadata={"enum": ["email", "ip"]})
     counts = fields.Dict(keys=fields.String(), values=fields.Integer())
     comments = fields.List(fields.Nested(HistoryCommentOut))
+
+
+class RevisionOut(Schema):
+    """An earlier text of an edited comment."""
+
+    number = fields.Integer()
+    content = fields.String()
+    received_at = fields.DateTime(metadata={"description": "When this text was received."})
+    replaced_at = fields.DateTime(metadata={"description": "When an edit replaced it."})
 
 
 class DecisionHistoryOut(Schema):
@@ -134,6 +146,9 @@ class CommentDetailOut(QueueItemOut):
     )
     author_history = fields.Nested(AuthorHistoryOut)
     decisions = fields.List(fields.Nested(DecisionHistoryOut))
+    revisions = fields.List(
+        fields.Nested(RevisionOut), metadata={"description": "Earlier texts, oldest first."}
+    )
 
 
 class DecisionIn(Schema):

@@ -231,11 +231,13 @@ def _check_languages(
 ) -> tuple[list[str], list[str]]:
     """The languages the answer is for, and those the model was not trained on. These are
     scored anyway unless the site's policy says ``perspective_languages: reject`` (then
-    Perspective's own error, which its clients already handle)."""
+    Perspective's own error, which its clients already handle); a site in trial mode always
+    gets the scores."""
     known = compat.model_languages(model)
     effective = languages or [known[0]]
     foreign = [x for x in effective if _primary(x) not in known]
-    if foreign and policy.resolve(site.policy or {})["perspective_languages"] == "reject":
+    settings = policy.resolve(site.policy or {})
+    if foreign and settings["perspective_languages"] == "reject" and settings["mode"] != "trial":
         detail = {
             "@type": ERROR_TYPE,
             "errorType": "LANGUAGE_NOT_SUPPORTED_BY_ATTRIBUTE",

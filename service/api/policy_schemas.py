@@ -105,6 +105,22 @@ def _terms(description: str) -> fields.List:
 class PolicyIn(Schema):
     """A site's policy; every setting is optional and ``null`` restores its default."""
 
+    mode = fields.String(
+        validate=validate.OneOf(policy.MODES),
+        allow_none=True,
+        metadata={
+            "description": "'trial': comments are decided and kept, nothing is acted on "
+            "(webhooks say trial, Akismet answers false, Perspective never refuses); "
+            "`commentgate sites report` shows what would have happened."
+        },
+    )
+    trial_webhooks = fields.String(
+        validate=validate.OneOf(policy.TRIAL_WEBHOOKS),
+        allow_none=True,
+        metadata={
+            "description": "In trial mode: 'send' webhooks marked \"trial\": true, or 'none'."
+        },
+    )
     thresholds = fields.Nested(ThresholdsIn, allow_none=True)
     max_links = _count(0, 1000, "More links than this hold the comment.")
     blocked_terms = _terms("Terms that reject (normalized, whole words; 'term*' for a prefix).")

@@ -126,6 +126,12 @@ class CommentIn(Schema):
     metadata = fields.Nested(MetadataIn)
 
 
+class CommentEditIn(Schema):
+    """An edit: the comment's new text (``PATCH``). ``PUT`` takes the whole ``CommentIn``."""
+
+    content = fields.String(required=True, validate=validate.Length(min=1, max=MAX_CONTENT_CHARS))
+
+
 class DecisionOut(Schema):
     action = fields.String(metadata={"enum": ["approve", "hold", "reject"]})
     scores = fields.Dict(keys=fields.String(), values=fields.Float())
@@ -140,7 +146,15 @@ class CommentOut(Schema):
     external_id = fields.String()
     status = fields.String(metadata={"enum": ["pending", "approved", "held", "rejected"]})
     received_at = fields.DateTime()
-    decision = fields.Nested(DecisionOut, allow_none=True)
+    decision = fields.Nested(
+        DecisionOut,
+        allow_none=True,
+        metadata={"description": "The latest decision (after an edit, until the new one)."},
+    )
+    revisions = fields.Integer(metadata={"description": "Earlier texts kept: edits so far."})
+    edited_at = fields.DateTime(
+        allow_none=True, metadata={"description": "When the text was last edited."}
+    )
 
 
 class ErrorBody(Schema):

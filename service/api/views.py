@@ -27,4 +27,6 @@ def comment_view(comment: Comment) -> dict[str, Any]:
         "status": comment.status,
         "received_at": comment.received_at,
         "decision": decision_view(comment),
+        "revisions": comment.revisions or 0,
+        "edited_at": comment.edited_at,
     }

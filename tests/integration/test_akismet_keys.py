@@ -49,6 +49,9 @@ def test_sites_create_prints_a_12_hex_akismet_key_that_works_wherever_akismet_s_
         assert len(site.akismet_key_hash) == 64
 
 
+@pytest.mark.parametrize(
+    "stack", ["embedded"], indirect=True
+)  # the CLI and the key check; no broker involved
 def test_rotate_akismet_key_keeps_the_old_one_for_the_overlap_and_show_tells(
     stack: Stack, app
 ) -> None:  # noqa: ANN001

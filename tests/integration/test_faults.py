@@ -70,7 +70,7 @@ def test_redis_outage_under_load_loses_nothing(
         outage_started = time.monotonic()
         unavailable = 0
         i = 0
-        while time.monotonic() - outage_started < 30:
+        while time.monotonic() - outage_started < 8:
             response = _post(base, site, f"during-{i}")
             i += 1
             if response.status_code == 202:

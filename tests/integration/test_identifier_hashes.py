@@ -59,6 +59,9 @@ def post_and_read(stack: Stack, make_site_for, emails: list[str]) -> list[Commen
         engine.dispose()
 
 
+@pytest.mark.parametrize(
+    "stack", ["postgres-redis"], indirect=True
+)  # hashing happens before storage
 def test_hashed_pii_is_keyed_stable_and_differs_between_installations(
     stack: Stack, tmp_path: Path, model_dir: Path, make_site_for
 ) -> None:  # noqa: ANN001

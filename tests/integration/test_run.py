@@ -1,5 +1,5 @@
-"""The README's run command on a fresh home: it activates the shipped model, serves, decides,
-calls back; and it does so from any folder."""
+"""The README's run command on a fresh home, started from a folder that is not the
+repository: it activates the shipped model, serves, decides and calls back."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ import requests
 from standardwebhooks import Webhook
 
 from classifier.shipped import shipped_version
-from tests.conftest import REPO, Receiver, free_port, stop_process, wait_for
+from tests.conftest import Receiver, free_port, stop_process, wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -36,68 +36,6 @@ def _start_run(folder: Path, env: dict[str, str], log: Path) -> tuple[subprocess
             start_new_session=True,
         )
     return service, f"http://127.0.0.1:{port}"
-
-
-def test_commentgate_run_decides_and_calls_back_within_two_seconds(
-    tmp_path: Path, start_receiver
-) -> None:  # noqa: ANN001
-    env = _clean_env()
-    env.update(COMMENTGATE_HOME=str(tmp_path / "var"), COMMENTGATE_RATE_LIMITS="off")
-    log = tmp_path / "run.log"
-    service, base = _start_run(REPO, env, log)
-    try:
-        wait_for(lambda: _ready(base) or service.poll() is not None, timeout=120, interval=0.5)
-        assert service.poll() is None, log.read_text()[-3000:]
-        assert (tmp_path / "var" / "models").is_dir(), "run activated the shipped model"
-        receiver = start_receiver()
-        created = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "service.cli",
-                "sites",
-                "create",
-                "demo",
-                "--webhook-url",
-                receiver.url,
-                "--json",
-            ],
-            cwd=REPO,
-            env=env,
-            capture_output=True,
-            text=True,
-            check=True,
-        )
-        site = json.loads(created.stdout)
-        assert set(site) == {
-            "id",
-            "name",
-            "api_key",
-            "akismet_key",
-            "webhook_secret",
-            "webhook_url",
-        }
-        headers = {"Authorization": f"Bearer {site['api_key']}"}
-
-        def post(external_id: str) -> str:
-            body = {"external_id": external_id, "content": "Great analysis of the occupation."}
-            response = requests.post(f"{base}/v1/comments", json=body, headers=headers, timeout=10)
-            assert response.status_code == 202
-            return response.json()["id"]
-
-        first = post("wp-0")  # answered once the worker has started, however long that takes
-        wait_for(lambda: receiver.events_for(first), timeout=60, interval=0.05)
-        started = time.monotonic()
-        comment_id = post("wp-1")
-        [event] = wait_for(lambda: receiver.events_for(comment_id), timeout=10, interval=0.02)
-        elapsed = time.monotonic() - started
-        assert elapsed < 2.0, f"webhook after {elapsed:.2f}s"
-        payload = Webhook(site["webhook_secret"]).verify(event["body"], event["headers"])
-        assert payload["type"] == "comment.decided"
-        assert payload["data"]["comment_id"] == comment_id
-    finally:
-        stop_process(service)
-        subprocess.run(["pkill", "-KILL", "-g", str(service.pid)], check=False)
 
 
 def _ready(base: str) -> bool:
@@ -151,6 +89,14 @@ def test_run_in_an_empty_folder_serves_the_shipped_model_within_a_minute(
         site = _commentgate(
             folder, env, "sites", "create", "blog", "--webhook-url", webhook_receiver.url
         )
+        assert set(site) == {
+            "id",
+            "name",
+            "api_key",
+            "akismet_key",
+            "webhook_secret",
+            "webhook_url",
+        }
         headers = {"Authorization": f"Bearer {site['api_key']}"}
         expected = {}
         for action, texts in COMMENTS.items():
@@ -169,5 +115,19 @@ def test_run_in_an_empty_folder_serves_the_shipped_model_within_a_minute(
             return found if set(found) == set(expected) else {}
 
         assert wait_for(decided, 60) == expected
+
+        # Warm, a decision is back at the platform within two seconds, signed with its secret.
+        started = time.monotonic()
+        body = {"external_id": "warm", "content": "Great analysis of the occupation."}
+        answer = requests.post(f"{base}/v1/comments", json=body, headers=headers, timeout=10)
+        assert answer.status_code == 202, answer.text
+        comment_id = answer.json()["id"]
+        [event] = wait_for(lambda: webhook_receiver.events_for(comment_id), 10, interval=0.02)
+        elapsed = time.monotonic() - started
+        assert elapsed < 2.0, f"webhook after {elapsed:.2f}s"
+        payload = Webhook(site["webhook_secret"]).verify(event["body"], event["headers"])
+        assert payload["type"] == "comment.decided"
+        assert payload["data"]["comment_id"] == comment_id
     finally:
         stop_process(process)
+        subprocess.run(["pkill", "-KILL", "-g", str(process.pid)], check=False)

@@ -42,6 +42,7 @@ def recorded(app, comment_id: str) -> tuple[Any, list[tuple[Any, ...]]] | None: 
         return delivery, [(a.status_code, a.error, a.latency_ms) for a in attempts]
 
 
+@pytest.mark.parametrize("stack", ["postgres-redis"], indirect=True)  # the HTTP client's limit
 def test_a_trickling_answer_is_cut_off_at_the_timeout_and_retried(
     app, client, make_site, worker, start_receiver
 ) -> None:  # noqa: ANN001

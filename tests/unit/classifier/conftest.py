@@ -6,14 +6,14 @@ import pytest
 
 from classifier import Registry, train
 
-SEED_DATA = Path(__file__).resolve().parents[3] / "training_data"
+SEED_DATA = Path(__file__).resolve().parents[3] / "training_data" / "seed"
 
 
 @pytest.fixture(scope="session")
-def trained_registry(tmp_path_factory: pytest.TempPathFactory) -> Registry:
-    """A registry holding one model trained on the seed set (not active)."""
+def trained_registry(tmp_path_factory: pytest.TempPathFactory, seed_model: Path) -> Registry:
+    """A registry holding the seed model (not active)."""
     registry = Registry(tmp_path_factory.mktemp("models"))
-    train([SEED_DATA], registry)
+    shutil.copytree(seed_model, registry.root / seed_model.name)
     return registry
 
 
@@ -28,6 +28,20 @@ def registry(trained_registry: Registry, tmp_path: Path) -> Registry:
 @pytest.fixture
 def version(registry: Registry) -> str:
     return registry.versions()[0]["version"]
+
+
+@pytest.fixture(scope="session")
+def later_model(trained_registry: Registry, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A second model (another seed), trained after the first: one training for every test."""
+    registry = Registry(tmp_path_factory.mktemp("later-models"))
+    return train([SEED_DATA], registry, seed=1).path
+
+
+@pytest.fixture
+def second_version(registry: Registry, version: str, later_model: Path) -> str:
+    """A newer version in the test's registry, as another training run would have added it."""
+    shutil.copytree(later_model, registry.root / later_model.name)
+    return later_model.name
 
 
 @pytest.fixture

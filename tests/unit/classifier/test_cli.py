@@ -7,7 +7,7 @@ from click.testing import CliRunner
 from classifier import Registry
 from classifier.cli import evaluate_command, models, score_command, train_command
 
-SEED = Path(__file__).resolve().parents[3] / "training_data"
+SEED = Path(__file__).resolve().parents[3] / "training_data" / "seed"
 
 
 @pytest.fixture

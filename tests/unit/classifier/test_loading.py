@@ -86,3 +86,21 @@ def test_the_running_code_refuses_a_model_of_an_older_normalizer(
         load_model(registry.path(version))
     with pytest.raises(ModelLoadError):
         registry.promote(version)
+
+
+def test_scoring_processes_never_import_scikit_learn(registry: Registry, version: str) -> None:
+    """The API, the worker and the command line load and use a model with numpy alone:
+    scikit-learn's import would add about a second to every process start."""
+    import subprocess
+    import sys
+
+    script = (
+        "import sys; import service.cli, workers.tasks; from classifier import load_model; "
+        f"model = load_model({str(registry.path(version))!r}); "
+        "from classifier import CommentInput; model.score([CommentInput(content='hello there')]); "
+        "print(sorted(m for m in sys.modules if m.split('.')[0] == 'sklearn'))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True, timeout=60
+    )
+    assert out.stdout.strip() == "[]", out.stdout

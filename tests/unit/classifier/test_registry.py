@@ -1,21 +1,18 @@
 import threading
-from pathlib import Path
 
 import pytest
 
-from classifier import ActiveModel, ModelLoadError, Registry, RegistryError, train
-
-SEED = Path(__file__).resolve().parents[3] / "training_data"
+from classifier import ActiveModel, ModelLoadError, Registry, RegistryError
 
 
-def test_promote_and_rollback(registry: Registry, version: str) -> None:
+def test_promote_and_rollback(registry: Registry, version: str, second_version: str) -> None:
     assert registry.active_version() is None
     with pytest.raises(ModelLoadError, match="no active model"):
         registry.load_active()
     with pytest.raises(RegistryError, match="roll back"):
         registry.rollback()
     registry.promote(version)
-    second = train([SEED], registry, seed=1).version
+    second = second_version
     assert [v["version"] for v in registry.versions()] == [version, second]
     registry.promote(second)
     assert registry.load_active().version == second
@@ -34,34 +31,35 @@ def test_show_and_unknown_versions(registry: Registry, version: str) -> None:
         registry.path("../elsewhere")
 
 
-def test_active_model_picks_up_a_promotion(registry: Registry, version: str) -> None:
+def test_active_model_picks_up_a_promotion(
+    registry: Registry, version: str, second_version: str
+) -> None:
     registry.promote(version)
     cache = ActiveModel(registry, check_interval=0.0)
     first = cache.get()
     assert first.version == version
     assert cache.get() is first
-    second = train([SEED], registry, seed=2).version
-    registry.promote(second)
-    assert cache.get().version == second
+    registry.promote(second_version)
+    assert cache.get().version == second_version
 
 
-def test_active_model_waits_for_the_check_interval(registry: Registry, version: str) -> None:
+def test_active_model_waits_for_the_check_interval(
+    registry: Registry, version: str, second_version: str
+) -> None:
     registry.promote(version)
     cache = ActiveModel(registry, check_interval=3600)
     cache.get()
-    second = train([SEED], registry, seed=3).version
-    registry.promote(second)
+    registry.promote(second_version)
     assert cache.get().version == version
 
 
 def test_background_load_keeps_serving_the_old_model_until_the_new_one_is_loaded(
-    registry: Registry, version: str, monkeypatch: pytest.MonkeyPatch
+    registry: Registry, version: str, second_version: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     registry.promote(version)
     cache = ActiveModel(registry, check_interval=0.0, background=True)
     first = cache.warm()
-    second = train([SEED], registry, seed=4).version
-    registry.promote(second)
+    registry.promote(second_version)
     release = threading.Event()
     load_active = registry.load_active
     monkeypatch.setattr(registry, "load_active", lambda: release.wait(10) and load_active())
@@ -69,16 +67,16 @@ def test_background_load_keeps_serving_the_old_model_until_the_new_one_is_loaded
     assert cache.get() is first, "one load at a time, the old model meanwhile"
     release.set()
     cache.wait_loaded(10)
-    assert cache.get().version == second
+    assert cache.get().version == second_version
 
 
 def test_a_promoted_model_that_fails_to_load_keeps_the_old_one(
-    registry: Registry, version: str, monkeypatch: pytest.MonkeyPatch
+    registry: Registry, version: str, second_version: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     registry.promote(version)
     cache = ActiveModel(registry, check_interval=0.0, background=True)
     first = cache.warm()
-    registry.promote(train([SEED], registry, seed=5).version)
+    registry.promote(second_version)
 
     def broken() -> None:
         raise ModelLoadError("truncated archive")

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import pytest
+
+from service import policy
+from service.api.policy_schemas import load_policy
+from service.errors import ValidationError as InvalidInputError
 from service.policy import Facts, ModelOutput, decide, effective_thresholds
 
 THRESHOLDS = {
@@ -60,3 +65,14 @@ def test_site_thresholds_override_the_model_ones() -> None:
     merged = effective_thresholds(policy, THRESHOLDS)
     assert merged["spam"] == {"approve_below": 0.8, "reject_at": 0.9}
     assert decide(Facts(content="x"), output(0.5), policy).action == "approve"
+
+
+def test_trial_mode_and_its_webhooks_are_validated_and_default_to_enforce() -> None:
+    assert not policy.is_trial({}) and policy.sends_webhooks({})
+    assert load_policy({"mode": "trial", "trial_webhooks": "none"})["mode"] == "trial"
+    assert policy.is_trial({"mode": "trial"}) and policy.sends_webhooks({"mode": "trial"})
+    assert not policy.sends_webhooks({"mode": "trial", "trial_webhooks": "none"})
+    assert policy.sends_webhooks({"mode": "enforce", "trial_webhooks": "none"})
+    for bad in ({"mode": "log-only"}, {"trial_webhooks": "sometimes"}):
+        with pytest.raises(InvalidInputError):
+            load_policy(bad)
