@@ -5,7 +5,7 @@
  * Version: 1.0.0
  * Requires at least: 6.0
  * Requires PHP: 7.4
- * License: MIT
+ * License: Apache-2.0
  * Text Domain: commentgate
  *
  * @package CommentGate
