@@ -501,6 +501,19 @@ def test_forged_and_replayed_webhooks_are_refused(
     assert wordpress.status(comment_id) == "0", "the replay changed nothing"
 
 
+def test_trash_in_wordpress_is_a_rejection(
+    wordpress: WordPress, service: Service, admin: Admin
+) -> None:
+    comment_id = NATIVE_IDS[TOXIC]
+    admin.comment_action(comment_id, "trashcomment")
+    assert wordpress.status(comment_id) == "trash"
+    [stored] = service.comments(external_id=str(comment_id))
+    assert stored.status == "rejected" and stored.decided_by == "moderator"
+    assert service.labels(stored.id) == {("toxicity", 1, "moderator")}, "the model's higher score"
+    wait_for(lambda: service.delivered(stored.id), 10, 0.1)
+    assert wordpress.status(comment_id) == "trash", "a rejection leaves the trash alone"
+
+
 def test_outage_loses_nothing(wordpress: WordPress, service: Service, admin: Admin) -> None:
     """CommentGate's API and worker both die. Comments posted meanwhile wait, pending, and a
     moderator's decision taken meanwhile waits with them; once CommentGate is back, the retry
