@@ -277,13 +277,13 @@ def _check_choice(action: str, label: str | None) -> None:
 
 
 def _moderator_reasons(
-    comment: Comment, moderator: Moderator, action: str, reason: str | None, label: str | None
+    comment: Comment, who: dict[str, Any], action: str, reason: str | None, label: str | None
 ) -> list[dict[str, Any]]:
     """The moderator's reason first, then the model's and rules' reasons, which still hold."""
     own: dict[str, Any] = {
         "code": "moderator",
         "message": reason or f"A moderator chose to {action} the comment.",
-        "moderator_id": moderator.id,
+        **who,
     }
     if label:
         own["label"] = label
@@ -322,9 +322,23 @@ def _check_expected(session: Session, comment: Comment, expected: str | None) ->
     )
 
 
+@dataclass(frozen=True)
+class Decider:
+    """Who decides: a CommentGate moderator (``moderator_id``), or a moderator on the site's own
+    platform, known to CommentGate only by the name the platform sends (``platform_moderator``)."""
+
+    moderator_id: str | None = None
+    platform_moderator: str | None = None
+
+    def reason_fields(self) -> dict[str, Any]:
+        if self.moderator_id is not None:
+            return {"moderator_id": self.moderator_id}
+        return {"platform": True, "platform_moderator": self.platform_moderator}
+
+
 def _decide_one(
     session: Session,
-    moderator: Moderator,
+    decider: Decider,
     comment: Comment,
     action: str,
     reason: str | None,
@@ -337,31 +351,34 @@ def _decide_one(
         comment,
         action=action,
         scores=dict(comment.scores or {}),
-        reasons=_moderator_reasons(comment, moderator, action, reason, label),
+        reasons=_moderator_reasons(comment, decider.reason_fields(), action, reason, label),
         model_version=comment.model_version,
         decided_by="moderator",
-        moderator_id=moderator.id,
+        moderator_id=decider.moderator_id,
         note=reason,
         expect_status=previous,
     )
     if recorded is None:
         raise ConflictError("The comment changed meanwhile; reload it and decide again.")
     keep_labels(session, comment, action, label)
+    details: dict[str, Any] = {
+        "action": action,
+        "label": label,
+        "reason": reason,
+        "previous_status": previous,
+        "status": comment.status,
+        "decision_id": recorded.decision.id,
+        "bulk": bulk,
+    }
+    if decider.moderator_id is None:
+        details.update(platform=True, platform_moderator=decider.platform_moderator)
     session.add(
         AuditEntry(
             site_id=comment.site_id,
-            moderator_id=moderator.id,
+            moderator_id=decider.moderator_id,
             action=AUDIT_DECISION,
             comment_id=comment.id,
-            details={
-                "action": action,
-                "label": label,
-                "reason": reason,
-                "previous_status": previous,
-                "status": comment.status,
-                "decision_id": recorded.decision.id,
-                "bulk": bulk,
-            },
+            details=details,
         )
     )
     return recorded
@@ -402,7 +419,29 @@ def decide(
     _check_choice(action, label)
     comment = get_site_comment(session, moderator.site_id, comment_id)
     _check_expected(session, comment, expected_status)
-    return _decide_one(session, moderator, comment, action, reason, label, bulk=False)
+    decider = Decider(moderator_id=moderator.id)
+    return _decide_one(session, decider, comment, action, reason, label, bulk=False)
+
+
+def decide_for_platform(
+    session: Session,
+    site_id: str,
+    comment_id: str,
+    action: str,
+    *,
+    moderator: str | None = None,
+    reason: str | None = None,
+    label: str | None = None,
+    expected_status: str | None = None,
+) -> Recorded:
+    """A decision a moderator made in the platform's own admin (WordPress's comment list), sent
+    with the site's API key: recorded, labeled and audited as a CommentGate moderator's, so both
+    queues agree and the label trains the next model."""
+    _check_choice(action, label)
+    comment = get_site_comment(session, site_id, comment_id)
+    _check_expected(session, comment, expected_status)
+    decider = Decider(platform_moderator=moderator)
+    return _decide_one(session, decider, comment, action, reason, label, bulk=False)
 
 
 def decide_many(
@@ -434,9 +473,8 @@ def decide_many(
             {"missing": missing},
         )
     _check_expected_all(session, [found[i] for i in ids], expected_status)
-    return [
-        _decide_one(session, moderator, found[i], action, reason, label, bulk=True) for i in ids
-    ]
+    decider = Decider(moderator_id=moderator.id)
+    return [_decide_one(session, decider, found[i], action, reason, label, bulk=True) for i in ids]
 
 
 def _check_expected_all(

@@ -70,9 +70,10 @@ def register_api(app: Flask) -> Api:
 
     app.register_blueprint(akismet.blp)
     app.register_blueprint(perspective.blp)
-    from service.api import sites
+    from service.api import platform_decisions, sites
 
     api.register_blueprint(sites.blp)
+    api.register_blueprint(platform_decisions.blp)
 
     @app.get("/docs/assets/<path:filename>")
     def docs_assets(filename: str):  # noqa: ANN202
