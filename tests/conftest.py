@@ -183,9 +183,15 @@ class _Dropper:
         self._thread.join(timeout=300)
 
     def _run(self) -> None:
-        with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
-            while (name := self._names.get()) is not None:
-                conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        while (name := self._names.get()) is not None:
+            # A connection per drop: some tests restart PostgreSQL, which ends every connection.
+            for _ in range(30):
+                try:
+                    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
+                        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+                    break
+                except psycopg.OperationalError:  # restarting: try again shortly
+                    time.sleep(1)
 
 
 @pytest.fixture(scope="session")
