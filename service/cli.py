@@ -106,6 +106,7 @@ def worker(
     app = create_celery(settings)
     threads = retry_concurrency or settings.webhook_retry_concurrency
     if lane == lanes.RETRY:
+        lanes.yield_cpu()
         if parent_pid:
             lanes.stop_with_parent(parent_pid)
         app.worker_main(lanes.retry_argv(loglevel, threads))

@@ -34,6 +34,7 @@ STOP_TIMEOUT = 30.0
 # The retry lane starts this long after the main lane: the main lane has the cores to itself
 # while it loads its model, and no retry is due sooner (the schedule's first delay is 5 s).
 START_DELAY = 5.0
+RETRY_NICENESS = 10
 
 
 def main_argv(loglevel: str, pool: str, concurrency: int) -> list[str]:
@@ -115,6 +116,15 @@ class RetryLane:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+def yield_cpu() -> None:
+    """Retries are the least urgent work of a worker: when the cores are busy, the scheduler
+    serves scoring, first attempts and the API before them (``RETRY_NICENESS`` steps down)."""
+    try:
+        os.nice(RETRY_NICENESS)
+    except OSError:  # not permitted here: run at the same priority
+        pass
 
 
 def stop_with_parent(parent_pid: int, interval: float = 1.0) -> None:

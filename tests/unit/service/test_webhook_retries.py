@@ -356,3 +356,16 @@ def test_the_retired_retry_settings_are_named_at_start(tmp_path: Path) -> None:
     assert (
         warn_retired_settings(Settings.from_env({"COMMENTGATE_HOME": str(tmp_path)}), console) == []
     )
+
+
+def test_the_retry_lane_steps_down_its_cpu_priority() -> None:
+    """``commentgate worker --lane retry`` lowers its own priority before it starts consuming."""
+    import subprocess
+    import sys
+
+    script = (
+        "import os; from workers.lanes import yield_cpu; before = os.nice(0); yield_cpu(); "
+        "print(os.nice(0) - before)"
+    )
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    assert out.stdout.strip() == "10", out.stderr
