@@ -44,6 +44,8 @@ class QueueFilter:
     toxicity_min: float | None = None
     toxicity_max: float | None = None
     q: str | None = None
+    author: str | None = None
+    post: str | None = None
     since: datetime | None = None
     until: datetime | None = None
     sort: str = "oldest"
@@ -133,6 +135,10 @@ def _filters(site_id: str, f: QueueFilter) -> list[ColumnElement[bool]]:
                 Comment.external_id == f.q,
             )
         )
+    if f.author:
+        where.append(func.lower(Comment.author_name) == f.author.strip().lower())
+    if f.post:
+        where.append(Comment.post_id == f.post)
     if f.since is not None:
         where.append(Comment.received_at >= f.since)
     if f.until is not None:
@@ -211,6 +217,37 @@ def reason_terms(reasons: Sequence[Any] | None) -> dict[str, list[str]]:
         bucket = found.setdefault(group, [])
         bucket.extend(str(t) for t in terms if isinstance(t, str) and str(t) not in bucket)
     return found
+
+
+@dataclass(frozen=True)
+class Decider:
+    """The moderator behind a comment's latest decision (their e-mail) and the label they gave."""
+
+    moderator: str | None
+    label: str | None
+
+
+def deciders(session: Session, comments: Sequence[Comment]) -> dict[str, Decider]:
+    """For each comment a moderator decided last: who, and with which label. The moderator's
+    reason comes first in the comment's reasons and names them, so one query serves a page."""
+    own = {
+        c.id: c.reasons[0]
+        for c in comments
+        if c.decided_by == "moderator"
+        and c.reasons
+        and isinstance(c.reasons[0], dict)
+        and c.reasons[0].get("code") == "moderator"
+    }
+    ids = {str(r.get("moderator_id")) for r in own.values() if r.get("moderator_id")}
+    emails = dict(
+        session.execute(select(Moderator.id, Moderator.email).where(Moderator.id.in_(ids))).all()
+        if ids
+        else []
+    )
+    return {
+        cid: Decider(emails.get(str(r.get("moderator_id"))), r.get("label"))
+        for cid, r in own.items()
+    }
 
 
 def author_history(session: Session, comment: Comment) -> AuthorHistory:

@@ -18,9 +18,10 @@ from flask import (
 from marshmallow import EXCLUDE
 from marshmallow import ValidationError as SchemaError
 
-from service import moderation
+from service import delivery_badges, moderation, policy
 from service.api.inputs import check_fields
 from service.api.moderation_schemas import QueueArgs
+from service.api.policy_schemas import active_thresholds
 from service.decisions import Recorded
 from service.errors import CommentGateError, UnauthorizedError, ValidationError
 from service.models import Comment, Moderator, Site
@@ -56,7 +57,17 @@ SECURITY_HEADERS = {
     "Referrer-Policy": "same-origin",
     "Cross-Origin-Opener-Policy": "same-origin",
 }
-FILTER_FIELDS = ("status", "sort", "q", "spam_min", "spam_max", "toxicity_min", "toxicity_max")
+FILTER_FIELDS = (
+    "status",
+    "sort",
+    "q",
+    "author",
+    "post",
+    "spam_min",
+    "spam_max",
+    "toxicity_min",
+    "toxicity_max",
+)
 
 
 @blp.after_request
@@ -67,11 +78,20 @@ def _security_headers(response: Response) -> Response:
     return response
 
 
+SIGNED_OUT = "You are signed out. Sign in again to go on; your selection is kept."
+
+
 @blp.before_request
 def _protect_posts() -> None:
-    if request.method == "POST":
-        auth.check_csrf()
-        check_fields(request.form)
+    """A post from a session that has ended says so: its CSRF token went with the session, so
+    checking the token first would blame the form."""
+    if request.method != "POST":
+        return
+    if request.endpoint not in ("moderate.sign_in", "moderate.sign_out"):
+        if auth.current_moderator() is None:
+            raise UnauthorizedError(SIGNED_OUT)
+    auth.check_csrf()
+    check_fields(request.form)
 
 
 @blp.context_processor
@@ -97,7 +117,7 @@ def _wants_json() -> bool:
 def _require() -> Moderator:
     moderator = auth.current_moderator()
     if moderator is None:
-        raise UnauthorizedError("Sign in with your moderator token first.")
+        raise UnauthorizedError(SIGNED_OUT)
     return moderator
 
 
@@ -137,9 +157,11 @@ def index():  # noqa: ANN201
     except ValidationError as exc:  # a stale or edited cursor: start from the first page
         flash(exc.message, "error")
         page = moderation.queue(session, moderator.site_id, moderation.QueueFilter())
+    site = session.get(Site, moderator.site_id)
     return render_template(
         "moderate_queue.html",
-        site=session.get(Site, moderator.site_id),
+        site=site,
+        **_cards(site, page.items),
         page=page,
         filters=filters,
         current=queue_filter,
@@ -147,6 +169,18 @@ def index():  # noqa: ANN201
         has_filters=any(k not in ("status", "sort") for k in filters),
         back=request.full_path.rstrip("?"),
     )
+
+
+def _cards(site: Site | None, comments: Sequence[Comment]) -> dict[str, Any]:
+    """What cards show besides the comment: who decided, the delivery, the site's thresholds."""
+    if site is None:
+        return {"deciders": {}, "deliveries": {}, "limits": {}}
+    model_thresholds = active_thresholds(state().settings.model_dir)[1]
+    return {
+        "deciders": moderation.deciders(db(), comments),
+        "deliveries": delivery_badges.delivery_states(db(), site.id, [c.id for c in comments]),
+        "limits": policy.effective_thresholds(site.policy or {}, model_thresholds),
+    }
 
 
 @blp.post("/sign-in")
@@ -168,12 +202,24 @@ def comment(comment_id: str):  # noqa: ANN201
     if moderator is None:
         return redirect(url_for(".index"))
     session = db()
+    detail = moderation.comment_detail(session, moderator.site_id, comment_id)
     return render_template(
         "moderate_comment.html",
         site=session.get(Site, moderator.site_id),
-        detail=moderation.comment_detail(session, moderator.site_id, comment_id),
+        detail=detail,
+        **_cards(session.get(Site, moderator.site_id), [detail.comment]),
         back=request.full_path.rstrip("?"),
     )
+
+
+@blp.get("/deliveries")
+def deliveries():  # noqa: ANN201
+    """The delivery state of the cards on screen (``ids``), and whether the site's are failing."""
+    moderator = _require()
+    ids = request.args.getlist("ids")[: moderation.MAX_PAGE]
+    site = delivery_badges.SiteDeliveries.of(db().get(Site, moderator.site_id))
+    states = delivery_badges.delivery_states(db(), moderator.site_id, ids)
+    return jsonify({"deliveries": states, "failing": site.failing})
 
 
 def _choice() -> tuple[str, str | None]:
@@ -215,6 +261,10 @@ def decide(comment_id: str):  # noqa: ANN201
                 "status": decided.status,
                 "action": decided.action,
                 "decided_by": decided.decided_by,
+                "moderator": moderator.email,
+                "label": label,
+                "reason": (decided.reasons or [{}])[0].get("message"),
+                "delivery": "sending" if recorded.delivery is not None else None,
             }
         )
     flash(f"{decided.status.capitalize()}: {decided.external_id}.", "done")
@@ -227,10 +277,15 @@ def decide_selected():  # noqa: ANN201
     action, label = _choice()
     ids = request.form.getlist("ids")
     if not ids:
+        if _wants_json():
+            raise ValidationError("Select comments first (x, or the checkboxes).")
         flash("Select comments first (x, or the checkboxes).", "error")
         return redirect(_back(), 303)
     recorded = moderation.decide_many(db(), moderator, ids, action, label=label)
     _commit_and_send(recorded)
     verb = "Approved" if action == "approve" else "Rejected"
-    flash(f"{verb} {len(recorded)} comment{'s' if len(recorded) != 1 else ''}.", "done")
+    message = f"{verb} {len(recorded)} comment{'s' if len(recorded) != 1 else ''}."
+    if _wants_json():
+        return jsonify({"decided": len(recorded), "message": message})
+    flash(message, "done")
     return redirect(_back(), 303)

@@ -8,15 +8,95 @@
   const toast = document.getElementById("toast");
   const help = document.getElementById("help");
   const bulk = document.getElementById("bulk");
+  const deliveriesUrl = document.querySelector('meta[name="deliveries-url"]')?.content || "";
+  const SELECTION = "commentgate.selection";
+  const NOTICE = "commentgate.notice";
+  const COMPACT = "commentgate.compact";
+  const WAITING = ["sending", "retrying"];
+  const DELIVERY_LABELS = {
+    sending: "Sending", retrying: "Retrying", sent: "Sent", failed: "Not sent", kept: "Kept",
+  };
   let current = 0;
   let toastTimer = 0;
+  let pollTimer = 0;
 
-  function say(message) {
+  function say(message, seconds = 2.6) {
     if (!toast) return;
     toast.textContent = message;
     toast.hidden = false;
     clearTimeout(toastTimer);
-    toastTimer = setTimeout(() => { toast.hidden = true; }, 2600);
+    toastTimer = setTimeout(() => { toast.hidden = true; }, seconds * 1000);
+  }
+
+  function signedOut() {
+    // The session ended: say so, and keep what was selected for after signing in again.
+    saveSelection();
+    const banner = document.getElementById("signed-out");
+    if (banner) banner.hidden = false;
+    say("You are signed out. Sign in again; your selection is kept.", 8);
+  }
+
+  async function post(url, body) {
+    const response = await fetch(url, {
+      method: "POST",
+      body,
+      credentials: "same-origin",
+      headers: { Accept: "application/json", "X-CSRF-Token": csrf },
+    });
+    if (response.status === 401) {
+      signedOut();
+      throw new Error("signed out");
+    }
+    const data = await response.json().catch(() => ({}));
+    return { response, data };
+  }
+
+  function showDelivery(item, state) {
+    const badge = item.querySelector(".delivery");
+    if (!badge || !state) return;
+    badge.className = "delivery " + state;
+    badge.dataset.delivery = state;
+    badge.textContent = DELIVERY_LABELS[state] || state;
+    badge.hidden = false;
+  }
+
+  function showDecider(item, data) {
+    const by = item.querySelector(".by");
+    if (by) by.textContent = `by ${data.moderator}` + (data.label ? ` as ${data.label}` : "");
+    const reasons = item.querySelector(".reasons");
+    if (!reasons || !data.reason) return;
+    reasons.querySelectorAll(".reason.moderator").forEach((li) => li.remove());
+    const li = document.createElement("li");
+    li.className = "reason moderator";
+    const chip = document.createElement("span");
+    chip.className = "chip";
+    chip.textContent = "Moderator";
+    const text = document.createElement("span");
+    text.className = "reason-text";
+    text.textContent = data.reason;
+    li.append(chip, " ", text);
+    reasons.prepend(li);
+  }
+
+  async function pollDeliveries() {
+    clearTimeout(pollTimer);
+    const waiting = Array.from(document.querySelectorAll(".item"))
+      .filter((item) => WAITING.includes(item.querySelector(".delivery")?.dataset.delivery));
+    if (!deliveriesUrl || !waiting.length) return;
+    const query = new URLSearchParams(waiting.map((item) => ["ids", item.dataset.id]));
+    try {
+      const response = await fetch(`${deliveriesUrl}?${query}`, {
+        credentials: "same-origin", headers: { Accept: "application/json" },
+      });
+      if (response.ok) {
+        const data = await response.json();
+        waiting.forEach((item) => showDelivery(item, data.deliveries[item.dataset.id]));
+        const banner = document.getElementById("deliveries-failing");
+        if (banner) banner.hidden = !data.failing;
+      }
+    } finally {
+      pollTimer = setTimeout(pollDeliveries, 1000);
+    }
   }
 
   function focus(index) {
@@ -54,13 +134,7 @@
     body.set("decision", decision);
     item.classList.add("decided");
     try {
-      const response = await fetch(form.action, {
-        method: "POST",
-        body,
-        credentials: "same-origin",
-        headers: { Accept: "application/json", "X-CSRF-Token": csrf },
-      });
-      const data = await response.json();
+      const { response, data } = await post(form.action, body);
       const current = data.error?.details?.current;
       if (response.status === 409 && current) {
         // A colleague decided meanwhile: show their decision; pressing again overrides it.
@@ -73,12 +147,15 @@
       const badge = showStatus(item, data.status);
       const seen = form.querySelector('input[name="expected_status"]');
       if (seen) seen.value = data.status;
+      showDecider(item, data);
+      showDelivery(item, data.delivery);
+      pollDeliveries();
       say(`${badge ? badge.textContent : data.status}: #${data.external_id}`);
       if (item.matches(".queue .item")) nextUndecided();
       else window.location.reload();
     } catch (error) {
       item.classList.remove("decided");
-      say(`Not decided: ${error.message}`);
+      if (error.message !== "signed out") say(`Not decided: ${error.message}`);
     }
   }
 
@@ -98,6 +175,38 @@
     document.querySelectorAll("[data-bulk]").forEach((b) => { b.disabled = chosen.length === 0; });
     const all = document.getElementById("select-all");
     if (all) all.checked = boxes.length > 0 && chosen.length === boxes.length;
+    saveSelection();
+  }
+
+  function saveSelection() {
+    if (!bulk) return;
+    const ids = Array.from(document.querySelectorAll('input[name="ids"]:checked'), (b) => b.value);
+    try {
+      if (ids.length) sessionStorage.setItem(SELECTION, JSON.stringify(ids));
+      else sessionStorage.removeItem(SELECTION);
+    } catch { /* storage off: the selection lives as long as the page */ }
+  }
+
+  function restoreSelection() {
+    let ids = [];
+    try { ids = JSON.parse(sessionStorage.getItem(SELECTION) || "[]"); } catch { ids = []; }
+    document.querySelectorAll('input[name="ids"]').forEach((box) => {
+      if (ids.includes(box.value)) box.checked = true;
+    });
+  }
+
+  async function sendBulk(button) {
+    const body = new FormData(bulk);
+    if (button?.value) body.set("decision", button.value);
+    try {
+      const { response, data } = await post(bulk.action, body);
+      if (!response.ok) throw new Error(data.error?.message || response.statusText);
+      sessionStorage.removeItem(SELECTION);
+      sessionStorage.setItem(NOTICE, data.message || "Decided.");
+      window.location.reload();
+    } catch (error) {
+      if (error.message !== "signed out") say(`Not decided: ${error.message}`);
+    }
   }
 
   function submitBulk(decision) {
@@ -117,7 +226,8 @@
   document.addEventListener("keydown", (event) => {
     if (event.ctrlKey || event.metaKey || event.altKey) return;
     const target = event.target;
-    if (target.closest("input, textarea, select, [contenteditable]")) {
+    const typing = 'input:not([type="checkbox"]):not([type="radio"]), textarea, select, [contenteditable]';
+    if (target.closest(typing)) {
       if (event.key === "Escape") target.blur();
       return;
     }
@@ -148,6 +258,11 @@
 
   document.addEventListener("submit", (event) => {
     const form = event.target;
+    if (form === bulk) {
+      event.preventDefault();
+      sendBulk(event.submitter);
+      return;
+    }
     if (!form.matches("form.decide")) return;
     event.preventDefault();
     const item = form.closest(".item");
@@ -158,10 +273,11 @@
 
   document.addEventListener("click", (event) => {
     const item = event.target.closest(".item");
-    if (item && !event.target.closest("a, button, input, select, textarea")) {
+    if (item && !event.target.closest('a, button, input:not([type="checkbox"]), select, textarea')) {
       focus(items().indexOf(item));
     }
     if (event.target.closest("[data-help]")) toggleHelp();
+    if (event.target.closest("[data-compact]")) setCompact(!document.body.classList.contains("compact"));
     if (event.target.closest("[data-help-close]")) help?.close();
   });
 
@@ -174,6 +290,22 @@
     if (event.target.matches('input[name="ids"], #select-all')) syncSelection();
   });
 
+  function setCompact(on) {
+    document.body.classList.toggle("compact", on);
+    document.querySelectorAll("[data-compact]").forEach((b) => b.setAttribute("aria-pressed", String(on)));
+    try { localStorage.setItem(COMPACT, on ? "1" : ""); } catch { /* a preference, no more */ }
+  }
+
+  try {
+    if (localStorage.getItem(COMPACT)) setCompact(true);
+    const notice = sessionStorage.getItem(NOTICE);
+    if (notice) {
+      sessionStorage.removeItem(NOTICE);
+      say(notice);
+    }
+  } catch { /* storage off */ }
+  restoreSelection();
   if (items().length) focus(0);
   syncSelection();
+  pollDeliveries();
 })();

@@ -1,0 +1,68 @@
+"""Whether the platform got a comment's latest decision, from its webhook delivery records.
+
+A card saying "Approved" means little if the platform never heard of it: each comment shows the
+state of its newest event's delivery, and the page warns when the site's endpoint keeps failing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from service.models import Site, WebhookDelivery
+
+LABELS = {
+    "sending": "Sending",
+    "retrying": "Retrying",
+    "sent": "Sent",
+    "failed": "Not sent",
+    "kept": "Kept",
+}
+WAITING = ("sending", "retrying")
+
+
+def delivery_state(delivery: WebhookDelivery) -> str:
+    """``sent``, ``failed``, ``kept`` (the site's webhook is disabled), ``retrying`` or
+    ``sending`` (not attempted yet)."""
+    if delivery.status == "delivered":
+        return "sent"
+    if delivery.status == "failed":
+        return "failed"
+    if delivery.next_attempt_at is None:
+        return "kept"
+    return "retrying" if delivery.attempts else "sending"
+
+
+def delivery_states(session: Session, site_id: str, comment_ids: Sequence[str]) -> dict[str, str]:
+    """Each comment's newest delivery state; comments with no event are left out."""
+    if not comment_ids:
+        return {}
+    rows = session.scalars(
+        select(WebhookDelivery)
+        .where(WebhookDelivery.site_id == site_id, WebhookDelivery.comment_id.in_(comment_ids))
+        .order_by(WebhookDelivery.created_at, WebhookDelivery.id)
+    )
+    return {row.comment_id: delivery_state(row) for row in rows if row.comment_id}
+
+
+@dataclass(frozen=True)
+class SiteDeliveries:
+    """The site's endpoint: failing since when (retries go on), or disabled (events are kept)."""
+
+    failing_since: datetime | None
+    failures: int
+    disabled_at: datetime | None
+
+    @classmethod
+    def of(cls, site: Site | None) -> SiteDeliveries:
+        if site is None:
+            return cls(None, 0, None)
+        return cls(site.webhook_failing_since, site.webhook_failures or 0, site.webhook_disabled_at)
+
+    @property
+    def failing(self) -> bool:
+        return self.failing_since is not None and self.disabled_at is None
