@@ -13,28 +13,31 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from service.models import Site, WebhookDelivery
+from service.models import Site, WebhookDelivery, utcnow
 
 LABELS = {
+    "holding": "Held for undo",
     "sending": "Sending",
     "retrying": "Retrying",
     "sent": "Sent",
     "failed": "Not sent",
     "kept": "Kept",
 }
-WAITING = ("sending", "retrying")
+WAITING = ("holding", "sending", "retrying")
 
 
 def delivery_state(delivery: WebhookDelivery) -> str:
-    """``sent``, ``failed``, ``kept`` (the site's webhook is disabled), ``retrying`` or
-    ``sending`` (not attempted yet)."""
+    """``sent``, ``failed``, ``kept`` (the site's webhook is disabled), ``retrying``,
+    ``holding`` (kept back while the decision can be undone) or ``sending``."""
     if delivery.status == "delivered":
         return "sent"
     if delivery.status == "failed":
         return "failed"
     if delivery.next_attempt_at is None:
         return "kept"
-    return "retrying" if delivery.attempts else "sending"
+    if delivery.attempts:
+        return "retrying"
+    return "holding" if delivery.next_attempt_at > utcnow() else "sending"
 
 
 def delivery_states(session: Session, site_id: str, comment_ids: Sequence[str]) -> dict[str, str]:

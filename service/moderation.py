@@ -369,24 +369,25 @@ def _decide_one(
     if recorded is None:
         raise ConflictError("The comment changed meanwhile; reload it and decide again.")
     keep_labels(session, comment, action, label)
+    details = {"action": action, "label": label, "reason": reason, "previous_status": previous}
+    details.update(status=comment.status, decision_id=recorded.decision.id, bulk=bulk)
+    audit(session, moderator, comment, AUDIT_DECISION, details)
+    return recorded
+
+
+def audit(
+    session: Session, moderator: Moderator, comment: Comment, action: str, details: dict[str, Any]
+) -> None:
+    """One entry in the site's audit log for what a moderator did to a comment."""
     session.add(
         AuditEntry(
             site_id=comment.site_id,
             moderator_id=moderator.id,
-            action=AUDIT_DECISION,
+            action=action,
             comment_id=comment.id,
-            details={
-                "action": action,
-                "label": label,
-                "reason": reason,
-                "previous_status": previous,
-                "status": comment.status,
-                "decision_id": recorded.decision.id,
-                "bulk": bulk,
-            },
+            details=details,
         )
     )
-    return recorded
 
 
 def keep_labels(session: Session, comment: Comment, action: str, label: str | None) -> None:

@@ -18,7 +18,7 @@ from flask import (
 from marshmallow import EXCLUDE
 from marshmallow import ValidationError as SchemaError
 
-from service import delivery_badges, moderation, policy
+from service import delivery_badges, moderation, policy, undo
 from service.api.inputs import check_fields
 from service.api.moderation_schemas import QueueArgs
 from service.api.policy_schemas import active_thresholds
@@ -233,8 +233,12 @@ def _choice() -> tuple[str, str | None]:
 
 
 def _commit_and_send(recorded: Sequence[Recorded]) -> None:
+    """Commit, then publish the webhooks once the undo window has closed."""
+    for one in recorded:
+        undo.hold_back(one)
     db().commit()
-    state().enqueue_delivery([r.delivery.id for r in recorded if r.delivery is not None])
+    ids = [r.delivery.id for r in recorded if r.delivery is not None]
+    state().enqueue_delivery(ids, countdown=undo.UNDO_SECONDS)
 
 
 @blp.post("/comments/<string:comment_id>/decision")
@@ -264,11 +268,36 @@ def decide(comment_id: str):  # noqa: ANN201
                 "moderator": moderator.email,
                 "label": label,
                 "reason": (decided.reasons or [{}])[0].get("message"),
-                "delivery": "sending" if recorded.delivery is not None else None,
+                "delivery": "holding" if recorded.delivery is not None else None,
+                "decision_id": recorded.decision.id,
+                "undo_seconds": undo.UNDO_SECONDS,
+                "undo_url": url_for(".undo_decision", comment_id=decided.id),
             }
         )
     flash(f"{decided.status.capitalize()}: {decided.external_id}.", "done")
     return redirect(_back(), 303)
+
+
+@blp.post("/comments/<string:comment_id>/undo")
+def undo_decision(comment_id: str):  # noqa: ANN201
+    """Take back the moderator's decision while its webhook is still held back."""
+    moderator = _require()
+    try:
+        decision_id = int(request.form.get("decision_id", ""))
+    except ValueError as exc:
+        raise ValidationError("decision_id must be the decision's number.") from exc
+    comment = undo.undo(db(), moderator, comment_id, decision_id)
+    db().commit()
+    states = delivery_badges.delivery_states(db(), moderator.site_id, [comment.id])
+    return jsonify(
+        {
+            "id": comment.id,
+            "external_id": comment.external_id,
+            "status": comment.status,
+            "decided_by": comment.decided_by,
+            "delivery": states.get(comment.id),
+        }
+    )
 
 
 @blp.post("/decisions")

@@ -5,19 +5,23 @@ must not lose work. One installation, server and browser serve the whole module.
 
 from __future__ import annotations
 
+import json
 import re
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 
 from service import create_app
 from service.db import session_scope
-from service.models import Site
+from service.models import Comment, Site, WebhookDelivery
 from service.moderators import create_moderator
 from service.sites import NewSite, create_site
+from service.undo import UNDO_SECONDS
 from tests.browser.support import chromium_path, launch, policy_reasons, store_held
 from tests.conftest import REPO, Stack, _make_stack, serve, stop_process
 
@@ -147,30 +151,52 @@ def test_marks_point_at_disguised_terms_and_text_reads_as_on_the_site(
     page.context.close()
 
 
-def test_a_decision_shows_retrying_then_sent_and_the_failing_banner(
+def test_undo_sends_nothing_and_a_decision_waits_for_the_window_then_retries_until_sent(
     browser, base, day_stack, sessions, new_site, start_receiver
 ) -> None:  # noqa: ANN001
     from playwright.sync_api import expect
 
     receiver = start_receiver("--fail-first", "1")
     site, token = new_site(receiver.url)
-    [comment_id] = hold(sessions, site, [{"external_id": "w-1", "content": "Fine", "spam": 0.6}])
+    rows = [{"external_id": n, "content": "Fine", "spam": 0.6} for n in ("u-1", "w-1")]
+    undone_id, comment_id = hold(sessions, site, rows)
     day_stack.start_worker(concurrency=1)
     page = signed_in(browser, base, token)
-    item = page.locator(f'.item[data-id="{comment_id}"]')
+    undone = page.locator(f'.item[data-id="{undone_id}"]')
     banner = page.locator("#deliveries-failing")
     expect(banner).to_be_hidden()
 
+    page.keyboard.press("r")
+    expect(undone.locator(".badge")).to_have_text("Rejected")
+    expect(undone.locator(".delivery")).to_have_text("Held for undo")
+    expect(page.locator("#toast .toast-action")).to_have_text("Undo (z)")
+    page.keyboard.press("z")
+    expect(page.locator("#toast")).to_contain_text("the site was sent nothing")
+    expect(undone.locator(".badge")).to_have_text("Held")
+    expect(undone.locator(".by")).to_have_text("by model")
+    with session_scope(sessions) as session:
+        comment = session.get(Comment, undone_id)
+        assert comment.status == "held" and comment.decided_by == "model"
+        assert [d.decided_by for d in comment.decisions] == ["model"]
+        assert not session.scalars(select(WebhookDelivery).filter_by(comment_id=undone_id)).all()
+
+    page.keyboard.press("j")
+    item = page.locator(f'.item[data-id="{comment_id}"]')
+    decided_at = time.time()
     page.keyboard.press("a")
     expect(item.locator(".badge")).to_have_text("Approved")
     expect(item.locator(".by")).to_have_text("by ana@example.org")
     expect(item.locator(".reason").first).to_contain_text("A moderator chose to approve")
     delivery = item.locator(".delivery")
-    expect(delivery).to_have_text("Retrying", timeout=20_000)
+    expect(delivery).to_have_text("Held for undo")
+    expect(delivery).to_have_text("Retrying", timeout=25_000)
     expect(banner).to_be_visible()
     expect(delivery).to_have_text("Sent", timeout=20_000)
     expect(banner).to_be_hidden()
-    assert [r["status"] for r in receiver.requests()] == [503, 200]
+    attempts = receiver.requests()
+    assert [r["status"] for r in attempts] == [503, 200]
+    assert {json.loads(r["body"])["data"]["comment_id"] for r in attempts} == {comment_id}
+    assert attempts[0]["received_at"] - decided_at >= UNDO_SECONDS - 0.5
 
     page.goto(f"{base}/moderate?status=approved")
     expect(item.locator(".delivery")).to_have_text("Sent")

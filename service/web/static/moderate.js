@@ -12,20 +12,67 @@
   const SELECTION = "commentgate.selection";
   const NOTICE = "commentgate.notice";
   const COMPACT = "commentgate.compact";
-  const WAITING = ["sending", "retrying"];
+  const WAITING = ["holding", "sending", "retrying"];
   const DELIVERY_LABELS = {
-    sending: "Sending", retrying: "Retrying", sent: "Sent", failed: "Not sent", kept: "Kept",
+    holding: "Held for undo", sending: "Sending", retrying: "Retrying", sent: "Sent",
+    failed: "Not sent", kept: "Kept",
   };
   let current = 0;
   let toastTimer = 0;
   let pollTimer = 0;
+  let undoable = null;
 
-  function say(message, seconds = 2.6) {
+  function say(message, seconds = 2.6, action = null) {
     if (!toast) return;
     toast.textContent = message;
+    if (action) {
+      const button = document.createElement("button");
+      button.type = "button";
+      button.className = "toast-action";
+      button.textContent = action.label;
+      button.addEventListener("click", action.run);
+      toast.append(" ", button);
+    }
     toast.hidden = false;
     clearTimeout(toastTimer);
     toastTimer = setTimeout(() => { toast.hidden = true; }, seconds * 1000);
+  }
+
+  function offerUndo(item, form, data, previous) {
+    // The site is sent the decision only once this window closes.
+    const until = Date.now() + data.undo_seconds * 1000;
+    undoable = { item, form, data, previous, until };
+    const verb = item.querySelector(".badge")?.textContent || data.status;
+    say(`${verb}: #${data.external_id}.`, data.undo_seconds, { label: "Undo (z)", run: undoLast });
+  }
+
+  async function undoLast() {
+    const last = undoable;
+    undoable = null;
+    if (!last || Date.now() > last.until) {
+      say("Nothing to undo.");
+      return;
+    }
+    const body = new FormData();
+    body.set("decision_id", last.data.decision_id);
+    try {
+      const { response, data } = await post(last.data.undo_url, body);
+      if (!response.ok) throw new Error(data.error?.message || response.statusText);
+      showStatus(last.item, data.status);
+      const seen = last.form.querySelector('input[name="expected_status"]');
+      if (seen) seen.value = data.status;
+      last.item.querySelector(".reasons .reason.moderator")?.remove();
+      const by = last.item.querySelector(".by");
+      if (by) by.textContent = last.previous.by;
+      showDelivery(last.item, data.delivery || "none");
+      if (!data.delivery) last.item.querySelector(".delivery").hidden = true;
+      last.item.classList.remove("decided");
+      const list = items();
+      if (list.includes(last.item)) focus(list.indexOf(last.item));
+      say(`Undone: #${data.external_id} is ${data.status} again; the site was sent nothing.`);
+    } catch (error) {
+      if (error.message !== "signed out") say(`Not undone: ${error.message}`);
+    }
   }
 
   function signedOut() {
@@ -132,6 +179,7 @@
     if (!form) return;
     const body = new FormData(form);
     body.set("decision", decision);
+    const previous = { by: item.querySelector(".by")?.textContent || "" };
     item.classList.add("decided");
     try {
       const { response, data } = await post(form.action, body);
@@ -144,15 +192,15 @@
         throw new Error(`${data.error.message.split(";")[0]}. Press again to override.`);
       }
       if (!response.ok) throw new Error(data.error?.message || response.statusText);
-      const badge = showStatus(item, data.status);
+      showStatus(item, data.status);
       const seen = form.querySelector('input[name="expected_status"]');
       if (seen) seen.value = data.status;
       showDecider(item, data);
       showDelivery(item, data.delivery);
       pollDeliveries();
-      say(`${badge ? badge.textContent : data.status}: #${data.external_id}`);
+      offerUndo(item, form, data, previous);
       if (item.matches(".queue .item")) nextUndecided();
-      else window.location.reload();
+      else item.classList.remove("decided"); // one comment's page: it may be decided again
     } catch (error) {
       item.classList.remove("decided");
       if (error.message !== "signed out") say(`Not decided: ${error.message}`);
@@ -246,6 +294,7 @@
       R: () => submitBulk("reject"),
       o: () => item?.dataset.open && (window.location.href = item.dataset.open),
       Enter: () => item?.dataset.open && (window.location.href = item.dataset.open),
+      z: undoLast,
       "/": () => document.getElementById("search")?.focus(),
       "?": toggleHelp,
     };
