@@ -10,12 +10,13 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, delete, func, or_, select
+from sqlalchemy import ColumnElement, Text, and_, cast, delete, func, or_, select
 from sqlalchemy.orm import Session
 
 from service.decisions import Recorded, record_decision
@@ -32,6 +33,7 @@ MAX_PAGE = 200
 HISTORY_LIMIT = 20
 AUDIT_DECISION = "comment.decide"
 TERM_REASONS = ("model_terms", "blocked_term", "suspect_term")
+REASON_CODE = re.compile(r"[a-z_]{1,40}")
 
 
 @dataclass(frozen=True)
@@ -46,6 +48,7 @@ class QueueFilter:
     q: str | None = None
     author: str | None = None
     post: str | None = None
+    reason: str | None = None
     since: datetime | None = None
     until: datetime | None = None
     sort: str = "oldest"
@@ -139,11 +142,21 @@ def _filters(site_id: str, f: QueueFilter) -> list[ColumnElement[bool]]:
         where.append(func.lower(Comment.author_name) == f.author.strip().lower())
     if f.post:
         where.append(Comment.post_id == f.post)
+    if f.reason:
+        where.append(has_reason(f.reason))
     if f.since is not None:
         where.append(Comment.received_at >= f.since)
     if f.until is not None:
         where.append(Comment.received_at < f.until)
     return where
+
+
+def has_reason(code: str) -> ColumnElement[bool]:
+    """Whether one of the comment's reasons has this code. Both back ends write the JSON with
+    ``": "`` between a key and its value, so the text form is searched alike on each."""
+    if not REASON_CODE.fullmatch(code):
+        raise ValidationError("A reason code is lower-case letters and underscores.")
+    return cast(Comment.reasons, Text).contains(f'"code": "{code}"', autoescape=True)
 
 
 def queue(session: Session, site_id: str, f: QueueFilter) -> Page:

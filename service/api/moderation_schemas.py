@@ -51,6 +51,10 @@ class QueueArgs(Schema):
         validate=validate.Length(min=1, max=200),
         metadata={"description": "The post's id, as the platform sent it."},
     )
+    reason = fields.String(
+        validate=validate.Regexp(r"^[a-z_]{1,40}$"),
+        metadata={"description": "A reason's code, e.g. `blocked_term` or `spam_score`."},
+    )
     since = Instant(metadata={"description": "Received at or after (ISO 8601 date or time)."})
     until = Instant(metadata={"description": "Received before (ISO 8601 date or time)."})
     sort = fields.String(load_default="oldest", validate=validate.OneOf(SORTS))

@@ -26,6 +26,9 @@ REASON_LABELS = {
     "honeypot": "Honeypot",
     "too_fast": "Too fast",
     "language": "Language",
+    "below_thresholds": "Below thresholds",
+    "model_error": "Model error",
+    "processing_error": "Processing error",
 }
 STATUS_VERBS = {
     "approved": "Approved",
@@ -89,6 +92,7 @@ HELPERS = {
     "marked": marked,
     "reason_label": reason_label,
     "status_verbs": STATUS_VERBS,
+    "reason_labels": REASON_LABELS,
     "delivery_labels": DELIVERY_LABELS,
     "site_deliveries": SiteDeliveries.of,
 }

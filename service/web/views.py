@@ -63,6 +63,7 @@ FILTER_FIELDS = (
     "q",
     "author",
     "post",
+    "reason",
     "spam_min",
     "spam_max",
     "toxicity_min",

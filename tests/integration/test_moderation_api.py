@@ -163,6 +163,10 @@ def test_queue_filters_by_whole_author_and_by_post_and_says_where_terms_matched(
     assert external_ids(get("?author=Ann")) == []
     assert external_ids(get("?q=ann")) == ["x1", "x2"]
     assert external_ids(get("?post=p2")) == ["x2"]
+    assert external_ids(get("?reason=suspect_term")) == ["x2"]
+    assert external_ids(get("?reason=spam_score")) == ["x1"]
+    assert external_ids(get("?reason=spam_score&post=p2")) == []
+    assert get("?reason=spam%25").status_code == 422
     [item] = get("?post=p2").get_json()["items"]
     [mark] = item["highlights"]
     assert item["content"][mark["start"] : mark["end"]] == "c4sino"

@@ -152,7 +152,8 @@
     current = Math.max(0, Math.min(index, list.length - 1));
     list.forEach((item, i) => item.classList.toggle("current", i === current));
     list[current].focus({ preventScroll: true });
-    list[current].scrollIntoView({ block: "nearest", behavior: "smooth" });
+    const still = window.matchMedia("(prefers-reduced-motion: reduce)").matches;
+    list[current].scrollIntoView({ block: "nearest", behavior: still ? "auto" : "smooth" });
   }
 
   function nextUndecided() {
