@@ -162,7 +162,7 @@ def index():  # noqa: ANN201
     return render_template(
         "moderate_queue.html",
         site=site,
-        **_cards(site, page.items),
+        **card_context(site, page.items),
         page=page,
         filters=filters,
         current=queue_filter,
@@ -172,7 +172,7 @@ def index():  # noqa: ANN201
     )
 
 
-def _cards(site: Site | None, comments: Sequence[Comment]) -> dict[str, Any]:
+def card_context(site: Site | None, comments: Sequence[Comment]) -> dict[str, Any]:
     """What cards show besides the comment: who decided, the delivery, the site's thresholds."""
     if site is None:
         return {"deciders": {}, "deliveries": {}, "limits": {}}
@@ -208,19 +208,9 @@ def comment(comment_id: str):  # noqa: ANN201
         "moderate_comment.html",
         site=session.get(Site, moderator.site_id),
         detail=detail,
-        **_cards(session.get(Site, moderator.site_id), [detail.comment]),
+        **card_context(session.get(Site, moderator.site_id), [detail.comment]),
         back=request.full_path.rstrip("?"),
     )
-
-
-@blp.get("/deliveries")
-def deliveries():  # noqa: ANN201
-    """The delivery state of the cards on screen (``ids``), and whether the site's are failing."""
-    moderator = _require()
-    ids = request.args.getlist("ids")[: moderation.MAX_PAGE]
-    site = delivery_badges.SiteDeliveries.of(db().get(Site, moderator.site_id))
-    states = delivery_badges.delivery_states(db(), moderator.site_id, ids)
-    return jsonify({"deliveries": states, "failing": site.failing})
 
 
 def _choice() -> tuple[str, str | None]:
@@ -273,6 +263,7 @@ def decide(comment_id: str):  # noqa: ANN201
                 "decision_id": recorded.decision.id,
                 "undo_seconds": undo.UNDO_SECONDS,
                 "undo_url": url_for(".undo_decision", comment_id=decided.id),
+                "counts": moderation.status_counts(db(), moderator.site_id),
             }
         )
     flash(f"{decided.status.capitalize()}: {decided.external_id}.", "done")

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import requests
 from sqlalchemy import select
 
 from service import create_app
@@ -298,4 +299,41 @@ def test_signed_out_keeps_the_selection_and_a_checkbox_click_keeps_shortcuts(
     expect(page.locator("#toast")).to_contain_text("Approved 2 comments")
     expect(page.locator(".item")).to_have_count(1)
     expect(page.locator("#selected-count")).to_have_text("0 selected")
+    page.context.close()
+
+
+def test_the_queue_flows_past_the_old_page_end_and_drops_what_a_colleague_decided(
+    browser, base, sessions, new_site
+) -> None:  # noqa: ANN001
+    from playwright.sync_api import expect
+
+    site, token = new_site()
+    rows = [{"external_id": f"q-{n:02}", "content": f"Comment {n}", "spam": 0.6} for n in range(28)]
+    ids = hold(sessions, site, rows)
+    with session_scope(sessions) as session:
+        ben = create_moderator(session, site.site, "ben@example.org", "moderator").token
+    page = signed_in(browser, base, token)
+    held_count = page.locator('.tab[data-status="held"] .count')
+    expect(page.locator(".item")).to_have_count(25)
+    expect(held_count).to_have_text("28")
+
+    decided = requests.post(
+        f"{base}/v1/moderation/comments/{ids[1]}/decision",
+        json={"action": "reject"},
+        headers={"Authorization": f"Bearer {ben}"},
+        timeout=10,
+    )
+    assert decided.status_code == 200, decided.text
+    expect(page.locator(f'.item[data-id="{ids[1]}"]')).to_have_count(0)
+    expect(held_count).to_have_text("27")
+    expect(page.locator("#toast")).to_contain_text("decided by colleagues left the queue")
+
+    for _ in range(30):
+        page.keyboard.press("j")
+    expect(page.locator(".item.current")).to_have_attribute("data-id", ids[-1])
+    expect(page.locator(".item")).to_have_count(27)
+    expect(page.locator(".pager")).to_have_count(0)
+    page.keyboard.press("a")
+    expect(page.locator(".item.current .badge")).to_have_text("Approved")
+    expect(held_count).to_have_text("26")
     page.context.close()

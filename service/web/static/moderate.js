@@ -8,7 +8,8 @@
   const toast = document.getElementById("toast");
   const help = document.getElementById("help");
   const bulk = document.getElementById("bulk");
-  const deliveriesUrl = document.querySelector('meta[name="deliveries-url"]')?.content || "";
+  const stateUrl = document.querySelector('meta[name="state-url"]')?.content || "";
+  const queue = document.getElementById("queue");
   const SELECTION = "commentgate.selection";
   const NOTICE = "commentgate.notice";
   const COMPACT = "commentgate.compact";
@@ -125,25 +126,106 @@
     reasons.prepend(li);
   }
 
-  async function pollDeliveries() {
+  function showCounts(counts) {
+    if (!counts) return;
+    document.querySelectorAll(".tab[data-status]").forEach((tab) => {
+      const count = tab.querySelector(".count");
+      if (count && tab.dataset.status in counts) count.textContent = counts[tab.dataset.status];
+    });
+  }
+
+  function dropOut(item) {
+    // A comment no longer in this view's status leaves the queue; the next one takes its place.
+    const list = items();
+    const index = list.indexOf(item);
+    if (index < 0) return;
+    item.remove();
+    if (index < current) current -= 1;
+    if (index === current) focus(current);
+    fillUp();
+  }
+
+  function inQueue(item, status) {
+    return queue && queue.contains(item) && status !== queue.dataset.status;
+  }
+
+  async function pollState() {
+    // Decisions made elsewhere, deliveries and counts: every few seconds, every second while a
+    // delivery is on its way.
     clearTimeout(pollTimer);
-    const waiting = Array.from(document.querySelectorAll(".item"))
-      .filter((item) => WAITING.includes(item.querySelector(".delivery")?.dataset.delivery));
-    if (!deliveriesUrl || !waiting.length) return;
-    const query = new URLSearchParams(waiting.map((item) => ["ids", item.dataset.id]));
+    const list = items();
+    if (!stateUrl || !list.length) return;
+    const query = new URLSearchParams(list.map((item) => ["ids", item.dataset.id]));
+    let waiting = false;
     try {
-      const response = await fetch(`${deliveriesUrl}?${query}`, {
+      const response = await fetch(`${stateUrl}?${query}`, {
         credentials: "same-origin", headers: { Accept: "application/json" },
       });
       if (response.ok) {
         const data = await response.json();
-        waiting.forEach((item) => showDelivery(item, data.deliveries[item.dataset.id]));
+        let gone = 0;
+        list.forEach((item) => {
+          const status = data.statuses[item.dataset.id];
+          const wasSent = item.querySelector(".delivery")?.dataset.delivery === "sent";
+          if (item.classList.contains("decided") && wasSent && inQueue(item, status)) {
+            dropOut(item); // decided here and the site has it: the queue moves on
+            return;
+          }
+          showDelivery(item, data.deliveries[item.dataset.id]);
+          if (!item.classList.contains("decided") && inQueue(item, status)) {
+            // The card in hand stays, with the colleague's status: pressing a key on it says who
+            // decided and offers the override. Any other leaves the queue.
+            if (item === items()[current]) showStatus(item, status);
+            else {
+              gone += 1;
+              dropOut(item);
+            }
+          }
+          waiting ||= WAITING.includes(item.querySelector(".delivery")?.dataset.delivery);
+        });
+        if (gone) say(`${gone} comment${gone > 1 ? "s" : ""} decided by colleagues left the queue.`);
+        showCounts(data.counts);
         const banner = document.getElementById("deliveries-failing");
         if (banner) banner.hidden = !data.failing;
       }
     } finally {
-      pollTimer = setTimeout(pollDeliveries, 1000);
+      pollTimer = setTimeout(pollState, waiting ? 1000 : 3000);
     }
+  }
+
+  let loading = null;
+  function loadMore() {
+    // The next cards under the same filters: no page boundary to stop at.
+    if (!queue?.dataset.more) return Promise.resolve();
+    if (loading) return loading;
+    loading = fetch(queue.dataset.more, {
+      credentials: "same-origin", headers: { Accept: "application/json" },
+    }).then(async (response) => {
+      if (!response.ok) return;
+      const data = await response.json();
+      const known = new Set(items().map((item) => item.dataset.id));
+      const batch = document.createElement("template");
+      batch.innerHTML = data.html;
+      batch.content.querySelectorAll(".item").forEach((item) => {
+        if (!known.has(item.dataset.id)) queue.append(item);
+      });
+      queue.dataset.more = data.more || "";
+      if (!data.more) document.querySelector(".pager")?.remove();
+      restoreSelection();
+      syncSelection();
+    }).finally(() => { loading = null; });
+    return loading;
+  }
+
+  function fillUp() {
+    const open = items().filter((item) => !item.classList.contains("decided")).length;
+    if (open - current < 5) loadMore();
+  }
+
+  async function next() {
+    if (current >= items().length - 1) await loadMore();
+    focus(current + 1);
+    fillUp();
   }
 
   function focus(index) {
@@ -156,10 +238,18 @@
     list[current].scrollIntoView({ block: "nearest", behavior: still ? "auto" : "smooth" });
   }
 
-  function nextUndecided() {
-    const list = items();
+  async function nextUndecided() {
+    let list = items();
+    if (list.slice(current + 1).every((item) => item.classList.contains("decided"))) {
+      await loadMore();
+      list = items();
+    }
     for (let i = current + 1; i < list.length; i++) {
-      if (!list[i].classList.contains("decided")) return focus(i);
+      if (!list[i].classList.contains("decided")) {
+        focus(i);
+        fillUp();
+        return;
+      }
     }
     focus(current);
   }
@@ -198,7 +288,8 @@
       if (seen) seen.value = data.status;
       showDecider(item, data);
       showDelivery(item, data.delivery);
-      pollDeliveries();
+      showCounts(data.counts);
+      pollState();
       offerUndo(item, form, data, previous);
       if (item.matches(".queue .item")) nextUndecided();
       else item.classList.remove("decided"); // one comment's page: it may be decided again
@@ -284,7 +375,7 @@
     if (help?.open && event.key !== "?") return;
     const item = items()[current];
     const actions = {
-      j: () => focus(current + 1),
+      j: next,
       k: () => focus(current - 1),
       a: () => decide(item, "approve"),
       r: () => decide(item, "reject"),
@@ -357,5 +448,5 @@
   restoreSelection();
   if (items().length) focus(0);
   syncSelection();
-  pollDeliveries();
+  pollState();
 })();
