@@ -101,13 +101,26 @@ def hold(sessions: Any, site: NewSite, rows: list[dict[str, Any]]) -> list[str]:
         return store_held(session, site.site.id, rows)
 
 
+def numbered(sessions: Any, site: NewSite, prefix: str, count: int) -> list[str]:
+    """``count`` held comments, oldest first: PREFIX-00, PREFIX-01, …"""
+    rows = [
+        {"external_id": f"{prefix}-{n:02}", "content": f"Comment {n}", "spam": 0.6}
+        for n in range(count)
+    ]
+    return hold(sessions, site, rows)
+
+
 def signed_in(browser: Any, base: str, token: str, **context: Any) -> Any:
     page = browser.new_context(**context).new_page()
+    sign_in(page, base, token)
+    return page
+
+
+def sign_in(page: Any, base: str, token: str) -> None:
     page.goto(f"{base}/moderate")
     page.fill("#token", token)
     page.click("button[type=submit]")
     page.wait_for_selector(".topbar .who, .empty, .queue", state="attached")
-    return page
 
 
 def test_marks_point_at_disguised_terms_and_text_reads_as_on_the_site(
@@ -272,8 +285,7 @@ def test_signed_out_keeps_the_selection_and_a_checkbox_click_keeps_shortcuts(
     from playwright.sync_api import expect
 
     site, token = new_site()
-    rows = [{"external_id": f"s-{n}", "content": f"Comment {n}", "spam": 0.6} for n in range(3)]
-    ids = hold(sessions, site, rows)
+    ids = numbered(sessions, site, "s", 3)
     page = signed_in(browser, base, token)
     items = [page.locator(f'.item[data-id="{i}"]') for i in ids]
     items[1].locator('input[name="ids"]').click()
@@ -289,9 +301,7 @@ def test_signed_out_keeps_the_selection_and_a_checkbox_click_keeps_shortcuts(
     expect(page.locator("#signed-out")).to_contain_text("You are signed out")
     expect(page.locator("#toast")).to_contain_text("You are signed out")
 
-    page.goto(f"{base}/moderate")
-    page.fill("#token", token)
-    page.click("button[type=submit]")
+    sign_in(page, base, token)
     for index, checked in ((0, False), (1, True), (2, True)):
         expect(items[index].locator('input[name="ids"]')).to_be_checked(checked=checked)
     expect(page.locator("#selected-count")).to_have_text("2 selected")
@@ -308,8 +318,7 @@ def test_the_queue_flows_past_the_old_page_end_and_drops_what_a_colleague_decide
     from playwright.sync_api import expect
 
     site, token = new_site()
-    rows = [{"external_id": f"q-{n:02}", "content": f"Comment {n}", "spam": 0.6} for n in range(28)]
-    ids = hold(sessions, site, rows)
+    ids = numbered(sessions, site, "q", 28)
     with session_scope(sessions) as session:
         ben = create_moderator(session, site.site, "ben@example.org", "moderator").token
     page = signed_in(browser, base, token)
