@@ -122,9 +122,10 @@ def _require() -> Moderator:
     return moderator
 
 
-def _back() -> str:
-    """Where a form came from, if that is this page (never an open redirect)."""
-    target = request.form.get("next") or ""
+def _back(target: str | None = None) -> str:
+    """Where a form (or a link, with ``target``) came from, if that is this page (never an open
+    redirect)."""
+    target = (request.form.get("next") or "") if target is None else target
     if target.startswith("/moderate") and not target.startswith("//"):
         return target
     return url_for(".index")
@@ -208,6 +209,7 @@ def comment(comment_id: str):  # noqa: ANN201
         "moderate_comment.html",
         site=session.get(Site, moderator.site_id),
         detail=detail,
+        queue_url=_back(request.args.get("queue", "")),
         **card_context(session.get(Site, moderator.site_id), [detail.comment]),
         back=request.full_path.rstrip("?"),
     )

@@ -345,4 +345,13 @@ def test_the_queue_flows_past_the_old_page_end_and_drops_what_a_colleague_decide
     page.keyboard.press("a")
     expect(page.locator(".item.current .badge")).to_have_text("Approved")
     expect(held_count).to_have_text("26")
+
+    page.goto(f"{base}/moderate?sort=newest&q=Comment")
+    expect(page.locator(".item.current .tick.hold")).to_have_count(2)  # the site's thresholds
+    page.get_by_role("button", name="Compact view").click()
+    expect(page.locator("body")).to_have_class(re.compile(r"\bcompact\b"))
+    page.keyboard.press("o")
+    page.get_by_role("link", name="← Queue").click()
+    assert page.url.endswith("/moderate?sort=newest&q=Comment")
+    expect(page.locator("body")).to_have_class(re.compile(r"\bcompact\b"))  # kept
     page.context.close()
