@@ -163,13 +163,15 @@ def squash_text(text: str) -> str:
     return _LETTER_RUN.sub(r"\1\1", squashed)
 
 
-def normalize_spans(text: str) -> tuple[str, list[Span]]:
+@lru_cache(maxsize=64)
+def normalize_spans(text: str) -> tuple[str, tuple[Span, ...]]:
     """`normalize_text` of `text`, and for each of its characters the slice of `text` it came from.
 
     Terms are matched in normalized text, but a moderator reads the raw one: these slices carry
     a match back to what was typed ("c4sino", "s c u m b a g", "he&#39;s"). The steps are
     `normalize_text`'s, applied character by character where they can be and with the slices
-    kept where they change lengths (references, letter runs)."""
+    kept where they change lengths (references, letter runs). A comment's highlights look up
+    several terms in one text: the small cache normalizes it once."""
     chars, spans = _decoded(text)
     folded_chars: list[str] = []
     folded_spans: list[Span] = []
@@ -212,6 +214,7 @@ def _decoded(text: str) -> tuple[list[str], list[Span]]:
     return chars, spans
 
 
+@lru_cache(maxsize=4096)
 def _fold(char: str) -> str:
     """One character through `normalize_text`'s Unicode steps (all but the contextual ones)."""
     if char.isascii():
@@ -223,7 +226,7 @@ def _fold(char: str) -> str:
     return folded
 
 
-def _cut_runs(text: str, spans: list[Span]) -> tuple[str, list[Span]]:
+def _cut_runs(text: str, spans: list[Span]) -> tuple[str, tuple[Span, ...]]:
     """Letter runs cut to two as `normalize_text` cuts them; the second letter spans the rest."""
     out: list[str] = []
     kept: list[Span] = []
@@ -237,4 +240,4 @@ def _cut_runs(text: str, spans: list[Span]) -> tuple[str, list[Span]]:
         position = match.end()
     out.append(text[position:])
     kept.extend(spans[position:])
-    return "".join(out), kept
+    return "".join(out), tuple(kept)

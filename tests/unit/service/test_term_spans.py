@@ -43,4 +43,4 @@ def test_normalize_spans_is_normalize_text_with_where_each_character_came_from(t
     assert normalized == normalize_text(text)
     assert len(spans) == len(normalized)
     assert all(0 <= a < b <= len(text) for a, b in spans)
-    assert spans == sorted(spans)
+    assert list(spans) == sorted(spans)
