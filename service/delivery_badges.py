@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -26,9 +27,10 @@ LABELS = {
 WAITING = ("holding", "sending", "retrying")
 
 
-def delivery_state(delivery: WebhookDelivery) -> str:
+def delivery_state(delivery: Any) -> str:
     """``sent``, ``failed``, ``kept`` (the site's webhook is disabled), ``retrying``,
-    ``holding`` (kept back while the decision can be undone) or ``sending``."""
+    ``holding`` (kept back while the decision can be undone) or ``sending``; of a delivery or a
+    row with its ``status``, ``attempts`` and ``next_attempt_at``."""
     if delivery.status == "delivered":
         return "sent"
     if delivery.status == "failed":
@@ -41,13 +43,15 @@ def delivery_state(delivery: WebhookDelivery) -> str:
 
 
 def delivery_states(session: Session, site_id: str, comment_ids: Sequence[str]) -> dict[str, str]:
-    """Each comment's newest delivery state; comments with no event are left out."""
+    """Each comment's newest delivery state; comments with no event are left out. Only the
+    columns the state needs are read: an event's payload can be large."""
     if not comment_ids:
         return {}
-    rows = session.scalars(
-        select(WebhookDelivery)
-        .where(WebhookDelivery.site_id == site_id, WebhookDelivery.comment_id.in_(comment_ids))
-        .order_by(WebhookDelivery.created_at, WebhookDelivery.id)
+    d = WebhookDelivery
+    rows = session.execute(
+        select(d.comment_id, d.status, d.attempts, d.next_attempt_at)
+        .where(d.site_id == site_id, d.comment_id.in_(comment_ids))
+        .order_by(d.created_at, d.id)
     )
     return {row.comment_id: delivery_state(row) for row in rows if row.comment_id}
 
