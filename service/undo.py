@@ -8,13 +8,14 @@ decision, and puts the comment back as it was. Once an attempt has been made it 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import timedelta
 
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from service.decisions import STATUS_OF_ACTION, Recorded
-from service.errors import ConflictError
+from service.errors import ConflictError, ValidationError
 from service.models import (
     Comment,
     Decision,
@@ -23,7 +24,7 @@ from service.models import (
     WebhookDelivery,
     utcnow,
 )
-from service.moderation import audit, get_site_comment, keep_labels
+from service.moderation import MAX_BULK, audit, get_site_comment, keep_labels
 
 UNDO_SECONDS = 10.0
 # The page offers undo for UNDO_SECONDS; a click at the last moment may arrive a little later.
@@ -69,6 +70,17 @@ def undo(session: Session, moderator: Moderator, comment_id: str, decision_id: i
     _restore(session, comment, latest, previous)
     audit(session, moderator, comment, AUDIT_UNDO, {**undone, "status": comment.status})
     return comment
+
+
+def undo_many(
+    session: Session, moderator: Moderator, decisions: Sequence[tuple[str, int]]
+) -> list[Comment]:
+    """Take back a bulk decision, all or nothing: (comment id, decision id) pairs."""
+    if not decisions or len(decisions) > MAX_BULK:
+        raise ValidationError(f"Send between 1 and {MAX_BULK} decisions to undo.")
+    return [
+        undo(session, moderator, comment_id, decision_id) for comment_id, decision_id in decisions
+    ]
 
 
 def _restore(

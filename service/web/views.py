@@ -22,7 +22,7 @@ from service import delivery_badges, moderation, policy, undo
 from service.api.inputs import check_fields
 from service.api.moderation_schemas import QueueArgs
 from service.api.policy_schemas import active_thresholds
-from service.decisions import Recorded
+from service.decisions import STATUS_OF_ACTION, Recorded
 from service.errors import CommentGateError, UnauthorizedError, ValidationError
 from service.models import Comment, Moderator, Site
 from service.state import db, state
@@ -276,22 +276,43 @@ def decide(comment_id: str):  # noqa: ANN201
 def undo_decision(comment_id: str):  # noqa: ANN201
     """Take back the moderator's decision while its webhook is still held back."""
     moderator = _require()
+    comment = undo.undo(db(), moderator, comment_id, _decision_id(request.form.get("decision_id")))
+    return _undone([comment])
+
+
+@blp.post("/decisions/undo")
+def undo_decisions():  # noqa: ANN201
+    """Take back a bulk decision (``decisions``: ``COMMENT_ID:DECISION_ID``), all or nothing."""
+    moderator = _require()
+    pairs = [item.partition(":") for item in request.form.getlist("decisions")]
+    decisions = [(comment_id, _decision_id(number)) for comment_id, _, number in pairs]
+    return _undone(undo.undo_many(db(), moderator, decisions))
+
+
+def _decision_id(value: str | None) -> int:
     try:
-        decision_id = int(request.form.get("decision_id", ""))
+        return int(value or "")
     except ValueError as exc:
-        raise ValidationError("decision_id must be the decision's number.") from exc
-    comment = undo.undo(db(), moderator, comment_id, decision_id)
+        raise ValidationError("A decision is named by its number.") from exc
+
+
+def _undone(comments: Sequence[Comment]):  # noqa: ANN202
+    """Commit the undo; each comment's status, decider and delivery state as they are now."""
     db().commit()
-    states = delivery_badges.delivery_states(db(), moderator.site_id, [comment.id])
-    return jsonify(
+    site_id = comments[0].site_id
+    states = delivery_badges.delivery_states(db(), site_id, [c.id for c in comments])
+    items = [
         {
-            "id": comment.id,
-            "external_id": comment.external_id,
-            "status": comment.status,
-            "decided_by": comment.decided_by,
-            "delivery": states.get(comment.id),
+            "id": c.id,
+            "external_id": c.external_id,
+            "status": c.status,
+            "decided_by": c.decided_by,
+            "delivery": states.get(c.id),
         }
-    )
+        for c in comments
+    ]
+    counts = moderation.status_counts(db(), site_id)
+    return jsonify({**items[0], "items": items, "counts": counts})
 
 
 @blp.post("/decisions")
@@ -309,6 +330,17 @@ def decide_selected():  # noqa: ANN201
     verb = "Approved" if action == "approve" else "Rejected"
     message = f"{verb} {len(recorded)} comment{'s' if len(recorded) != 1 else ''}."
     if _wants_json():
-        return jsonify({"decided": len(recorded), "message": message})
+        decisions = [f"{r.decision.comment_id}:{r.decision.id}" for r in recorded]
+        return jsonify(
+            {
+                "decided": len(recorded),
+                "message": message,
+                "status": STATUS_OF_ACTION[action],
+                "decisions": decisions,
+                "undo_url": url_for(".undo_decisions"),
+                "undo_seconds": undo.UNDO_SECONDS,
+                "counts": moderation.status_counts(db(), moderator.site_id),
+            }
+        )
     flash(message, "done")
     return redirect(_back(), 303)

@@ -307,8 +307,21 @@ def test_signed_out_keeps_the_selection_and_a_checkbox_click_keeps_shortcuts(
     expect(page.locator("#selected-count")).to_have_text("2 selected")
     page.keyboard.press("Shift+A")
     expect(page.locator("#toast")).to_contain_text("Approved 2 comments")
-    expect(page.locator(".item")).to_have_count(1)
+    for index, status in ((0, "Held"), (1, "Approved"), (2, "Approved")):
+        expect(items[index].locator(".badge")).to_have_text(status)
     expect(page.locator("#selected-count")).to_have_text("0 selected")
+    expect(page.locator('.tab[data-status="held"] .count')).to_have_text("1")
+
+    page.keyboard.press("z")
+    expect(page.locator("#toast")).to_contain_text("Undone: 2 comments are held again")
+    for item in items:
+        expect(item.locator(".badge")).to_have_text("Held")
+    expect(page.locator('.tab[data-status="held"] .count')).to_have_text("3")
+    with session_scope(sessions) as session:
+        assert {session.get(Comment, i).status for i in ids} == {"held"}
+        assert not session.scalars(
+            select(WebhookDelivery).filter(WebhookDelivery.comment_id.in_(ids))
+        ).all()
     page.context.close()
 
 

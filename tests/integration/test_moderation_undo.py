@@ -59,13 +59,15 @@ def test_undo_restores_the_comment_and_sends_nothing_until_too_late(app, client,
 
     undone = undo(decided)
     assert undone.status_code == 200, undone.text
-    assert undone.get_json() | {"delivery": None} == {
+    body = undone.get_json()
+    assert {k: body[k] for k in ("id", "external_id", "status", "decided_by", "delivery")} == {
         "id": comment_id,
         "external_id": "u-1",
         "status": "held",
         "decided_by": "model",
         "delivery": None,
     }
+    assert body["counts"]["held"] == 1 and len(body["items"]) == 1
     with session_scope(sessions) as session:
         comment = session.get(Comment, comment_id)
         assert (comment.status, comment.action, comment.decided_by) == ("held", "hold", "model")
@@ -91,3 +93,34 @@ def test_undo_restores_the_comment_and_sends_nothing_until_too_late(app, client,
     assert other.status_code == 409
     with session_scope(sessions) as session:
         assert session.get(Comment, comment_id).status == "rejected"
+
+
+def test_a_bulk_decision_is_undone_all_or_nothing(app, client, make_site) -> None:  # noqa: ANN001
+    site = make_site()
+    sessions = app.extensions["commentgate"].sessions
+    rows = [{"external_id": f"b-{n}", "content": f"Comment {n}"} for n in range(3)]
+    with session_scope(sessions) as session:
+        ids = store_held(session, site.site.id, rows)
+        token = create_moderator(session, site.site, "ana@example.org", "moderator").token
+    csrf = signed_in(client, token)
+    bulk = client.post(
+        "/moderate/decisions",
+        data={"ids": ids[:2], "decision": "reject", "csrf_token": csrf},
+        headers=JSON,
+    ).get_json()
+    assert bulk["decided"] == 2 and bulk["status"] == "rejected"
+    assert bulk["counts"]["held"] == 1 and bulk["counts"]["rejected"] == 2
+
+    def undo(decisions: list[str]):  # noqa: ANN202
+        data = {"decisions": decisions, "csrf_token": csrf}
+        return client.post(bulk["undo_url"], data=data, headers=JSON)
+
+    assert undo([*bulk["decisions"], f"{ids[2]}:1"]).status_code == 409
+    with session_scope(sessions) as session:
+        assert [session.get(Comment, i).status for i in ids] == ["rejected", "rejected", "held"]
+    undone = undo(bulk["decisions"])
+    assert undone.status_code == 200, undone.text
+    assert [item["status"] for item in undone.get_json()["items"]] == ["held", "held"]
+    with session_scope(sessions) as session:
+        assert {session.get(Comment, i).status for i in ids} == {"held"}
+        assert not session.scalars(select(WebhookDelivery)).all()

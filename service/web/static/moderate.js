@@ -11,7 +11,6 @@
   const stateUrl = document.querySelector('meta[name="state-url"]')?.content || "";
   const queue = document.getElementById("queue");
   const SELECTION = "commentgate.selection";
-  const NOTICE = "commentgate.notice";
   const COMPACT = "commentgate.compact";
   const WAITING = ["holding", "sending", "retrying"];
   const DELIVERY_LABELS = {
@@ -39,12 +38,24 @@
     toastTimer = setTimeout(() => { toast.hidden = true; }, seconds * 1000);
   }
 
-  function offerUndo(item, form, data, previous) {
-    // The site is sent the decision only once this window closes.
+  function offerUndo(cards, data, message, body) {
+    // The site is sent the decisions only once this window closes.
     const until = Date.now() + data.undo_seconds * 1000;
-    undoable = { item, form, data, previous, until };
-    const verb = item.querySelector(".badge")?.textContent || data.status;
-    say(`${verb}: #${data.external_id}.`, data.undo_seconds, { label: "Undo (z)", run: undoLast });
+    undoable = { cards, url: data.undo_url, body, until };
+    say(message, data.undo_seconds, { label: "Undo (z)", run: undoLast });
+  }
+
+  function restoreCard(card, state) {
+    const { item, by } = card;
+    showStatus(item, state.status);
+    const seen = item.querySelector('input[name="expected_status"]');
+    if (seen) seen.value = state.status;
+    item.querySelector(".reasons .reason.moderator")?.remove();
+    const byline = item.querySelector(".by");
+    if (byline) byline.textContent = by;
+    showDelivery(item, state.delivery);
+    if (!state.delivery) item.querySelector(".delivery").hidden = true;
+    item.classList.remove("decided");
   }
 
   async function undoLast() {
@@ -54,23 +65,16 @@
       say("Nothing to undo.");
       return;
     }
-    const body = new FormData();
-    body.set("decision_id", last.data.decision_id);
     try {
-      const { response, data } = await post(last.data.undo_url, body);
+      const { response, data } = await post(last.url, last.body);
       if (!response.ok) throw new Error(data.error?.message || response.statusText);
-      showStatus(last.item, data.status);
-      const seen = last.form.querySelector('input[name="expected_status"]');
-      if (seen) seen.value = data.status;
-      last.item.querySelector(".reasons .reason.moderator")?.remove();
-      const by = last.item.querySelector(".by");
-      if (by) by.textContent = last.previous.by;
-      showDelivery(last.item, data.delivery || "none");
-      if (!data.delivery) last.item.querySelector(".delivery").hidden = true;
-      last.item.classList.remove("decided");
+      const states = new Map(data.items.map((state) => [state.id, state]));
+      last.cards.forEach((card) => restoreCard(card, states.get(card.item.dataset.id)));
+      showCounts(data.counts);
       const list = items();
-      if (list.includes(last.item)) focus(list.indexOf(last.item));
-      say(`Undone: #${data.external_id} is ${data.status} again; the site was sent nothing.`);
+      if (list.includes(last.cards[0].item)) focus(list.indexOf(last.cards[0].item));
+      const what = data.items.length > 1 ? `${data.items.length} comments are` : `#${data.external_id} is`;
+      say(`Undone: ${what} ${data.status} again; the site was sent nothing.`);
     } catch (error) {
       if (error.message !== "signed out") say(`Not undone: ${error.message}`);
     }
@@ -290,7 +294,10 @@
       showDelivery(item, data.delivery);
       showCounts(data.counts);
       pollState();
-      offerUndo(item, form, data, previous);
+      const undoBody = new FormData();
+      undoBody.set("decision_id", data.decision_id);
+      const verb = item.querySelector(".badge")?.textContent || data.status;
+      offerUndo([{ item, by: previous.by }], data, `${verb}: #${data.external_id}.`, undoBody);
       if (item.matches(".queue .item")) nextUndecided();
       else item.classList.remove("decided"); // one comment's page: it may be decided again
     } catch (error) {
@@ -341,9 +348,22 @@
     try {
       const { response, data } = await post(bulk.action, body);
       if (!response.ok) throw new Error(data.error?.message || response.statusText);
-      sessionStorage.removeItem(SELECTION);
-      sessionStorage.setItem(NOTICE, data.message || "Decided.");
-      window.location.reload();
+      const decided = new Set(body.getAll("ids"));
+      const cards = items().filter((item) => decided.has(item.dataset.id)).map((item) => {
+        const card = { item, by: item.querySelector(".by")?.textContent || "" };
+        item.querySelector('input[name="ids"]').checked = false;
+        showStatus(item, data.status);
+        showDelivery(item, "holding");
+        item.classList.add("decided");
+        return card;
+      });
+      syncSelection();
+      showCounts(data.counts);
+      const undoBody = new FormData();
+      data.decisions.forEach((pair) => undoBody.append("decisions", pair));
+      offerUndo(cards, data, data.message, undoBody);
+      pollState();
+      nextUndecided();
     } catch (error) {
       if (error.message !== "signed out") say(`Not decided: ${error.message}`);
     }
@@ -439,11 +459,6 @@
 
   try {
     if (localStorage.getItem(COMPACT)) setCompact(true);
-    const notice = sessionStorage.getItem(NOTICE);
-    if (notice) {
-      sessionStorage.removeItem(NOTICE);
-      say(notice);
-    }
   } catch { /* storage off */ }
   restoreSelection();
   if (items().length) focus(0);
