@@ -12,7 +12,7 @@ import binascii
 import json
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -176,6 +176,14 @@ def queue(session: Session, site_id: str, f: QueueFilter) -> Page:
         last = items[-1]
         cursor = encode_cursor({"s": f.sort, "v": _key_value(last, f.sort), "i": last.id})
     return Page(items, cursor)
+
+
+def next_in_queue(session: Session, site_id: str, f: QueueFilter, after: Comment) -> Comment | None:
+    """The comment that follows ``after`` in the queue ``f`` describes (for "next" on a comment's
+    own page), whether or not ``after`` itself still matches it."""
+    cursor = encode_cursor({"s": f.sort, "v": _key_value(after, f.sort), "i": after.id})
+    page = queue(session, site_id, replace(f, cursor=cursor, limit=1))
+    return page.items[0] if page.items else None
 
 
 def status_counts(session: Session, site_id: str) -> dict[str, int]:

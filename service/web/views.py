@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import Any
+from urllib.parse import parse_qsl, urlsplit
 
 from flask import (
     Blueprint,
@@ -205,14 +206,26 @@ def comment(comment_id: str):  # noqa: ANN201
         return redirect(url_for(".index"))
     session = db()
     detail = moderation.comment_detail(session, moderator.site_id, comment_id)
+    queue_url = _back(request.args.get("queue", ""))
     return render_template(
         "moderate_comment.html",
         site=session.get(Site, moderator.site_id),
         detail=detail,
-        queue_url=_back(request.args.get("queue", "")),
+        queue_url=queue_url,
+        next_url=_next_url(moderator, detail.comment, queue_url),
         **card_context(session.get(Site, moderator.site_id), [detail.comment]),
         back=request.full_path.rstrip("?"),
     )
+
+
+def _next_url(moderator: Moderator, current: Comment, queue_url: str) -> str | None:
+    """The page of the comment after this one in the queue the moderator came from."""
+    query = dict(parse_qsl(urlsplit(queue_url).query))
+    queue_filter, _ = _queue_filter({k: v for k, v in query.items() if k != "cursor"})
+    following = moderation.next_in_queue(db(), moderator.site_id, queue_filter, current)
+    if following is None:
+        return None
+    return url_for(".comment", comment_id=following.id, queue=queue_url)
 
 
 def _choice() -> tuple[str, str | None]:

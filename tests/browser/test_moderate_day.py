@@ -364,6 +364,9 @@ def test_the_queue_flows_past_the_old_page_end_and_drops_what_a_colleague_decide
     page.get_by_role("button", name="Compact view").click()
     expect(page.locator("body")).to_have_class(re.compile(r"\bcompact\b"))
     page.keyboard.press("o")
+    expect(page.locator("h1")).to_have_text("Comment #q-26")  # q-27 was approved above
+    page.get_by_role("link", name="Next comment →").click()
+    expect(page.locator("h1")).to_have_text("Comment #q-25")
     page.get_by_role("link", name="← Queue").click()
     assert page.url.endswith("/moderate?sort=newest&q=Comment")
     expect(page.locator("body")).to_have_class(re.compile(r"\bcompact\b"))  # kept
