@@ -341,7 +341,8 @@ def decide_selected():  # noqa: ANN201
     recorded = moderation.decide_many(db(), moderator, ids, action, label=label)
     _commit_and_send(recorded)
     verb = "Approved" if action == "approve" else "Rejected"
-    message = f"{verb} {len(recorded)} comment{'s' if len(recorded) != 1 else ''}."
+    message = f"{verb} {len(recorded)} comment{'s' if len(recorded) != 1 else ''}"
+    message += f" as {label}." if label else "."
     if _wants_json():
         decisions = [f"{r.decision.comment_id}:{r.decision.id}" for r in recorded]
         return jsonify(

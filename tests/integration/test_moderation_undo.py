@@ -105,10 +105,14 @@ def test_a_bulk_decision_is_undone_all_or_nothing(app, client, make_site) -> Non
     csrf = signed_in(client, token)
     bulk = client.post(
         "/moderate/decisions",
-        data={"ids": ids[:2], "decision": "reject", "csrf_token": csrf},
+        data={"ids": ids[:2], "decision": "reject:spam", "csrf_token": csrf},
         headers=JSON,
     ).get_json()
     assert bulk["decided"] == 2 and bulk["status"] == "rejected"
+    assert bulk["message"] == "Rejected 2 comments as spam."
+    with session_scope(sessions) as session:
+        labels = session.scalars(select(LabeledExample.label).filter_by(task="spam")).all()
+        assert labels == [1, 1]
     assert bulk["counts"]["held"] == 1 and bulk["counts"]["rejected"] == 2
 
     def undo(decisions: list[str]):  # noqa: ANN202
