@@ -163,7 +163,7 @@ def queue(session: Session, site_id: str, f: QueueFilter) -> Page:
     """One page of a site's comments, filtered and sorted, with the cursor of the next page."""
     if f.sort not in SORTS:
         raise ValidationError(f"Sort must be one of {', '.join(SORTS)}.")
-    limit = max(1, min(f.limit, MAX_PAGE))
+    limit = max(1, min(f.limit, max(MAX_PAGE, MAX_BULK)))
     where = _filters(site_id, f)
     if f.cursor:
         where.append(_after(f.sort, f.cursor))
@@ -176,6 +176,18 @@ def queue(session: Session, site_id: str, f: QueueFilter) -> Page:
         last = items[-1]
         cursor = encode_cursor({"s": f.sort, "v": _key_value(last, f.sort), "i": last.id})
     return Page(items, cursor)
+
+
+def matching(session: Session, site_id: str, f: QueueFilter) -> tuple[list[str], int]:
+    """The ids of the first ``MAX_BULK`` comments the filter matches, in its order, and how many
+    it matches in all: "select all N matching" decides up to ``MAX_BULK`` at a time."""
+    page = queue(session, site_id, replace(f, cursor=None, limit=MAX_BULK))
+    return [c.id for c in page.items], count_matching(session, site_id, f)
+
+
+def count_matching(session: Session, site_id: str, f: QueueFilter) -> int:
+    query = select(func.count()).select_from(Comment).where(*_filters(site_id, f))
+    return int(session.scalar(query) or 0)
 
 
 def next_in_queue(session: Session, site_id: str, f: QueueFilter, after: Comment) -> Comment | None:

@@ -169,6 +169,9 @@ def index():  # noqa: ANN201
         filters=filters,
         current=queue_filter,
         counts=moderation.status_counts(session, moderator.site_id),
+        matching=moderation.count_matching(session, moderator.site_id, queue_filter)
+        if page.next
+        else len(page.items),
         has_filters=any(k not in ("status", "sort") for k in filters),
         back=request.full_path.rstrip("?"),
     )
@@ -332,7 +335,10 @@ def _undone(comments: Sequence[Comment]):  # noqa: ANN202
 def decide_selected():  # noqa: ANN201
     moderator = _require()
     action, label = _choice()
-    ids = request.form.getlist("ids")
+    ids, total = request.form.getlist("ids"), None
+    if request.args.get("matching"):
+        queue_filter, _ = _queue_filter(request.args.to_dict())
+        ids, total = moderation.matching(db(), moderator.site_id, queue_filter)
     if not ids:
         if _wants_json():
             raise ValidationError("Select comments first (x, or the checkboxes).")
@@ -342,6 +348,8 @@ def decide_selected():  # noqa: ANN201
     _commit_and_send(recorded)
     verb = "Approved" if action == "approve" else "Rejected"
     message = f"{verb} {len(recorded)} comment{'s' if len(recorded) != 1 else ''}"
+    if total is not None:
+        message += f" of {total} matching" if total > len(recorded) else " matching"
     message += f" as {label}." if label else "."
     if _wants_json():
         decisions = [f"{r.decision.comment_id}:{r.decision.id}" for r in recorded]

@@ -372,4 +372,11 @@ def test_the_queue_flows_past_the_old_page_end_and_drops_what_a_colleague_decide
     page.get_by_role("link", name="← Queue").click()
     assert page.url.endswith("/moderate?sort=newest&q=Comment")
     expect(page.locator("body")).to_have_class(re.compile(r"\bcompact\b"))  # kept
+
+    page.get_by_label("Select all", exact=True).check()
+    page.get_by_role("button", name="Select all 26 matching").click()
+    expect(page.locator("#selected-count")).to_have_text("26 selected")
+    page.keyboard.press("Shift+R")
+    expect(page.locator("#toast")).to_contain_text("Rejected 26 comments matching.")
+    expect(held_count).to_have_text("0")
     page.context.close()

@@ -21,6 +21,8 @@
   let toastTimer = 0;
   let pollTimer = 0;
   let undoable = null;
+  let allMatching = false;
+  const selectMatching = document.getElementById("select-matching");
 
   function say(message, seconds = 2.6, action = null) {
     if (!toast) return;
@@ -322,6 +324,15 @@
     document.querySelectorAll("[data-bulk]").forEach((b) => { b.disabled = chosen.length === 0; });
     const all = document.getElementById("select-all");
     if (all) all.checked = boxes.length > 0 && chosen.length === boxes.length;
+    if (!all?.checked) allMatching = false;
+    if (selectMatching) {
+      selectMatching.hidden = !all?.checked;
+      selectMatching.textContent = allMatching
+        ? `All ${selectMatching.dataset.total} matching are selected`
+        : `Select all ${selectMatching.dataset.total} matching`;
+      selectMatching.setAttribute("aria-pressed", String(allMatching));
+    }
+    if (count && allMatching) count.textContent = `${selectMatching.dataset.total} selected`;
     saveSelection();
   }
 
@@ -346,9 +357,10 @@
     const body = new FormData(bulk);
     if (button?.value) body.set("decision", button.value);
     try {
-      const { response, data } = await post(bulk.action, body);
+      const url = allMatching ? selectMatching.dataset.action : bulk.action;
+      const { response, data } = await post(url, body);
       if (!response.ok) throw new Error(data.error?.message || response.statusText);
-      const decided = new Set(body.getAll("ids"));
+      const decided = new Set(data.decisions.map((pair) => pair.split(":")[0]));
       const cards = items().filter((item) => decided.has(item.dataset.id)).map((item) => {
         const card = { item, by: item.querySelector(".by")?.textContent || "" };
         item.querySelector('input[name="ids"]').checked = false;
@@ -436,6 +448,10 @@
     const item = event.target.closest(".item");
     if (item && !event.target.closest('a, button, input:not([type="checkbox"]), select, textarea')) {
       focus(items().indexOf(item));
+    }
+    if (event.target.closest("#select-matching")) {
+      allMatching = !allMatching;
+      syncSelection();
     }
     if (event.target.closest("[data-help]")) toggleHelp();
     if (event.target.closest("[data-compact]")) setCompact(!document.body.classList.contains("compact"));
