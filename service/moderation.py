@@ -190,11 +190,15 @@ def count_matching(session: Session, site_id: str, f: QueueFilter) -> int:
     return int(session.scalar(query) or 0)
 
 
+def cursor_after(comment: Comment, sort: str) -> str:
+    """The cursor of the queue's comments after this one in ``sort`` order."""
+    return encode_cursor({"s": sort, "v": _key_value(comment, sort), "i": comment.id})
+
+
 def next_in_queue(session: Session, site_id: str, f: QueueFilter, after: Comment) -> Comment | None:
     """The comment that follows ``after`` in the queue ``f`` describes (for "next" on a comment's
     own page), whether or not ``after`` itself still matches it."""
-    cursor = encode_cursor({"s": f.sort, "v": _key_value(after, f.sort), "i": after.id})
-    page = queue(session, site_id, replace(f, cursor=cursor, limit=1))
+    page = queue(session, site_id, replace(f, cursor=cursor_after(after, f.sort), limit=1))
     return page.items[0] if page.items else None
 
 

@@ -25,6 +25,7 @@ def cards():  # noqa: ANN201
     html = render_template(
         "moderate_cards.html",
         page=page,
+        current=queue_filter,
         back=url_for(".index", **filters),
         **card_context(site, page.items),
     )

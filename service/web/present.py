@@ -11,6 +11,7 @@ from service.delivery_badges import LABELS as DELIVERY_LABELS
 from service.delivery_badges import SiteDeliveries
 from service.highlights import comment_highlights
 from service.models import Comment, utcnow
+from service.moderation import cursor_after
 from service.web.highlight import render, safe_href
 
 REASON_LABELS = {
@@ -93,6 +94,7 @@ HELPERS = {
     "reason_label": reason_label,
     "status_verbs": STATUS_VERBS,
     "reason_labels": REASON_LABELS,
+    "cursor_after": cursor_after,
     "delivery_labels": DELIVERY_LABELS,
     "site_deliveries": SiteDeliveries.of,
 }

@@ -324,6 +324,10 @@ def test_signed_out_keeps_the_selection_and_a_checkbox_click_keeps_shortcuts(
         assert not session.scalars(
             select(WebhookDelivery).filter(WebhookDelivery.comment_id.in_(ids))
         ).all()
+
+    [arrived] = hold(sessions, site, [{"external_id": "s-new", "content": "Hi", "minutes_ago": 0}])
+    expect(page.locator(f'.item[data-id="{arrived}"]')).to_be_visible()  # flows in, no reload
+    expect(page.locator('.tab[data-status="held"] .count')).to_have_text("4")
     page.context.close()
 
 

@@ -191,6 +191,7 @@
         });
         if (gone) say(`${gone} comment${gone > 1 ? "s" : ""} decided by colleagues left the queue.`);
         showCounts(data.counts);
+        arrivals(data.counts);
         const banner = document.getElementById("deliveries-failing");
         if (banner) banner.hidden = !data.failing;
       }
@@ -221,6 +222,18 @@
       syncSelection();
     }).finally(() => { loading = null; });
     return loading;
+  }
+
+  function arrivals(counts) {
+    // Comments that arrived after the last card, oldest first and unfiltered: they flow in too.
+    const list = items();
+    const open = list.filter((item) => !item.classList.contains("decided")).length;
+    const last = list[list.length - 1];
+    if (!queue?.dataset.arrivals || queue.dataset.more || !last) return;
+    if ((counts?.[queue.dataset.status] || 0) <= open) return;
+    const join = queue.dataset.arrivals.includes("?") ? "&" : "?";
+    queue.dataset.more = `${queue.dataset.arrivals}${join}cursor=${encodeURIComponent(last.dataset.after)}`;
+    loadMore();
   }
 
   function fillUp() {
