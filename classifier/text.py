@@ -12,7 +12,9 @@ import re
 import unicodedata
 from functools import lru_cache
 
-__all__ = ["NORMALIZER_VERSION", "normalize_text", "squash_text"]
+Span = tuple[int, int]
+
+__all__ = ["NORMALIZER_VERSION", "normalize_spans", "normalize_text", "squash_text"]
 
 # Raised whenever `normalize_text` maps some text differently: a model learned its weights on the
 # old output, so it is refused by code with another version (see `classifier.model`).
@@ -69,6 +71,8 @@ _MASKABLE_BY_LENGTH = {
 _MASKED = re.compile(r"[\w*]+")  # runs, checked in `_unmask` (see `_LEET_TOKEN` for why)
 _MASK_LETTERS = frozenset("abcdefghijklmnopqrstuvwxyz*")
 _NON_ALNUM = re.compile(r"[\W_]+")
+# The character references `html.unescape` decodes, each of which it decodes on its own.
+_CHARREF = re.compile(r"&(#[0-9]+;?|#[xX][0-9a-fA-F]+;?|[^\t\n\f <&#;]{1,32};?)")
 
 
 def _shorten_charref(match: re.Match[str]) -> str:
@@ -157,3 +161,83 @@ def squash_text(text: str) -> str:
     if not squashed.isdigit():
         squashed = squashed.translate(_LEET)
     return _LETTER_RUN.sub(r"\1\1", squashed)
+
+
+@lru_cache(maxsize=64)
+def normalize_spans(text: str) -> tuple[str, tuple[Span, ...]]:
+    """`normalize_text` of `text`, and for each of its characters the slice of `text` it came from.
+
+    Terms are matched in normalized text, but a moderator reads the raw one: these slices carry
+    a match back to what was typed ("c4sino", "s c u m b a g", "he&#39;s"). The steps are
+    `normalize_text`'s, applied character by character where they can be and with the slices
+    kept where they change lengths (references, letter runs). A comment's highlights look up
+    several terms in one text: the small cache normalizes it once."""
+    chars, spans = _decoded(text)
+    folded_chars: list[str] = []
+    folded_spans: list[Span] = []
+    for char, span in zip(chars, spans, strict=True):
+        for out in _fold(char):
+            folded_chars.append(out)
+            folded_spans.append(span)
+    folded = "".join(folded_chars)
+    if not _LEET_CHARS.isdisjoint(folded):
+        folded = _LEET_TOKEN.sub(_unleet, folded)  # one character for one: the slices hold
+    if "*" in folded:
+        folded = _MASKED.sub(_unmask, folded)  # likewise
+    return _cut_runs(folded, folded_spans)
+
+
+def _decoded(text: str) -> tuple[list[str], list[Span]]:
+    """`_unescape` one reference at a time: each decoded character spans its whole reference."""
+    chars, spans = list(text), [(i, i + 1) for i in range(len(text))]
+    for _ in range(MAX_UNESCAPE_PASSES):
+        joined = "".join(chars)
+        if "&" not in joined:
+            break
+        new_chars: list[str] = []
+        new_spans: list[Span] = []
+        position = 0
+        for match in _CHARREF.finditer(joined):
+            new_chars.extend(chars[position : match.start()])
+            new_spans.extend(spans[position : match.start()])
+            reference = _LONG_CHARREF.sub(_shorten_charref, match.group(0))
+            whole = (spans[match.start()][0], spans[match.end() - 1][1])
+            for char in html.unescape(reference):
+                new_chars.append(char)
+                new_spans.append(whole)
+            position = match.end()
+        new_chars.extend(chars[position:])
+        new_spans.extend(spans[position:])
+        if new_chars == chars:
+            break
+        chars, spans = new_chars, new_spans
+    return chars, spans
+
+
+@lru_cache(maxsize=4096)
+def _fold(char: str) -> str:
+    """One character through `normalize_text`'s Unicode steps (all but the contextual ones)."""
+    if char.isascii():
+        return char.lower()
+    folded = unicodedata.normalize("NFKC", char).translate(_ZERO_WIDTH).lower()
+    folded = folded.translate(_CONFUSABLES)
+    if not folded.isascii():
+        folded = _strip_accents(folded).translate(_CONFUSABLES)
+    return folded
+
+
+def _cut_runs(text: str, spans: list[Span]) -> tuple[str, tuple[Span, ...]]:
+    """Letter runs cut to two as `normalize_text` cuts them; the second letter spans the rest."""
+    out: list[str] = []
+    kept: list[Span] = []
+    position = 0
+    for match in _LETTER_RUN.finditer(text):
+        out.append(text[position : match.start()])
+        kept.extend(spans[position : match.start()])
+        out.append(text[match.start()] * 2)
+        kept.append(spans[match.start()])
+        kept.append((spans[match.start() + 1][0], spans[match.end() - 1][1]))
+        position = match.end()
+    out.append(text[position:])
+    kept.extend(spans[position:])
+    return "".join(out), tuple(kept)

@@ -10,12 +10,13 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, delete, func, or_, select
+from sqlalchemy import ColumnElement, Text, and_, cast, delete, func, or_, select
 from sqlalchemy.orm import Session
 
 from service.decisions import Recorded, record_decision
@@ -39,6 +40,7 @@ MAX_PAGE = 200
 HISTORY_LIMIT = 20
 AUDIT_DECISION = "comment.decide"
 TERM_REASONS = ("model_terms", "blocked_term", "suspect_term")
+REASON_CODE = re.compile(r"[a-z_]{1,40}")
 
 
 @dataclass(frozen=True)
@@ -51,6 +53,9 @@ class QueueFilter:
     toxicity_min: float | None = None
     toxicity_max: float | None = None
     q: str | None = None
+    author: str | None = None
+    post: str | None = None
+    reason: str | None = None
     since: datetime | None = None
     until: datetime | None = None
     sort: str = "oldest"
@@ -140,6 +145,12 @@ def _filters(site_id: str, f: QueueFilter) -> list[ColumnElement[bool]]:
                 Comment.external_id == f.q,
             )
         )
+    if f.author:
+        where.append(func.lower(Comment.author_name) == f.author.strip().lower())
+    if f.post:
+        where.append(Comment.post_id == f.post)
+    if f.reason:
+        where.append(has_reason(f.reason))
     if f.since is not None:
         where.append(Comment.received_at >= f.since)
     if f.until is not None:
@@ -147,11 +158,19 @@ def _filters(site_id: str, f: QueueFilter) -> list[ColumnElement[bool]]:
     return where
 
 
+def has_reason(code: str) -> ColumnElement[bool]:
+    """Whether one of the comment's reasons has this code. Both back ends write the JSON with
+    ``": "`` between a key and its value, so the text form is searched alike on each."""
+    if not REASON_CODE.fullmatch(code):
+        raise ValidationError("A reason code is lower-case letters and underscores.")
+    return cast(Comment.reasons, Text).contains(f'"code": "{code}"', autoescape=True)
+
+
 def queue(session: Session, site_id: str, f: QueueFilter) -> Page:
     """One page of a site's comments, filtered and sorted, with the cursor of the next page."""
     if f.sort not in SORTS:
         raise ValidationError(f"Sort must be one of {', '.join(SORTS)}.")
-    limit = max(1, min(f.limit, MAX_PAGE))
+    limit = max(1, min(f.limit, max(MAX_PAGE, MAX_BULK)))
     where = _filters(site_id, f)
     if f.cursor:
         where.append(_after(f.sort, f.cursor))
@@ -164,6 +183,30 @@ def queue(session: Session, site_id: str, f: QueueFilter) -> Page:
         last = items[-1]
         cursor = encode_cursor({"s": f.sort, "v": _key_value(last, f.sort), "i": last.id})
     return Page(items, cursor)
+
+
+def matching(session: Session, site_id: str, f: QueueFilter) -> tuple[list[str], int]:
+    """The ids of the first ``MAX_BULK`` comments the filter matches, in its order, and how many
+    it matches in all: "select all N matching" decides up to ``MAX_BULK`` at a time."""
+    page = queue(session, site_id, replace(f, cursor=None, limit=MAX_BULK))
+    return [c.id for c in page.items], count_matching(session, site_id, f)
+
+
+def count_matching(session: Session, site_id: str, f: QueueFilter) -> int:
+    query = select(func.count()).select_from(Comment).where(*_filters(site_id, f))
+    return int(session.scalar(query) or 0)
+
+
+def cursor_after(comment: Comment, sort: str) -> str:
+    """The cursor of the queue's comments after this one in ``sort`` order."""
+    return encode_cursor({"s": sort, "v": _key_value(comment, sort), "i": comment.id})
+
+
+def next_in_queue(session: Session, site_id: str, f: QueueFilter, after: Comment) -> Comment | None:
+    """The comment that follows ``after`` in the queue ``f`` describes (for "next" on a comment's
+    own page), whether or not ``after`` itself still matches it."""
+    page = queue(session, site_id, replace(f, cursor=cursor_after(after, f.sort), limit=1))
+    return page.items[0] if page.items else None
 
 
 def status_counts(session: Session, site_id: str) -> dict[str, int]:
@@ -219,6 +262,39 @@ def reason_terms(reasons: Sequence[Any] | None) -> dict[str, list[str]]:
         bucket = found.setdefault(group, [])
         bucket.extend(str(t) for t in terms if isinstance(t, str) and str(t) not in bucket)
     return found
+
+
+@dataclass(frozen=True)
+class DecidedBy:
+    """The moderator behind a comment's latest decision (their e-mail) and the label they gave."""
+
+    moderator: str | None
+    label: str | None
+
+
+def deciders(session: Session, comments: Sequence[Comment]) -> dict[str, DecidedBy]:
+    """For each comment a moderator decided last: who, and with which label. The moderator's
+    reason comes first in the comment's reasons and names them, so one query serves a page."""
+    own = {
+        c.id: c.reasons[0]
+        for c in comments
+        if c.decided_by == "moderator"
+        and c.reasons
+        and isinstance(c.reasons[0], dict)
+        and c.reasons[0].get("code") == "moderator"
+    }
+    ids = {str(r.get("moderator_id")) for r in own.values() if r.get("moderator_id")}
+    emails = dict(
+        session.execute(select(Moderator.id, Moderator.email).where(Moderator.id.in_(ids))).all()
+        if ids
+        else []
+    )
+    return {
+        cid: DecidedBy(
+            emails.get(str(r.get("moderator_id"))) or r.get("platform_moderator"), r.get("label")
+        )
+        for cid, r in own.items()
+    }
 
 
 def author_history(session: Session, comment: Comment) -> AuthorHistory:
@@ -372,16 +448,28 @@ def _decide_one(
     }
     if decider.moderator_id is None:
         details.update(platform=True, platform_moderator=decider.platform_moderator)
+    audit(session, decider.moderator_id, comment, AUDIT_DECISION, details)
+    return recorded
+
+
+def audit(
+    session: Session,
+    moderator_id: str | None,
+    comment: Comment,
+    action: str,
+    details: dict[str, Any],
+) -> None:
+    """One entry in the site's audit log for what a moderator did to a comment (no moderator
+    id: a moderator of the site's own platform)."""
     session.add(
         AuditEntry(
             site_id=comment.site_id,
-            moderator_id=decider.moderator_id,
-            action=AUDIT_DECISION,
+            moderator_id=moderator_id,
+            action=action,
             comment_id=comment.id,
             details=details,
         )
     )
-    return recorded
 
 
 def keep_labels(session: Session, comment: Comment, action: str, label: str | None) -> None:

@@ -29,11 +29,14 @@ class TaskPublisher:
     def broker_down(self) -> bool:
         return time.monotonic() < self._down_until
 
-    def publish(self, task_name: str, ids: Sequence[str]) -> bool:
-        """Send one message per id over a pooled producer; False if left to the sweep."""
-        return self.publish_calls(task_name, [(item,) for item in ids])
+    def publish(self, task_name: str, ids: Sequence[str], countdown: float | None = None) -> bool:
+        """Send one message per id over a pooled producer; False if left to the sweep. With
+        ``countdown`` the tasks run that many seconds from now."""
+        return self.publish_calls(task_name, [(item,) for item in ids], countdown)
 
-    def publish_calls(self, task_name: str, calls: Sequence[Sequence[Any]]) -> bool:
+    def publish_calls(
+        self, task_name: str, calls: Sequence[Sequence[Any]], countdown: float | None = None
+    ) -> bool:
         """Send one message per arguments; False if left to the sweep."""
         if not calls:
             return True
@@ -43,7 +46,12 @@ class TaskPublisher:
             with self.celery.producer_or_acquire() as producer:
                 for args in calls:
                     self.celery.send_task(
-                        task_name, args=list(args), producer=producer, argsrepr="", kwargsrepr=""
+                        task_name,
+                        args=list(args),
+                        producer=producer,
+                        countdown=countdown,
+                        argsrepr="",
+                        kwargsrepr="",
                     )
         except Exception as exc:  # noqa: BLE001 - any broker failure: the stored work is safe
             with self._lock:

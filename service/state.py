@@ -65,10 +65,11 @@ class AppState:
 
         return self.publisher.publish(SCORE_TASK, comment_ids)
 
-    def enqueue_delivery(self, delivery_ids: Sequence[str]) -> bool:
+    def enqueue_delivery(self, delivery_ids: Sequence[str], countdown: float | None = None) -> bool:
+        """Publish delivery tasks after the commit, due in ``countdown`` seconds if given."""
         from workers.celery_app import DELIVER_TASK
 
-        return self.publisher.publish(DELIVER_TASK, delivery_ids)
+        return self.publisher.publish(DELIVER_TASK, delivery_ids, countdown)
 
 
 def init_app(app: Flask, settings: Settings) -> AppState:

@@ -6,6 +6,7 @@ mapped, stretched letters collapsed). A term matches the comment's content and a
 whole word or phrase whose letters may be separated ("c a s i n o", "c.a.s.i.n.o") or repeated;
 a trailing ``*`` makes it a prefix. In the author's e-mail and URL it matches anywhere
 ("cheapcasino.example"). A term that is an IP address or network matches the author's IP only.
+`term_spans` says where in the raw text a term matched, for the moderator's highlights.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from functools import lru_cache
 from typing import Any
 
 from classifier import normalize_text, squash_text
+from classifier.text import normalize_spans
 
 TEXT_FIELDS = ("content", "author_name")
 SQUASHED_FIELDS = ("author_email", "author_url")
@@ -25,6 +27,7 @@ SQUASHED_FIELDS = ("author_email", "author_url")
 
 _RUN = re.compile(r"(.)\1+")
 _SEPARATORS = re.compile(r"[\W_]+")
+_WORD_REST = re.compile(r"[^\W_]*")
 
 
 def _collapsed(squashed: str) -> str:
@@ -122,3 +125,33 @@ def _address(value: str | None) -> ipaddress.IPv4Address | ipaddress.IPv6Address
         return ipaddress.ip_address(value.strip()) if value else None
     except ValueError:
         return None
+
+
+def term_spans(text: str, term: str) -> list[tuple[int, int]]:
+    """Each slice of the raw ``text`` where ``term`` matches, as `find_terms` matches it there.
+
+    The match is found in normalized text and carried back, so "c4sino", "s c u m b a g" and
+    "ca&#115;ino" are marked as typed; a prefix term ("casino*") marks its whole word."""
+    compiled = compile_terms((term,))
+    if not compiled or compiled[0].network is not None:
+        return []
+    normalized, origin = normalize_spans(text)
+    return match_spans(compiled[0].pattern, normalized, origin, whole_words=term.endswith("*"))
+
+
+def match_spans(
+    pattern: re.Pattern[str],
+    normalized: str,
+    origin: Sequence[tuple[int, int]],
+    *,
+    whole_words: bool = False,
+) -> list[tuple[int, int]]:
+    """The raw slices of ``pattern``'s matches in ``normalized`` (from ``normalize_spans``)."""
+    found = []
+    for match in pattern.finditer(normalized):
+        end = match.end()
+        if whole_words:
+            end = _WORD_REST.match(normalized, end).end()  # type: ignore[union-attr]
+        if end > match.start():
+            found.append((origin[match.start()][0], origin[end - 1][1]))
+    return found

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import Any
 
 from flask.views import MethodView
@@ -24,6 +25,7 @@ from service.api.moderator_auth import require_moderator
 from service.api.schemas import ErrorOut
 from service.decisions import Recorded
 from service.errors import NotFoundError
+from service.highlights import comment_highlights
 from service.models import Comment, Moderator, Site
 from service.state import db, state
 
@@ -49,6 +51,7 @@ def item_view(comment: Comment) -> dict[str, Any]:
         "content": comment.content,
         "scores": comment.scores or {},
         "reasons": comment.reasons or [],
+        "highlights": [asdict(h) for h in comment_highlights(comment.content, comment.reasons)],
         "author": {"name": comment.author_name, "url": comment.author_url},
         "post": {"id": comment.post_id, "url": comment.post_url, "title": comment.post_title},
         "received_at": comment.received_at,

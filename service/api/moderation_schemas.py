@@ -43,6 +43,18 @@ class QueueArgs(Schema):
         validate=validate.Length(min=1, max=200),
         metadata={"description": "Text in the content or author name, or an external id."},
     )
+    author = fields.String(
+        validate=validate.Length(min=1, max=200),
+        metadata={"description": "The author's name, whole (not case-sensitive)."},
+    )
+    post = fields.String(
+        validate=validate.Length(min=1, max=200),
+        metadata={"description": "The post's id, as the platform sent it."},
+    )
+    reason = fields.String(
+        validate=validate.Regexp(r"^[a-z_]{1,40}$"),
+        metadata={"description": "A reason's code, e.g. `blocked_term` or `spam_score`."},
+    )
     since = Instant(metadata={"description": "Received at or after (ISO 8601 date or time)."})
     until = Instant(metadata={"description": "Received before (ISO 8601 date or time)."})
     sort = fields.String(load_default="oldest", validate=validate.OneOf(SORTS))
@@ -77,6 +89,15 @@ class PostOut(Schema):
     title = fields.String(allow_none=True)
 
 
+class HighlightOut(Schema):
+    start = fields.Integer(metadata={"description": "Start of the slice of `content`."})
+    end = fields.Integer(metadata={"description": "End of the slice (exclusive)."})
+    kind = fields.String(metadata={"enum": ["rule", "model"]})
+    code = fields.String(metadata={"enum": ["blocked_term", "suspect_term", "model_terms"]})
+    term = fields.String(metadata={"description": "The term as listed, or as the model saw it."})
+    task = fields.String(allow_none=True, metadata={"enum": ["spam", "toxicity"]})
+
+
 class QueueItemOut(Schema):
     id = fields.String()
     external_id = fields.String()
@@ -84,6 +105,10 @@ class QueueItemOut(Schema):
     content = fields.String()
     scores = fields.Dict(keys=fields.String(), values=fields.Float())
     reasons = fields.List(fields.Dict())
+    highlights = fields.List(
+        fields.Nested(HighlightOut),
+        metadata={"description": "Where in `content` the terms that drove the decision are."},
+    )
     author = fields.Nested(AuthorOut)
     post = fields.Nested(PostOut)
     received_at = fields.DateTime()

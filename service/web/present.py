@@ -7,9 +7,12 @@ from typing import Any
 
 from markupsafe import Markup
 
+from service.delivery_badges import LABELS as DELIVERY_LABELS
+from service.delivery_badges import SiteDeliveries
+from service.highlights import comment_highlights
 from service.models import Comment, utcnow
-from service.moderation import reason_terms
-from service.web.highlight import highlight
+from service.moderation import cursor_after
+from service.web.highlight import render, safe_href
 
 REASON_LABELS = {
     "moderator": "Moderator",
@@ -24,6 +27,9 @@ REASON_LABELS = {
     "honeypot": "Honeypot",
     "too_fast": "Too fast",
     "language": "Language",
+    "below_thresholds": "Below thresholds",
+    "model_error": "Model error",
+    "processing_error": "Processing error",
 }
 STATUS_VERBS = {
     "approved": "Approved",
@@ -51,19 +57,26 @@ def score(comment_or_scores: Comment | dict[str, Any] | None, task: str) -> floa
     return float(value) if isinstance(value, int | float) else None
 
 
-def bar_class(value: float | None) -> str:
-    """A width class in 5% steps and a level: the bars need no inline style (strict CSP)."""
+def bar_class(value: float | None, limits: dict[str, float] | None = None) -> str:
+    """A width class in 5% steps and a level against the site's thresholds (the model's own
+    when unknown): the bars need no inline style (strict CSP)."""
     if value is None:
         return "w0 none"
     width = max(0, min(100, round(value * 20) * 5))
-    level = "high" if value >= 0.8 else "mid" if value >= 0.5 else "low"
+    hold = (limits or {}).get("approve_below", 0.5)
+    reject = (limits or {}).get("reject_at", 0.8)
+    level = "high" if value >= reject else "mid" if value >= hold else "low"
     return f"w{width} {level}"
 
 
+def tick_class(threshold: float) -> str:
+    """A threshold's place on a bar, in whole percent."""
+    return f"at{max(0, min(100, round(threshold * 100)))}"
+
+
 def marked(comment: Comment) -> Markup:
-    """The comment's text, escaped, with the terms of every reason marked."""
-    terms = [t for group in reason_terms(comment.reasons).values() for t in group]
-    return highlight(comment.content, terms)
+    """The comment's text as its readers saw it, with the words that drove the decision marked."""
+    return render(comment.content, comment_highlights(comment.content, comment.reasons))
 
 
 def reason_label(reason: Any) -> str:
@@ -75,7 +88,13 @@ HELPERS = {
     "ago": ago,
     "score": score,
     "bar_class": bar_class,
+    "tick_class": tick_class,
+    "safe_href": safe_href,
     "marked": marked,
     "reason_label": reason_label,
     "status_verbs": STATUS_VERBS,
+    "reason_labels": REASON_LABELS,
+    "cursor_after": cursor_after,
+    "delivery_labels": DELIVERY_LABELS,
+    "site_deliveries": SiteDeliveries.of,
 }

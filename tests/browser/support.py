@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from service.models import Comment, Decision, new_id, utcnow
+from service.policy import Facts, ModelOutput, decide
 from service.security import hash_identifier
 
 # The seeded comments' e-mail hashes only need to match one another.
@@ -60,6 +61,14 @@ def score_reasons(spam: float, toxicity: float, terms: dict[str, list[str]]) -> 
     return reasons
 
 
+def policy_reasons(
+    content: str, site_policy: dict[str, Any], scores: dict[str, float], terms: dict[str, list]
+) -> list[dict[str, Any]]:
+    """The reasons the real policy gives a comment with these scores and model terms."""
+    model = ModelOutput(scores=scores, terms=terms, version="demo", thresholds={})
+    return decide(Facts(content=content), model, site_policy).reasons
+
+
 def store_held(session: Session, site_id: str, rows: Sequence[dict[str, Any]]) -> list[str]:
     """Held comments with scores and reasons, newest last, without going through a model."""
     ids = []
@@ -85,7 +94,7 @@ def store_held(session: Session, site_id: str, rows: Sequence[dict[str, Any]]) -
             action="hold",
             decided_by="model",
             scores={"spam": spam, "toxicity": toxicity},
-            reasons=score_reasons(spam, toxicity, row.get("terms", {})),
+            reasons=row.get("reasons") or score_reasons(spam, toxicity, row.get("terms", {})),
             model_version="20240601-demo",
         )
         session.add(comment)

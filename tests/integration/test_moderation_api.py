@@ -52,6 +52,7 @@ def store(app, site: NewSite, rows: list[dict[str, Any]]) -> list[str]:  # noqa:
                 status=row.get("status", "held"),
                 content=row.get("content", f"Comment {row['external_id']}"),
                 author_name=row.get("author"),
+                post_id=row.get("post_id"),
                 author_email=email,
                 author_email_hash=hash_identifier(email, key) if email else None,
                 author_ip=row.get("ip"),
@@ -133,6 +134,43 @@ def test_queue_filters_and_sorts(app, client, make_site) -> None:  # noqa: ANN00
         response = get(bad)
         assert response.status_code == 422, bad
         assert response.get_json()["error"]["code"] == "validation_error"
+
+
+def test_queue_filters_by_whole_author_and_by_post_and_says_where_terms_matched(
+    app, client, make_site
+) -> None:  # noqa: ANN001
+    site = make_site()
+    suspect = {"code": "suspect_term", "term": "casino", "field": "content", "message": "held"}
+    store(
+        app,
+        site,
+        [
+            {
+                "external_id": "x1",
+                "author": "Ann Lee",
+                "content": "Fine post",
+                "post_id": "p1",
+                "age": 2,
+            },
+            {"external_id": "x2", "author": "Bob", "content": "Ann Lee, see my c4sino"}
+            | {"post_id": "p2", "reasons": [suspect], "age": 1},
+        ],
+    )
+    headers = bearer(moderator_token(app, site))
+    get = lambda query: client.get(QUEUE + query, headers=headers)  # noqa: E731
+
+    assert external_ids(get("?author=ann%20lee")) == ["x1"]
+    assert external_ids(get("?author=Ann")) == []
+    assert external_ids(get("?q=ann")) == ["x1", "x2"]
+    assert external_ids(get("?post=p2")) == ["x2"]
+    assert external_ids(get("?reason=suspect_term")) == ["x2"]
+    assert external_ids(get("?reason=spam_score")) == ["x1"]
+    assert external_ids(get("?reason=spam_score&post=p2")) == []
+    assert get("?reason=spam%25").status_code == 422
+    [item] = get("?post=p2").get_json()["items"]
+    [mark] = item["highlights"]
+    assert item["content"][mark["start"] : mark["end"]] == "c4sino"
+    assert (mark["kind"], mark["code"], mark["term"]) == ("rule", "suspect_term", "casino")
 
 
 def test_cursor_pagination_is_complete_and_stable_under_inserts(app, client, make_site) -> None:  # noqa: ANN001
