@@ -3,6 +3,7 @@ each standing decides the author's next comment, and every action is audited."""
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from typing import Any
 
@@ -10,7 +11,7 @@ import pytest
 from sqlalchemy import select
 
 from service.db import session_scope
-from service.models import AuditEntry, Site, utcnow
+from service.models import AuditEntry, AuthorStanding, Comment, Site, utcnow
 from service.sites import set_policy
 from tests.conftest import auth, wait_for
 from tests.integration.test_moderation_api import bearer, moderator_token, store
@@ -137,3 +138,46 @@ def test_author_actions_answer_bad_input_with_json_errors(app, client, make_site
     assert "/v1/moderation/comments/{comment_id}/author" in spec["paths"]
     assert "/v1/moderation/comments/{comment_id}/author/reject-held" in spec["paths"]
     assert "StandingIn" in spec["components"]["schemas"]
+
+
+@pytest.mark.parametrize("stack", ["embedded"], indirect=True)
+def test_page_author_actions_need_csrf_and_stay_on_the_moderators_site(
+    app, client, make_site
+) -> None:  # noqa: ANN001
+    site, other = make_site(), make_site()
+    ann = {"email": "ann@example.org"}
+    mine = store(app, site, [{"external_id": "m1", **ann}, {"external_id": "m2", **ann}])
+    [theirs] = store(app, other, [{"external_id": "t1", **ann}])
+    token = moderator_token(app, site, "page@example.org")
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/moderate").text).group(1)
+    client.post("/moderate/sign-in", data={"token": token, "csrf_token": csrf})
+    csrf = re.search(r'name="csrf-token" content="([^"]+)"', client.get("/moderate").text).group(1)
+    url = f"/moderate/comments/{mine[0]}/author"
+
+    assert 'aria-label="Ban Anonymous"' in client.get(url).text
+    assert client.post(url, data={"standing": "banned"}).status_code == 403
+    assert (
+        client.post(
+            f"/moderate/comments/{theirs}/author", data={"standing": "banned", "csrf_token": csrf}
+        ).status_code
+        == 404
+    )
+    odd = client.post(
+        url,
+        data={"standing": "sainted", "csrf_token": csrf},
+        headers={"Accept": "application/json"},
+    )
+    assert odd.status_code == 422 and odd.get_json()["error"]["code"]
+    done = client.post(url, data={"standing": "suspended", "csrf_token": csrf, "next": "/moderate"})
+    assert done.status_code == 303
+    panel = client.get(url).text
+    assert 'data-standing="suspended"' in panel and "1 held" in panel
+    rejected = client.post(
+        f"{url}/reject-held", data={"csrf_token": csrf}, headers={"Accept": "application/json"}
+    )
+    assert rejected.get_json()["decided"] == 2
+    with session_scope(app.extensions["commentgate"].sessions) as session:
+        statuses = {c.id: c.status for c in session.scalars(select(Comment))}
+        until = session.scalars(select(AuthorStanding.until)).one()
+    assert [statuses[i] for i in mine] == ["rejected", "rejected"] and statuses[theirs] == "held"
+    assert timedelta(hours=23) < until - utcnow() <= timedelta(hours=24)
