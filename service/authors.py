@@ -13,11 +13,12 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from service import moderation
 from service.decisions import Recorded
-from service.errors import ValidationError
+from service.errors import ConflictError, ValidationError
 from service.models import AuthorStanding, Comment, Moderator, utcnow
 from service.policy import STANDINGS
 from service.standings import Identity, identity_of, in_force, standing_row
@@ -95,7 +96,11 @@ def set_standing(
         "reason": reason,
     }
     moderation.audit(session, moderator.id, comment, AUDIT_STANDING, details)
-    session.flush()
+    try:
+        session.flush()
+    except IntegrityError as error:  # a colleague gave the same new author a standing just now
+        session.rollback()
+        raise ConflictError("The author's standing changed meanwhile; try again.") from error
     return author_of(session, moderator.site_id, comment_id)
 
 

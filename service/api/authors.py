@@ -60,6 +60,9 @@ class CommentAuthor(MethodView):
         schema=ErrorOut,
         description="A suspension without a future `until`, or an author with no e-mail or IP.",
     )
+    @blp.alt_response(
+        409, schema=ErrorOut, description="A colleague set this author's standing at once."
+    )
     @blp.doc(security=SECURITY)
     def post(self, data: dict[str, Any], comment_id: str):  # noqa: ANN201
         """Set the author's standing on the site; it decides their next comments.
