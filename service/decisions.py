@@ -12,7 +12,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session, make_transient_to_detached, sessionmaker
 from sqlalchemy.orm.attributes import set_committed_value
 
-from service import edits, floods, policy, recording, webhooks
+from service import edits, floods, policy, recording, standings, webhooks
 from service.db import is_transient, session_scope
 from service.history import history_of
 from service.metrics import series
@@ -171,9 +171,10 @@ def _decide(session: Session, comment_ids: Sequence[str], model: Scorer) -> list
         for s in session.scalars(select(Site).where(Site.id.in_({c.site_id for c in comments})))
     }
     outputs = score_facts_safely(model, [facts_of(c) for c in comments])
+    authors = standings.standings_for(session, comments)
     deliveries: list[str] = []
     for comment, output in zip(comments, outputs, strict=True):
-        verdict = verdict_for(session, sites[comment.site_id], comment, output)
+        verdict = verdict_for(session, sites[comment.site_id], comment, output, authors)
         verdict, notify = edits.settle(comment, verdict)
         recorded = record_verdict(session, comment, verdict, output, notify=notify)
         if recorded is not None and recorded.delivery is not None:
@@ -215,17 +216,26 @@ def _count_failure(session: Session, comment_id: str, model: Scorer) -> list[str
 
 
 def verdict_for(
-    session: Session, site: Site, comment: Comment, output: policy.ModelOutput
+    session: Session,
+    site: Site,
+    comment: Comment,
+    output: policy.ModelOutput,
+    authors: Mapping[str, policy.Standing] | None = None,
 ) -> policy.Verdict:
     """The one decision path (queue worker, synchronous endpoints, re-scoring): facts, policy.
 
     The author's history and earlier copies of the text come from one statement of indexed,
     bounded scans; the comment's near-duplicate bands are stored for the comments that follow.
+    ``authors`` are the batch's standings by comment id (read once for a batch); without it
+    the comment's own is read.
     """
     site_policy = site.policy or {}
     settings = policy.resolve(site_policy)
     history = history_of(session, comment, settings, floods.signature(comment.content))
-    return policy.decide(replace(facts_of(comment), history=history), output, site_policy)
+    if authors is None:
+        authors = standings.standings_for(session, [comment])
+    facts = replace(facts_of(comment), history=history, standing=authors.get(comment.id))
+    return policy.decide(facts, output, site_policy)
 
 
 def record_verdict(

@@ -292,6 +292,29 @@ def _default_subject(context: Any) -> str:
     return label_subject(row.get("comment_id"), row.get("text") or "")
 
 
+class AuthorStanding(Base):
+    """A moderator's standing for an author on a site (``service.authors``): a policy fact
+    for the author's next comments. The author is known as the history knows them: by the
+    keyed hash of their e-mail address, else by IP."""
+
+    __tablename__ = "author_standings"
+    __table_args__ = (
+        UniqueConstraint("site_id", "known_by", "author_key", name="uq_author_standings_author"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    site_id: Mapped[str] = mapped_column(ForeignKey("sites.id", ondelete="CASCADE"))
+    known_by: Mapped[str] = mapped_column(String(8))
+    author_key: Mapped[str] = mapped_column(String(64))
+    standing: Mapped[str] = mapped_column(String(16))
+    until: Mapped[datetime | None]
+    reason: Mapped[str | None] = mapped_column(Text)
+    moderator_id: Mapped[str | None] = mapped_column(
+        ForeignKey("moderators.id", ondelete="SET NULL")
+    )
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 class LabeledExample(Base):
     """A human label (moderator, Akismet submit-*, Perspective suggestscore) to learn from.
 

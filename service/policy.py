@@ -16,6 +16,9 @@ Order of evaluation (the README's "Policy" section says the same):
 9. ``author_history`` - recent rejections of the author, or a burst from one author or IP: hold.
 10. ``author_history`` (trusted) - an author with approved comments and no rejection: the model's
     hold (or a reject below ``reputation.trusted_max_score``) is waived.
+11. The author's standing, set by a moderator (``service.authors``): ``author_banned`` and
+    ``author_suspended`` (until its end) reject, ``author_premoderated`` holds, and
+    ``author_trusted`` waives every other rule except ``honeypot`` and ``blocked_term``.
 
 Every rule that fires adds a reason. The most severe action wins (reject > hold > approve); on a
 tie the earlier step in this order decides, and ``decided_by`` says whether that was the model or
@@ -111,6 +114,19 @@ class History:
     copies_here: int = 0
 
 
+STANDINGS = ("trusted", "premoderated", "suspended", "banned")
+
+
+@dataclass(frozen=True)
+class Standing:
+    """A moderator's standing for the author, still in force when the comment is decided (the
+    pipeline leaves out a suspension that has ended)."""
+
+    kind: str
+    until: datetime | None = None
+    reason: str | None = None
+
+
 @dataclass(frozen=True)
 class Facts:
     """What the policy looks at besides the scores."""
@@ -124,6 +140,7 @@ class Facts:
     metadata: Mapping[str, Any] = field(default_factory=dict)
     submitted_at: datetime | None = None
     history: History | None = None
+    standing: Standing | None = None
 
 
 @dataclass(frozen=True)
@@ -223,6 +240,7 @@ def decide(facts: Facts, model: ModelOutput, site_policy: Mapping[str, Any]) -> 
         *_language(facts, settings),
         *_too_fast(facts, settings),
         *_author_history(facts, settings),
+        *_standing(facts),
     ]
     fired.extend(_trusted(facts, settings, model, thresholds, fired))
     deciding = [f for f in fired if f.action is not None]
@@ -390,6 +408,43 @@ def _author_history(facts: Facts, settings: Mapping[str, Any]) -> Iterator[_Fire
             )
 
 
+STANDING_RULES = {
+    "banned": ("reject", "author_banned", "A moderator banned this author."),
+    "suspended": ("reject", "author_suspended", "A moderator suspended this author"),
+    "premoderated": ("hold", "author_premoderated", "A moderator premoderates this author."),
+}
+# What a moderator's trust does not waive: the author did not write these by accident.
+UNWAIVED = ("honeypot", "blocked_term")
+
+
+def _standing(facts: Facts) -> Iterator[_Fired]:
+    """Ban, suspension and premoderation decide like rules (trust is in :func:`_trusted`)."""
+    standing = facts.standing
+    if standing is None or standing.kind not in STANDING_RULES:
+        return
+    action, code, message = STANDING_RULES[standing.kind]
+    details: dict[str, Any] = {"standing": standing.kind}
+    if standing.kind == "suspended":
+        message += f" until {standing.until:%Y-%m-%d %H:%M} UTC." if standing.until else "."
+        details["until"] = standing.until.isoformat() if standing.until else None
+    if standing.reason:
+        details["note"] = standing.reason
+    yield _rule(action, code, message, **details)
+
+
+def _trusted_by_moderator(facts: Facts, fired: list[_Fired]) -> Iterator[_Fired]:
+    """A moderator trusts the author: every hold or reject is waived but the unwaivable."""
+    waived = []
+    for item in fired:
+        if item.action in ("hold", "reject") and item.reason["code"] not in UNWAIVED:
+            item.action = None
+            waived.append(item.reason["code"])
+    details: dict[str, Any] = {"standing": "trusted", "waived": waived}
+    if facts.standing and facts.standing.reason:
+        details["note"] = facts.standing.reason
+    yield _rule("approve", "author_trusted", "A moderator trusts this author.", **details)
+
+
 def _trusted(
     facts: Facts,
     settings: Mapping[str, Any],
@@ -397,7 +452,11 @@ def _trusted(
     thresholds: Mapping[str, Mapping[str, float]],
     fired: list[_Fired],
 ) -> Iterator[_Fired]:
-    """A trusted author's model outcomes are waived unless a score is very high."""
+    """A trusted author's model outcomes are waived unless a score is very high; an author a
+    moderator trusts has every outcome waived but the unwaivable."""
+    if facts.standing is not None and facts.standing.kind == "trusted":
+        yield from _trusted_by_moderator(facts, fired)
+        return
     reputation = settings["reputation"]
     author = facts.history.author if facts.history else None
     if not reputation["enabled"] or author is None or author.rejected:

@@ -63,6 +63,7 @@ def register_api(app: Flask) -> Api:
     api = CommentGateApi(app)
     api.register_blueprint(comments.blp)
     app.register_blueprint(health.blp)
+    from service.api import authors  # noqa: F401  (adds the author routes to the blueprint)
     from service.api.moderation import blp as moderation_blp
 
     api.register_blueprint(moderation_blp)

@@ -9,6 +9,7 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 
 from service.api.schemas import in_utc_range
 from service.moderation import ACTIONS, LABELS, MAX_BULK, MAX_PAGE, SORTS, STATUSES
+from service.policy import STANDINGS
 
 SCORE_RANGE = validate.Range(min=0.0, max=1.0)
 
@@ -227,3 +228,46 @@ class AuditEntryOut(Schema):
 class AuditOut(Schema):
     items = fields.List(fields.Nested(AuditEntryOut))
     next = fields.String(allow_none=True)
+
+
+class StandingOut(Schema):
+    kind = fields.String(metadata={"enum": list(STANDINGS)})
+    until = fields.DateTime(allow_none=True, metadata={"description": "A suspension's end."})
+    reason = fields.String(allow_none=True)
+    moderator_id = fields.String(allow_none=True)
+    updated_at = fields.DateTime()
+
+
+class AuthorPanelOut(Schema):
+    """The comment's author: how they are known, their standing and their history."""
+
+    comment_id = fields.String()
+    known_by = fields.String(allow_none=True, metadata={"enum": ["email", "ip"]})
+    author = fields.Nested(PrivateAuthorOut)
+    standing = fields.Nested(
+        StandingOut,
+        allow_none=True,
+        metadata={"description": "The standing in force; null when none (or a suspension ended)."},
+    )
+    history = fields.Nested(AuthorHistoryOut)
+
+
+class StandingIn(Schema):
+    standing = fields.String(
+        required=True,
+        validate=validate.OneOf([*STANDINGS, "none"]),
+        metadata={
+            "description": "`trusted`: approved unless a blocked term or the honeypot fires; "
+            "`premoderated`: always held; `suspended`: rejected until `until`; `banned`: "
+            "rejected; `none`: clears the standing."
+        },
+    )
+    until = Instant(
+        allow_none=True,
+        metadata={"description": "RFC 3339; required for `suspended`, in the future."},
+    )
+    reason = fields.String(allow_none=True, validate=validate.Length(max=1000))
+
+
+class RejectHeldIn(Schema):
+    reason = fields.String(allow_none=True, validate=validate.Length(max=1000))

@@ -14,7 +14,7 @@ def init_app(app: Flask) -> None:
 
     The cookie's name is set, not defaulted: Flask's config already holds ``session``, which a
     default would leave in place (and another app on the same host may use that name)."""
-    from service.web import live  # noqa: F401 - its routes join the page's blueprint
+    from service.web import author_panel, live  # noqa: F401 - their routes join the page's blueprint
     from service.web.views import blp
 
     app.config.update(

@@ -480,6 +480,25 @@
     if (event.target.matches('input[name="ids"], #select-all')) syncSelection();
   });
 
+  // The author panel is fetched when a card's "Author" is opened; its forms post as usual.
+  document.addEventListener("toggle", async (event) => {
+    const panel = event.target;
+    if (!panel.matches?.("details.author-panel") || !panel.open || panel.dataset.loaded) return;
+    panel.dataset.loaded = "1";
+    const slot = panel.querySelector(".author-slot");
+    try {
+      const response = await fetch(panel.dataset.url, {
+        credentials: "same-origin", headers: { Accept: "text/html" },
+      });
+      if (response.status === 401) return signedOut();
+      if (!response.ok) throw new Error(String(response.status));
+      slot.innerHTML = await response.text();  // rendered and escaped by the server
+    } catch {
+      delete panel.dataset.loaded;
+      slot.textContent = "The author panel could not be loaded; close and open it to try again.";
+    }
+  }, true);
+
   function setCompact(on) {
     document.body.classList.toggle("compact", on);
     document.querySelectorAll("[data-compact]").forEach((b) => b.setAttribute("aria-pressed", String(on)));
