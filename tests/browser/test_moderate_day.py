@@ -193,6 +193,10 @@ def test_undo_sends_nothing_and_a_decision_waits_for_the_window_then_retries_unt
         assert comment.status == "held" and comment.decided_by == "model"
         assert [d.decided_by for d in comment.decisions] == ["model"]
         assert not session.scalars(select(WebhookDelivery).filter_by(comment_id=undone_id)).all()
+    page.keyboard.press("d")  # WordPress's key rejects too
+    expect(undone.locator(".badge")).to_have_text("Rejected")
+    page.keyboard.press("z")
+    expect(undone.locator(".badge")).to_have_text("Held")
 
     page.keyboard.press("j")
     item = page.locator(f'.item[data-id="{comment_id}"]')

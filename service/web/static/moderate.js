@@ -424,6 +424,7 @@
       k: () => focus(current - 1),
       a: () => decide(item, "approve"),
       r: () => decide(item, "reject"),
+      d: () => decide(item, "reject"), // WordPress's key (trash): its a, s, d, z, j, k, x all work
       s: () => decide(item, "reject:spam"),
       t: () => decide(item, "reject:toxic"),
       x: () => toggleSelect(item),
