@@ -20,19 +20,18 @@ from service.db import session_scope
 from service.models import Comment, Decision, LabeledExample, Site, WebhookDelivery
 from service.sites import NewSite
 from tests.support.failing_model import serve_failing
+from tests.support.texts import HAM, SPAM, SPAM_THRESHOLDS
 
 pytestmark = pytest.mark.integration
 
 BLOG = "https://blog.example"
-SPAM = "Buy cheap viagra online now!!! Best casino bonus, click http://cheap-pills.example"
-HAM = "Thanks for the thoughtful article. The part on local history reminded me of my grandmother."
 TOXIC = "You are a worthless idiot and everyone here hates you, shut up."
 # Spam is held from 0.5 and rejected from 0.999; toxicity stays out of the way unless asked.
 HOLD_SPAM = {
     "spam": {"approve_below": 0.5, "reject_at": 0.999},
     "toxicity": {"approve_below": 0.99, "reject_at": 0.999},
 }
-REJECT_SPAM = {**HOLD_SPAM, "spam": {"approve_below": 0.3, "reject_at": 0.6}}
+REJECT_SPAM = SPAM_THRESHOLDS
 HOLD_TOXIC = {**HOLD_SPAM, "toxicity": {"approve_below": 0.5, "reject_at": 0.99}}
 REJECT_TOXIC = {**HOLD_SPAM, "toxicity": {"approve_below": 0.3, "reject_at": 0.5}}
 COMMENT = {
