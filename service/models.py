@@ -9,7 +9,9 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    Computed,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -90,6 +92,11 @@ class Site(Base):
     webhook_disabled_reason: Mapped[str | None] = mapped_column(Text)
 
 
+def _rank_of(task: str) -> str:
+    """A generated column's expression: the task's score from ``scores``, else -1."""
+    return f"COALESCE(CAST(scores ->> '{task}' AS FLOAT), -1.0)"
+
+
 class Comment(Base):
     """A comment as the platform sent it, with its current status and latest decision summary."""
 
@@ -115,6 +122,16 @@ class Comment(Base):
         ),
         Index("ix_comments_site_author_ip", "site_id", "author_ip", "received_at", "status"),
         Index("ix_comments_fingerprint", "fingerprint", "received_at"),
+        # the queue's pages sorted by score, and filtered by author, read only the page
+        Index("ix_comments_site_status_spam", "site_id", "status", "spam_rank", "id"),
+        Index("ix_comments_site_status_toxicity", "site_id", "status", "toxicity_rank", "id"),
+        Index(
+            "ix_comments_site_status_author",
+            "site_id",
+            "status",
+            text("lower(author_name)"),
+            "received_at",
+        ),
     )
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
@@ -145,6 +162,9 @@ class Comment(Base):
     scores: Mapped[dict[str, Any] | None]
     reasons: Mapped[list[Any] | None]
     model_version: Mapped[str | None] = mapped_column(String(64))
+    # The database's own copies of the scores, -1 where there is none: the queue's sort keys.
+    spam_rank: Mapped[float] = mapped_column(Float, Computed(_rank_of("spam")))
+    toxicity_rank: Mapped[float] = mapped_column(Float, Computed(_rank_of("toxicity")))
     # Failed attempts to decide it (not counting the model's, which hold at once): at
     # decisions.MAX_DECIDE_ATTEMPTS the comment is held for a moderator.
     decide_failures: Mapped[int] = mapped_column(Integer, default=0, server_default="0")

@@ -98,16 +98,17 @@ def score_of(task: str) -> ColumnElement[float]:
 
 
 def _sort_key(sort: str) -> ColumnElement[Any]:
+    """The column a sort orders by; each leads an index with the site and status."""
     if sort in ("oldest", "newest"):
         return Comment.received_at
-    return func.coalesce(score_of(sort), -1.0)
+    return Comment.spam_rank if sort == "spam" else Comment.toxicity_rank
 
 
 def _key_value(comment: Comment, sort: str) -> Any:
     if sort in ("oldest", "newest"):
         return comment.received_at.isoformat()
-    value = (comment.scores or {}).get(sort)
-    return float(value) if isinstance(value, int | float) else -1.0
+    # the database's own value, as the keyset comparison will see it
+    return float(getattr(comment, f"{sort}_rank"))
 
 
 def _after(sort: str, cursor: str) -> ColumnElement[bool]:

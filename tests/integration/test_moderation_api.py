@@ -57,7 +57,9 @@ def store(app, site: NewSite, rows: list[dict[str, Any]]) -> list[str]:  # noqa:
                 author_email_hash=hash_identifier(email, key) if email else None,
                 author_ip=row.get("ip"),
                 received_at=now - timedelta(minutes=row.get("age", 0)),
-                scores={"spam": row.get("spam", 0.0), "toxicity": row.get("toxicity", 0.0)},
+                scores=row.get(
+                    "scores", {"spam": row.get("spam", 0.0), "toxicity": row.get("toxicity", 0.0)}
+                ),
                 reasons=row.get("reasons", [{"code": "spam_score", "message": "held"}]),
                 action="hold",
                 decided_by="model",
@@ -204,6 +206,41 @@ def test_cursor_pagination_is_complete_and_stable_under_inserts(app, client, mak
         assert response.status_code == 422
     other_sort = {"sort": "oldest", "cursor": first.get_json()["next"]}
     assert client.get(QUEUE, query_string=other_sort, headers=headers).status_code == 422
+
+
+def test_score_sorts_page_one_by_one_with_unscored_comments_last(app, client, make_site) -> None:  # noqa: ANN001
+    """The sort key is the database's copy of the score: a cursor taken from it lands exactly
+    between comments whose scores no short decimal writes, and a comment without scores (an
+    error hold) comes after every scored one."""
+    site = make_site()
+    odd = 0.1 + 0.2  # 0.30000000000000004
+    store(
+        app,
+        site,
+        [
+            {"external_id": "none", "scores": None, "age": 1},
+            {"external_id": "toxic-only", "scores": {"toxicity": 0.9}, "age": 2},
+            {"external_id": "odd-a", "spam": odd, "age": 3},
+            {"external_id": "odd-b", "spam": odd, "age": 4},
+            {"external_id": "long", "spam": 0.7312345678901234, "age": 5},
+            {"external_id": "zero", "spam": 0.0, "age": 6},
+        ],
+    )
+    headers = bearer(moderator_token(app, site))
+    seen, cursor = [], None
+    while True:
+        query = {"sort": "spam", "limit": 1, **({"cursor": cursor} if cursor else {})}
+        body = client.get(QUEUE, query_string=query, headers=headers).get_json()
+        seen += [i["external_id"] for i in body["items"]]
+        if (cursor := body["next"]) is None:
+            break
+    assert len(seen) == 6 and seen[0] == "long" and seen[3] == "zero"
+    assert set(seen[1:3]) == {"odd-a", "odd-b"}
+    assert set(seen[4:]) == {"none", "toxic-only"}
+    by_toxicity = external_ids(
+        client.get(QUEUE, query_string={"sort": "toxicity"}, headers=headers)
+    )
+    assert by_toxicity[0] == "toxic-only" and by_toxicity[-1] == "none"
 
 
 def test_moderators_see_and_decide_only_their_own_site(app, client, make_site) -> None:  # noqa: ANN001
