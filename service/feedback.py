@@ -11,6 +11,7 @@ or toxic (task ``toxicity``):
 | label ``ok`` | ``(spam, 0)``, ``(toxicity, 0)`` |
 | approve, no label | ``(spam, 0)``, ``(toxicity, 0)``: an approved comment is neither |
 | reject, no label | ``(task, 1)`` for the task the model scored higher (``spam`` if unscored) |
+| hold (back to the queue) | none: the comment is undecided again, and its earlier label is gone |
 
 A label says what the text is and wins over the action (a site may approve a toxic comment, or
 reject a harmless one as off-topic). The export writes CSV or JSONL files with the columns
@@ -50,6 +51,8 @@ def label_rows(
     """The ``(task, label)`` rows a moderator decision teaches (see the module's table)."""
     if label is not None:
         return LABEL_ROWS[label]
+    if action == "hold":
+        return ()
     if action == "approve":
         return LABEL_ROWS["ok"]
     scores = scores or {}

@@ -33,7 +33,8 @@ from service.models import (
 
 STATUSES = ("pending", "approved", "held", "rejected")
 SORTS = ("oldest", "newest", "spam", "toxicity")
-ACTIONS = ("approve", "reject")
+# hold sends a decided comment back to the queue (WordPress's "unapprove"); it teaches nothing
+ACTIONS = ("approve", "reject", "hold")
 LABELS = ("spam", "ham", "toxic", "ok")
 MAX_BULK = 500
 MAX_PAGE = 200
@@ -351,6 +352,8 @@ def _check_choice(action: str, label: str | None) -> None:
         raise ValidationError(f"Action must be one of {', '.join(ACTIONS)}.")
     if label is not None and label not in LABELS:
         raise ValidationError(f"Label must be one of {', '.join(LABELS)}.")
+    if label is not None and action == "hold":
+        raise ValidationError("A comment sent back to the queue takes no label.")
 
 
 def _moderator_reasons(

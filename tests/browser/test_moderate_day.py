@@ -219,6 +219,11 @@ def test_undo_sends_nothing_and_a_decision_waits_for_the_window_then_retries_unt
     page.goto(f"{base}/moderate?status=approved")
     expect(item.locator(".delivery")).to_have_text("Sent")
     expect(item.locator(".by")).to_have_text("by ana@example.org")
+    page.keyboard.press("u")  # WordPress's unapprove: back to the held queue
+    expect(page.locator("#toast")).to_contain_text(f"Held: #{rows[1]['external_id']}")
+    with session_scope(sessions) as session:
+        comment = session.get(Comment, comment_id)
+        assert (comment.status, comment.action, comment.decided_by) == ("held", "hold", "moderator")
     page.context.close()
 
 

@@ -297,7 +297,9 @@ def test_decision_updates_comment_keeps_history_labels_and_audit(app, client, ma
     headers = bearer(moderator_token(app, site, "ana@example.org"))
     url = f"/v1/moderation/comments/{ids[0]}/decision"
 
-    assert client.post(url, json={"action": "hold"}, headers=headers).status_code == 422
+    assert client.post(url, json={"action": "defer"}, headers=headers).status_code == 422
+    hold_as_spam = {"action": "hold", "label": "spam"}
+    assert client.post(url, json=hold_as_spam, headers=headers).status_code == 422
     assert (
         client.post(url, json={"action": "approve", "label": "meh"}, headers=headers).status_code
         == 422
@@ -359,6 +361,14 @@ def test_decision_updates_comment_keeps_history_labels_and_audit(app, client, ma
     only = client.get(f"/v1/moderation/audit?comment={ids[2]}", headers=headers).get_json()
     assert [e["comment_id"] for e in only["items"]] == [ids[2]]
 
+    unapproved = client.post(
+        url, json={"action": "hold", "expected_status": "approved"}, headers=headers
+    )
+    assert unapproved.status_code == 200 and unapproved.get_json()["status"] == "held"
+    assert labels(ids[0]) == set(), "back in the queue: it teaches nothing until decided again"
+    queue = client.get(QUEUE, headers=headers).get_json()
+    assert ids[0] in [item["id"] for item in queue["items"]]
+
 
 def test_bulk_decisions_are_all_or_nothing(app, client, make_site) -> None:  # noqa: ANN001
     site = make_site()
@@ -393,7 +403,7 @@ def test_bulk_decisions_are_all_or_nothing(app, client, make_site) -> None:  # n
         headers=headers,
     )
     assert too_many.status_code == 422
-    for body in ({"ids": [], "action": "approve"}, {"ids": ids, "action": "hold"}, {"ids": ids}):
+    for body in ({"ids": [], "action": "approve"}, {"ids": ids, "action": "defer"}, {"ids": ids}):
         assert (
             client.post("/v1/moderation/decisions", json=body, headers=headers).status_code == 422
         )
@@ -454,6 +464,15 @@ def test_moderator_decision_reaches_the_platform_by_webhook(
     assert outcomes == [("approve", "approved"), ("reject", "rejected")], (
         "a later decision sends a new event"
     )
+
+    client.post(
+        f"/v1/moderation/comments/{comment_id}/decision",
+        json={"action": "hold"},
+        headers=headers,
+    )
+    wait_for(lambda: len(webhook_receiver.events_for(comment_id)) == 3, timeout=30)
+    data = [json.loads(e["body"])["data"] for e in webhook_receiver.events_for(comment_id)]
+    assert ("hold", "held") in [(d["action"], d["status"]) for d in data], "unapproved"
 
 
 def test_page_session_csrf_headers_and_site_isolation(app, client, make_site) -> None:  # noqa: ANN001

@@ -424,7 +424,8 @@
       k: () => focus(current - 1),
       a: () => decide(item, "approve"),
       r: () => decide(item, "reject"),
-      d: () => decide(item, "reject"), // WordPress's key (trash): its a, s, d, z, j, k, x all work
+      d: () => decide(item, "reject"), // WordPress's keys: a, u, s, d, z, j, k, x all work
+      u: () => item?.dataset.status !== "held" && decide(item, "hold"), // WordPress's unapprove
       s: () => decide(item, "reject:spam"),
       t: () => decide(item, "reject:toxic"),
       x: () => toggleSelect(item),
