@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from service.config import Settings
 from service.db import API_CHECKPOINT_PAGES, make_engine, make_session_factory
-from service.publisher import TaskPublisher
+from service.publisher import GroupedPublisher, TaskPublisher
 
 log = logging.getLogger(__name__)
 
@@ -29,6 +29,7 @@ class AppState:
     sessions: sessionmaker[Session]
     celery: Celery
     publisher: TaskPublisher
+    scoring: GroupedPublisher
     _model: Any = None
 
     def model(self) -> Model:
@@ -59,11 +60,10 @@ class AppState:
         model_outputs(model)
         score_texts(model, ["Warming up."])
 
-    def enqueue_scoring(self, comment_ids: Sequence[str]) -> bool:
-        """Publish score tasks after the commit; a failure leaves the comments to the sweep."""
-        from workers.celery_app import SCORE_TASK
-
-        return self.publisher.publish(SCORE_TASK, comment_ids)
+    def enqueue_scoring(self, comment_ids: Sequence[str]) -> None:
+        """Queue committed comments for scoring: this process's publisher sends the ids of
+        concurrent requests as one message; a failure leaves them to the sweep."""
+        self.scoring.submit(comment_ids)
 
     def enqueue_delivery(self, delivery_ids: Sequence[str], countdown: float | None = None) -> bool:
         """Publish delivery tasks after the commit, due in ``countdown`` seconds if given."""
@@ -73,16 +73,18 @@ class AppState:
 
 
 def init_app(app: Flask, settings: Settings) -> AppState:
-    from workers.celery_app import create_celery
+    from workers.celery_app import SCORE_TASK, create_celery
 
     engine = make_engine(settings.database_url, checkpoint_pages=API_CHECKPOINT_PAGES)
     celery = create_celery(settings)
+    publisher = TaskPublisher(celery)
     state = AppState(
         settings=settings,
         engine=engine,
         sessions=make_session_factory(engine),
         celery=celery,
-        publisher=TaskPublisher(celery),
+        publisher=publisher,
+        scoring=GroupedPublisher(publisher, SCORE_TASK),
     )
     app.extensions["commentgate"] = state
     app.teardown_appcontext(_close_session)

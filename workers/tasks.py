@@ -47,8 +47,9 @@ PRUNE_EVERY_SECONDS = 3600.0
 
 
 def _ids(requests: Sequence) -> list[str]:
-    """Distinct ids in arrival order (a message redelivered into the same batch counts once)."""
-    return list(dict.fromkeys(str(r.args[0]) for r in requests if r.args))
+    """Distinct ids in arrival order (a message redelivered into the same batch counts once).
+    A message carries one id (the sweep's) or several (an API process's grouped publish)."""
+    return list(dict.fromkeys(str(item) for r in requests for item in (r.args or ())))
 
 
 @shared_task(
