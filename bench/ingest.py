@@ -7,7 +7,9 @@
 The load generator is wrk (Debian package ``wrk``) in its own process, with a Lua script that
 gives every request a unique external_id. The ceiling is a Flask app with one route returning a
 constant 202 JSON, served by the same gunicorn configuration. Every comment the real endpoint
-accepts is committed to the database and published to the broker before the 202.
+accepts is committed to the database before the 202, and its id handed to the process's
+publisher, which sends the ids of concurrent requests as one message a couple of milliseconds
+later.
 """
 
 from __future__ import annotations
