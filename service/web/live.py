@@ -35,10 +35,16 @@ def cards():  # noqa: ANN201
 
 @blp.get("/state")
 def cards_state():  # noqa: ANN201
-    """For the cards on screen (``ids``): status and delivery; for the site: counts, failing."""
+    """For the cards on screen (``ids``): status and delivery; for the site: counts, failing;
+    under the page's filters, if any, how many comments match them (``matching``)."""
     moderator = _require()
     ids = request.args.getlist("ids")[: moderation.MAX_PAGE]
     session = db()
+    filters = {k: v for k, v in request.args.items() if k != "ids"}
+    matching = None
+    if any(k not in ("status", "sort") for k in filters):
+        queue_filter, _ = _queue_filter(filters)
+        matching = moderation.count_matching(session, moderator.site_id, queue_filter)
     statuses = dict(
         session.execute(
             select(Comment.id, Comment.status).where(
@@ -53,5 +59,6 @@ def cards_state():  # noqa: ANN201
             "deliveries": delivery_badges.delivery_states(session, moderator.site_id, ids),
             "counts": moderation.status_counts(session, moderator.site_id),
             "failing": site.failing,
+            "matching": matching,
         }
     )

@@ -393,3 +393,30 @@ def test_the_queue_flows_past_the_old_page_end_and_drops_what_a_colleague_decide
     expect(page.locator("#toast")).to_contain_text("Rejected 26 comments matching.")
     expect(held_count).to_have_text("0")
     page.context.close()
+
+
+def test_new_comments_flow_into_a_filtered_queue_and_others_stay_out(
+    browser, base, sessions, new_site
+) -> None:  # noqa: ANN001
+    from playwright.sync_api import expect
+
+    site, token = new_site()
+    hold(sessions, site, [{"external_id": "zed-1", "content": "First", "author": "Zed"}])
+    hold(sessions, site, [{"external_id": "amy-1", "content": "Other", "author": "Amy"}])
+    page = signed_in(browser, base, token)
+    page.goto(f"{base}/moderate?author=Zed")
+    cards = page.locator(".item")
+    expect(cards).to_have_count(1)
+
+    hold(sessions, site, [{"external_id": "amy-2", "content": "Later", "author": "Amy"}])
+    hold(
+        sessions,
+        site,
+        [{"external_id": "zed-2", "content": "Second", "author": "Zed", "minutes_ago": 0}],
+    )
+    expect(cards).to_have_count(2, timeout=10_000)
+    expect(cards.nth(1)).to_contain_text("Second")
+    page.wait_for_timeout(4_000)  # another poll or more: Amy's comments never join
+    expect(cards).to_have_count(2)
+    assert "Later" not in page.locator("#queue").inner_text()
+    page.context.close()

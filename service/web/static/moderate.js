@@ -161,7 +161,8 @@
     clearTimeout(pollTimer);
     const list = items();
     if (!stateUrl) return; // with no cards on screen the counts still come
-    const query = new URLSearchParams(list.map((item) => ["ids", item.dataset.id]));
+    const query = new URLSearchParams(queue?.dataset.filters || "");
+    list.forEach((item) => query.append("ids", item.dataset.id));
     let waiting = false;
     try {
       const response = await fetch(`${stateUrl}?${query}`, {
@@ -191,7 +192,7 @@
         });
         if (gone) say(`${gone} comment${gone > 1 ? "s" : ""} decided by colleagues left the queue.`);
         showCounts(data.counts);
-        arrivals(data.counts);
+        arrivals(data.matching ?? data.counts?.[queue?.dataset.status]);
         const banner = document.getElementById("deliveries-failing");
         if (banner) banner.hidden = !data.failing;
       }
@@ -224,13 +225,14 @@
     return loading;
   }
 
-  function arrivals(counts) {
-    // Comments that arrived after the last card, oldest first and unfiltered: they flow in too.
+  function arrivals(waiting) {
+    // Comments that arrived after the last card (oldest first, under the page's filters): they
+    // flow in too.
     const list = items();
     const open = list.filter((item) => !item.classList.contains("decided")).length;
     const last = list[list.length - 1];
     if (!queue?.dataset.arrivals || queue.dataset.more || !last) return;
-    if ((counts?.[queue.dataset.status] || 0) <= open) return;
+    if ((waiting || 0) <= open) return;
     const join = queue.dataset.arrivals.includes("?") ? "&" : "?";
     queue.dataset.more = `${queue.dataset.arrivals}${join}cursor=${encodeURIComponent(last.dataset.after)}`;
     loadMore();
