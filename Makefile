@@ -39,6 +39,7 @@ test: install-test ## Run every test against real Redis, PostgreSQL, Celery work
 	./scripts/ensure-services.sh
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 	$(BIN)/python -m pytest
 
 model: install ## Rebuild the shipped model (classifier/default_model) from DATA (the public data sets)
@@ -49,7 +50,10 @@ model: install ## Rebuild the shipped model (classifier/default_model) from DATA
 lint: install-test ## ruff check and format check
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .
 
+typecheck: install-test ## mypy on the packages that pyproject.toml lists (strict on classifier/)
+	$(BIN)/mypy
+
 bench-install: install-test ## Install the benchmark-only extras (peers with pinned versions)
 	$(BIN)/pip install -q -e '.[test,bench]'
 
-.PHONY: help install install-test run test model lint bench-install
+.PHONY: help install install-test run test model lint typecheck bench-install

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
 __all__ = ["model_card"]
 
@@ -38,7 +39,9 @@ def _pct(value: float | None) -> str:
     return "–" if value is None else f"{100 * value:.1f}%"
 
 
-def _data_table(metadata: Mapping, provenance: Mapping[str, Mapping]) -> list[str]:
+def _data_table(
+    metadata: Mapping[str, Any], provenance: Mapping[str, Mapping[str, str]]
+) -> list[str]:
     lines = [
         "| data set | task | train / dev rows | source | licence |",
         "| --- | --- | ---: | --- | --- |",
@@ -52,7 +55,7 @@ def _data_table(metadata: Mapping, provenance: Mapping[str, Mapping]) -> list[st
     return lines
 
 
-def _metrics_table(metadata: Mapping) -> list[str]:
+def _metrics_table(metadata: Mapping[str, Any]) -> list[str]:
     lines = [
         "| task | data set | dev rows | ROC AUC | average precision |",
         "| --- | --- | ---: | ---: | ---: |",
@@ -65,7 +68,7 @@ def _metrics_table(metadata: Mapping) -> list[str]:
     return lines
 
 
-def _decisions_table(metadata: Mapping, which: str) -> list[str]:
+def _decisions_table(metadata: Mapping[str, Any], which: str) -> list[str]:
     lines = [
         "| task | data set | legitimate: approved / held / rejected "
         "| bad: approved / held / rejected |",
@@ -84,7 +87,7 @@ def _decisions_table(metadata: Mapping, which: str) -> list[str]:
     return lines
 
 
-def _tradeoff_table(metadata: Mapping, task: str) -> list[str]:
+def _tradeoff_table(metadata: Mapping[str, Any], task: str) -> list[str]:
     lines = [
         "| target: legitimate approved on every set | approve below | legitimate approved "
         "(mean / worst set) | bad approved (mean / worst set) |",
@@ -99,7 +102,9 @@ def _tradeoff_table(metadata: Mapping, task: str) -> list[str]:
     return lines
 
 
-def model_card(metadata: Mapping, provenance: Mapping[str, Mapping] | None = None) -> str:
+def model_card(
+    metadata: Mapping[str, Any], provenance: Mapping[str, Mapping[str, str]] | None = None
+) -> str:
     """The card of the model described by `metadata`; `provenance` maps a data set's name to
     its `source` and `licence`."""
     provenance = provenance or {}

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import json
 import tempfile
+from collections.abc import Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
 
 import click
 from rich import box
@@ -18,25 +20,38 @@ from rich.table import Table
 
 from .config import TrainConfig
 from .data import default_training_paths
-from .model import ModelLoadError, load_model
+from .model import Model, ModelLoadError, load_model
 from .registry import Registry, RegistryError
 from .shipped import SHIPPED_MODEL, export_folder, shipped_version
 from .types import CommentInput
+
+if TYPE_CHECKING:
+    from .training import TrainResult
 
 __all__ = ["train_command", "evaluate_command", "models", "score_command"]
 
 _err = Console(stderr=True)
 
 
+class Folders(Protocol):
+    """What the commands read of `ctx.obj`."""
+
+    @property
+    def model_dir(self) -> str | Path: ...
+
+    @property
+    def training_data(self) -> str | Path: ...
+
+
 def _out(as_json: bool) -> Console:
     return Console(stderr=as_json)
 
 
-def _registry(obj) -> Registry:
+def _registry(obj: Folders) -> Registry:
     return Registry(Path(obj.model_dir))
 
 
-def _emit(payload: dict) -> None:
+def _emit(payload: Mapping[str, Any]) -> None:
     click.echo(json.dumps(payload, indent=2, default=str))
 
 
@@ -44,7 +59,7 @@ def _fail(exc: Exception) -> click.ClickException:
     return click.ClickException(str(exc))
 
 
-def _compare_active(registry: Registry, result) -> dict:
+def _compare_active(registry: Registry, result: TrainResult) -> dict[str, Any]:
     """Dev metrics of the currently active model on the new model's dev splits."""
     try:
         active = registry.load_active()
@@ -53,7 +68,7 @@ def _compare_active(registry: Registry, result) -> dict:
     from .evaluation import task_probabilities
     from .metrics import binary_metrics
 
-    metrics: dict = {"version": active.version, "dev_metrics": {}}
+    metrics: dict[str, Any] = {"version": active.version, "dev_metrics": {}}
     for ds in result.datasets:
         if not ds.dev or len({label for _, label in ds.dev}) < 2:
             continue
@@ -63,7 +78,7 @@ def _compare_active(registry: Registry, result) -> dict:
     return metrics
 
 
-def _metrics_table(result, previous: dict) -> Table:
+def _metrics_table(result: TrainResult, previous: Mapping[str, Any]) -> Table:
     old_version = previous.get("version")
     table = Table(title=f"dev metrics of {result.version}")
     for column in ("task", "data set", "n", "ROC AUC", "AP", "F1@0.5"):
@@ -119,7 +134,7 @@ def _metrics_table(result, previous: dict) -> Table:
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object on stdout.")
 @click.pass_obj
 def train_command(
-    obj,
+    obj: Folders,
     data: tuple[Path, ...],
     project_data: bool,
     activate: bool,
@@ -166,6 +181,8 @@ def train_command(
             raise _fail(exc) from exc
         bar.update(step, description="comparing with the active model")
         previous = _compare_active(registry, result)
+    if result.version is None or result.path is None:
+        raise click.ClickException("the trained model was not registered: no version to report")
     if scratch is not None and out is not None:
         result.path = export_folder(result.path, out)
         scratch.cleanup()
@@ -195,7 +212,7 @@ def train_command(
     console.print(f"registered {result.version} in {result.seconds:.1f} s ({state})")
 
 
-def base_model(registry: Registry):
+def base_model(registry: Registry) -> Model:
     """What `train` without --data builds on: the base of the active model when it was itself
     built on one (labels are never counted twice), else the active model, else the shipped one."""
     active = registry.active_version()
@@ -230,8 +247,8 @@ def base_model(registry: Registry):
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object on stdout.")
 @click.pass_obj
 def evaluate_command(
-    obj, task: str, data: Path, version: str | None, report: Path | None, as_json: bool
-):
+    obj: Folders, task: str, data: Path, version: str | None, report: Path | None, as_json: bool
+) -> None:
     """Measure a model on labeled data: ROC AUC, average precision, precision, recall, F1."""
     from .evaluation import evaluate, read_labeled, task_probabilities
 
@@ -276,7 +293,7 @@ def models() -> None:
 @models.command("list")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object on stdout.")
 @click.pass_obj
-def list_command(obj, as_json: bool) -> None:
+def list_command(obj: Folders, as_json: bool) -> None:
     """Every registered version, oldest first; the active one is marked."""
     registry = _registry(obj)
     versions = registry.versions()
@@ -310,7 +327,7 @@ def list_command(obj, as_json: bool) -> None:
     _out(False).print(table)
 
 
-def _limits(task: dict | None) -> str:
+def _limits(task: Mapping[str, float] | None) -> str:
     if not task:
         return "–"
     return f"{task['approve_below']:.3f} / {task['reject_at']:.3f}"
@@ -320,7 +337,7 @@ def _limits(task: dict | None) -> str:
 @click.argument("version")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object on stdout.")
 @click.pass_obj
-def show_command(obj, version: str, as_json: bool) -> None:
+def show_command(obj: Folders, version: str, as_json: bool) -> None:
     """Everything recorded about VERSION: data, metrics, thresholds, hashes."""
     registry = _registry(obj)
     try:
@@ -338,7 +355,7 @@ def show_command(obj, version: str, as_json: bool) -> None:
 @click.argument("version", required=False)
 @click.option("--shipped", is_flag=True, help="The model shipped with the package.")
 @click.pass_obj
-def card_command(obj, version: str | None, shipped: bool) -> None:
+def card_command(obj: Folders, version: str | None, shipped: bool) -> None:
     """The model card of VERSION (default: the active one) in Markdown: data and licences,
     dev metrics, thresholds and the decisions they make, intended use and known limits."""
     from .card import model_card
@@ -359,7 +376,7 @@ def card_command(obj, version: str | None, shipped: bool) -> None:
 @click.argument("version")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object on stdout.")
 @click.pass_obj
-def promote_command(obj, version: str, as_json: bool) -> None:
+def promote_command(obj: Folders, version: str, as_json: bool) -> None:
     """Make VERSION the active model (workers pick it up within seconds)."""
     registry = _registry(obj)
     previous = registry.active_version()
@@ -376,7 +393,7 @@ def promote_command(obj, version: str, as_json: bool) -> None:
 @models.command("rollback")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object on stdout.")
 @click.pass_obj
-def rollback_command(obj, as_json: bool) -> None:
+def rollback_command(obj: Folders, as_json: bool) -> None:
     """Re-activate the previously active version."""
     registry = _registry(obj)
     previous = registry.active_version()
@@ -394,7 +411,7 @@ def rollback_command(obj, as_json: bool) -> None:
 @click.argument("text")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object on stdout.")
 @click.pass_obj
-def score_command(obj, text: str, as_json: bool) -> None:
+def score_command(obj: Folders, text: str, as_json: bool) -> None:
     """Score TEXT with the active model."""
     try:
         model = _registry(obj).load_active()
@@ -402,7 +419,7 @@ def score_command(obj, text: str, as_json: bool) -> None:
         raise _fail(exc) from exc
     comment = CommentInput(text)
     scores = model.score([comment])[0]
-    payload = {
+    payload: dict[str, Any] = {
         "model_version": model.version,
         "scores": {k: round(v, 6) for k, v in scores.as_dict().items()},
         "spam_terms": scores.spam_terms,

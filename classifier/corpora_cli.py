@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -33,7 +34,7 @@ def _selected(corpora: Sequence[Corpus], only: tuple[str, ...]) -> list[Corpus]:
     return [corpus for corpus in corpora if not names or corpus.name in names]
 
 
-def _summary(fetched: Fetched) -> dict:
+def _summary(fetched: Fetched) -> dict[str, Any]:
     corpus = fetched.corpus
     return {
         "name": corpus.name,

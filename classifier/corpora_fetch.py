@@ -13,7 +13,7 @@ import os
 import random
 import tempfile
 import threading
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Generator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import closing
 from dataclasses import dataclass
@@ -113,7 +113,7 @@ class Source:
             return self.mirror.rstrip("/") + "/" + rest
         return str(Path(self.mirror) / unquote(rest))
 
-    def chunks(self, url: str) -> Iterator[bytes]:
+    def chunks(self, url: str) -> Generator[bytes, None, None]:
         """The bytes at `url` (or its mirror), as they arrive."""
         where = self.locate(url)
         if not where.startswith(("http://", "https://")):

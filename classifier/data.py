@@ -11,9 +11,10 @@ import csv
 import hashlib
 import json
 import random
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from .types import CommentInput
 
@@ -68,7 +69,7 @@ def parse_label(value: object) -> int | None:
         return None
 
 
-def read_rows(path: Path) -> list[dict]:
+def read_rows(path: Path) -> list[dict[str, Any]]:
     """The rows of one CSV or JSONL file as dicts."""
     if path.suffix in (".jsonl", ".json"):
         with path.open(encoding="utf-8") as fh:
@@ -115,7 +116,7 @@ def _sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def _comment(row: dict) -> CommentInput:
+def _comment(row: Mapping[str, Any]) -> CommentInput:
     def opt(key: str) -> str | None:
         value = row.get(key)
         return str(value) if value not in (None, "") else None
@@ -129,10 +130,13 @@ def _comment(row: dict) -> CommentInput:
     )
 
 
-def _hold_out(rows: list[tuple[CommentInput, int]], seed: int) -> tuple[list, list]:
+def _hold_out(
+    rows: list[tuple[CommentInput, int]], seed: int
+) -> tuple[list[tuple[CommentInput, int]], list[tuple[CommentInput, int]]]:
     """A stratified split: about DEV_FRACTION of each label for dev."""
     rng = random.Random(seed)
-    train, dev = [], []
+    train: list[tuple[CommentInput, int]] = []
+    dev: list[tuple[CommentInput, int]] = []
     for label in (0, 1):
         group = [r for r in rows if r[1] == label]
         rng.shuffle(group)
@@ -167,8 +171,8 @@ def collect_datasets(paths: Sequence[str | Path], seed: int = 0) -> list[Dataset
         for (_task, ds_name), dataset in datasets.items():
             if ds_name == name and file not in dataset.files:
                 dataset.files.append(file)
-    for key, rows in others.items():
-        train, dev = _hold_out(rows, seed)
+    for key, labeled in others.items():
+        train, dev = _hold_out(labeled, seed)
         datasets[key].train.extend(train)
         datasets[key].dev.extend(dev)
     return [d for d in datasets.values() if d.train]

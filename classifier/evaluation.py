@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from .data import TASKS, parse_label, read_rows
 from .metrics import binary_metrics
@@ -37,14 +39,16 @@ def read_labeled(path: str | Path) -> tuple[list[CommentInput], list[int]]:
     return comments, labels
 
 
-def task_probabilities(model: Model, task: str, comments: Sequence[CommentInput], batch: int = 512):
+def task_probabilities(
+    model: Model, task: str, comments: Sequence[CommentInput], batch: int = 512
+) -> npt.NDArray[np.float64]:
     """The calibrated probability of `task` for every comment (no explanations: fast)."""
     return probabilities(model, comments, batch)[task]
 
 
 def probabilities(
     model: Model, comments: Sequence[CommentInput], batch: int = 512
-) -> dict[str, np.ndarray]:
+) -> dict[str, npt.NDArray[np.float64]]:
     """Every task's probability for every comment, from one pass over the comments."""
     parts = [model.logits(comments[i : i + batch]) for i in range(0, len(comments), batch)]
     logits = np.vstack(parts) if parts else np.zeros((0, len(model.outputs)))
@@ -53,14 +57,14 @@ def probabilities(
 
 def evaluate(
     model: Model, task: str, comments: Sequence[CommentInput], labels: Sequence[int]
-) -> dict:
+) -> dict[str, Any]:
     """ROC AUC, average precision, and precision/recall/F1 at 0.5 (the calibrated midpoint),
     plus the same at the model's reject threshold."""
     if task not in TASKS:
         raise ValueError(f"task must be one of {', '.join(TASKS)}")
     probs = task_probabilities(model, task, comments)
     threshold = float(model.thresholds.get(task, {}).get("reject_at", 0.5))
-    result = {"task": task, "model_version": model.version}
+    result: dict[str, Any] = {"task": task, "model_version": model.version}
     result.update(binary_metrics(labels, probs, threshold=0.5))
     result["at_reject_threshold"] = binary_metrics(labels, probs, threshold=threshold)
     result["thresholds"] = model.thresholds.get(task)

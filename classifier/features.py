@@ -17,6 +17,7 @@ import unicodedata
 import zlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import urlsplit
 
 import numpy as np
@@ -76,7 +77,7 @@ class FeatureConfig:
     meta_scale: float = 0.25
 
     @classmethod
-    def from_metadata(cls, settings: dict) -> FeatureConfig:
+    def from_metadata(cls, settings: dict[str, Any]) -> FeatureConfig:
         """The settings a model was trained with; older models lack the newer settings, and get
         the behaviour they were trained with."""
         older = {"style_terms": False, "raw_char_max": 0, "meta_scale": 0.5}
@@ -265,7 +266,12 @@ class Featurizer:
         """The words whose raw character n-grams are features (none for older models)."""
         return text.lower().split() if self.config.raw_char_max else []
 
-    def _indices(self, comment: CommentInput, out: list[int], keep: list | None = None) -> None:
+    def _indices(
+        self,
+        comment: CommentInput,
+        out: list[int],
+        keep: list[tuple[list[str], list[str], list[str]]] | None = None,
+    ) -> None:
         cache, entry, mask = self._cache, self._entry, self._word_mask
         prev = -1
         chars: list[int] = []
@@ -288,7 +294,11 @@ class Featurizer:
         if keep is not None:
             keep.append((tokens, raw, meta))
 
-    def counts(self, comments: Iterable[CommentInput], keep: list | None = None) -> sp.csr_matrix:
+    def counts(
+        self,
+        comments: Iterable[CommentInput],
+        keep: list[tuple[list[str], list[str], list[str]]] | None = None,
+    ) -> sp.csr_matrix:
         """Raw term counts, one row per comment."""
         indices: list[int] = []
         indptr = [0]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import numpy.typing as npt
 
 __all__ = ["binary_metrics", "calibrate_thresholds", "REJECT_PRECISION", "APPROVED_BAD_SHARE"]
 
@@ -10,7 +11,9 @@ REJECT_PRECISION = 0.99
 APPROVED_BAD_SHARE = 0.02
 
 
-def binary_metrics(labels, probs, threshold: float = 0.5) -> dict:
+def binary_metrics(
+    labels: npt.ArrayLike, probs: npt.ArrayLike, threshold: float = 0.5
+) -> dict[str, float | None]:
     # scikit-learn loads here, not with the module: processes that only score never need it
     from sklearn.metrics import (
         average_precision_score,
@@ -36,7 +39,12 @@ def binary_metrics(labels, probs, threshold: float = 0.5) -> dict:
     }
 
 
-def calibrate_thresholds(labels, probs, weights=None, min_rejected: float = 5.0) -> dict:
+def calibrate_thresholds(
+    labels: npt.ArrayLike,
+    probs: npt.ArrayLike,
+    weights: npt.ArrayLike | None = None,
+    min_rejected: float = 5.0,
+) -> dict[str, float]:
     """`reject_at`: lowest score whose rejections are >= 99% bad; `approve_below`: highest score
     under which <= 2% of approved comments are bad. Weights let each data set count equally."""
     y = np.asarray(labels, dtype=float)

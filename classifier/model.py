@@ -9,16 +9,21 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from functools import partial
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+import numpy.typing as npt
 
 from .features import FEATURIZER_VERSION, FeatureConfig, Featurizer, top_terms
 from .packing import PACKED_ARRAYS, unpack
 from .text import NORMALIZER_VERSION
 from .types import CommentInput, Scores
+
+if TYPE_CHECKING:
+    import scipy.sparse as sp
 
 __all__ = [
     "Model",
@@ -32,7 +37,11 @@ __all__ = [
 
 MODEL_FILE = "model.npz"
 METADATA_FILE = "metadata.json"
-_DENSE_ARRAYS = {"idf": (np.float32, 1), "weights": (np.float32, 2), "bias": (np.float32, 1)}
+_DENSE_ARRAYS: dict[str, tuple[type[np.generic], int]] = {
+    "idf": (np.float32, 1),
+    "weights": (np.float32, 2),
+    "bias": (np.float32, 1),
+}
 _EXPLAIN_CANDIDATES = 12
 
 
@@ -54,11 +63,18 @@ class Model:
     An output is either one weight column or a mixture: a softmax gate over data sets (gate
     columns) blending one expert column per data set. A single column is the mixture of one."""
 
-    def __init__(self, metadata: dict, idf: np.ndarray, weights: np.ndarray, bias: np.ndarray):
+    def __init__(
+        self,
+        metadata: dict[str, Any],
+        idf: npt.NDArray[np.float32],
+        weights: npt.NDArray[np.float32],
+        bias: npt.NDArray[np.float32],
+    ) -> None:
         self.metadata = metadata
         self.version: str = metadata["version"]
-        self.thresholds: dict = metadata["thresholds"]
+        self.thresholds: dict[str, dict[str, float]] = metadata["thresholds"]
         self.outputs: list[str] = list(metadata["outputs"])
+        self.idf = idf
         self.featurizer = Featurizer(FeatureConfig.from_metadata(metadata["features"]), idf=idf)
         self.weights = weights
         self.bias = bias
@@ -72,11 +88,14 @@ class Model:
     def __repr__(self) -> str:
         return f"Model(version={self.version!r}, outputs={self.outputs!r})"
 
-    def _mix(self, x) -> tuple[np.ndarray, list[np.ndarray]]:
+    def _mix(
+        self, x: sp.csr_matrix
+    ) -> tuple[npt.NDArray[np.float64], list[npt.NDArray[np.floating[Any]]]]:
         """Output logits (rows x outputs) and each output's gate weights (rows x experts)."""
-        raw = np.asarray(x @ self.weights) + self.bias
+        raw: npt.NDArray[np.float32] = np.asarray(x @ self.weights) + self.bias
         logits = np.empty((raw.shape[0], len(self._plans)))
-        gates = []
+        gates: list[npt.NDArray[np.floating[Any]]] = []
+        g: npt.NDArray[np.floating[Any]]
         for j, (experts, gate) in enumerate(self._plans):
             if gate is None:
                 logits[:, j], g = raw[:, experts[0]], np.ones((raw.shape[0], 1))
@@ -85,7 +104,7 @@ class Model:
             gates.append(g)
         return logits, gates
 
-    def logits(self, comments: Sequence[CommentInput]) -> np.ndarray:
+    def logits(self, comments: Sequence[CommentInput]) -> npt.NDArray[np.float64]:
         """Logits of every output (columns in the order of `outputs`)."""
         return self._mix(self.featurizer.transform(comments))[0]
 
@@ -111,7 +130,7 @@ class Model:
         """Calibrated probabilities and the most influential terms, one `Scores` per comment."""
         if not comments:
             return []
-        kept: list = []
+        kept: list[tuple[list[str], list[str], list[str]]] = []
         x = self.featurizer.weigh(self.featurizer.counts(comments, kept))
         logits, gates = self._mix(x)
         probs = 1.0 / (1.0 + np.exp(-logits))
@@ -136,22 +155,26 @@ class Model:
         return results
 
     def _explain(
-        self, kept: tuple, cols: np.ndarray, values: np.ndarray, gates: tuple
-    ) -> tuple[list, list]:
+        self,
+        kept: tuple[list[str], list[str], list[str]],
+        cols: npt.NDArray[np.int32],
+        values: npt.NDArray[np.float32],
+        gates: tuple[npt.NDArray[np.floating[Any]], npt.NDArray[np.floating[Any]]],
+    ) -> tuple[list[str], list[str]]:
         """Terms whose weight x value pushed each score up most (the comment's own blend of
         experts gives each term its weight)."""
         rows = self.weights[cols]
-        wanted = []
+        wanted: list[list[tuple[int, float]]] = []
         for output, g in zip((self._spam, self._toxicity), gates, strict=True):
             column = values * (rows[:, self._plans[output][0]] @ g)
             k = min(_EXPLAIN_CANDIDATES, len(column))
-            top = np.argpartition(-column, k - 1)[:k] if k else []
+            top: Iterable[int] = np.argpartition(-column, k - 1)[:k] if k else []
             wanted.append([(int(cols[i]), float(column[i])) for i in top if column[i] > 0])
         if not wanted[0] and not wanted[1]:
             return [], []
         wanted_idx = {idx for pairs in wanted for idx, _ in pairs}
         readable = self.featurizer.readable_terms(*kept, wanted_idx)
-        out = []
+        out: list[list[str]] = []
         for pairs in wanted:
             totals: dict[str, float] = {}
             for idx, value in pairs:
@@ -161,26 +184,29 @@ class Model:
         return out[0], out[1]
 
 
-def softmax(logits: np.ndarray) -> np.ndarray:
+def softmax(logits: npt.NDArray[np.floating[Any]]) -> npt.NDArray[np.floating[Any]]:
     """Row-wise softmax (rows x classes)."""
     g = np.exp(logits - logits.max(axis=1, keepdims=True))
-    return g / g.sum(axis=1, keepdims=True)
+    weights: npt.NDArray[np.floating[Any]] = g / g.sum(axis=1, keepdims=True)
+    return weights
 
 
-def blend(experts: np.ndarray, gate_logits: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def blend(
+    experts: npt.NDArray[np.floating[Any]], gate_logits: npt.NDArray[np.floating[Any]]
+) -> tuple[npt.NDArray[np.floating[Any]], npt.NDArray[np.floating[Any]]]:
     """A mixture's logit per row (the experts' logits weighed by the gate) and the gate weights."""
     g = softmax(gate_logits)
     return (g * experts).sum(axis=1), g
 
 
-def output_plans(metadata: dict) -> list[tuple[list[int], list[int] | None]]:
+def output_plans(metadata: Mapping[str, Any]) -> list[tuple[list[int], list[int] | None]]:
     """For every output, its expert columns and gate columns (None: a single plain column).
 
     Models written before mixtures existed have one column per output and no `columns` key."""
     columns = list(metadata.get("columns", metadata["outputs"]))
     index = {name: i for i, name in enumerate(columns)}
     mixtures = metadata.get("mixtures", {})
-    plans = []
+    plans: list[tuple[list[int], list[int] | None]] = []
     for output in metadata["outputs"]:
         mixture = mixtures.get(output)
         try:
@@ -199,14 +225,14 @@ def output_plans(metadata: dict) -> list[tuple[list[int], list[int] | None]]:
     return plans
 
 
-def _read_metadata(folder: Path) -> dict:
+def _read_metadata(folder: Path) -> dict[str, Any]:
     meta_path = folder / METADATA_FILE
     if not folder.is_dir():
         raise ModelLoadError(f"model folder not found: {folder}")
     if not meta_path.is_file():
         raise ModelLoadError(f"{meta_path} is missing: not a model folder")
     try:
-        metadata = json.loads(meta_path.read_text(encoding="utf-8"))
+        metadata: dict[str, Any] = json.loads(meta_path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
         raise ModelLoadError(f"{meta_path} is not valid JSON: {exc}") from exc
     missing = {"version", "files", "outputs", "features", "thresholds"} - set(metadata)
@@ -215,7 +241,7 @@ def _read_metadata(folder: Path) -> dict:
     return metadata
 
 
-def _verify_files(folder: Path, metadata: dict) -> None:
+def _verify_files(folder: Path, metadata: Mapping[str, Any]) -> None:
     listed = metadata["files"]
     if set(listed) != {MODEL_FILE}:
         raise ModelLoadError(
@@ -238,7 +264,11 @@ def _verify_files(folder: Path, metadata: dict) -> None:
             )
 
 
-def _check_arrays(path: Path, arrays: dict[str, np.ndarray], expected: dict) -> None:
+def _check_arrays(
+    path: Path,
+    arrays: Mapping[str, npt.NDArray[Any]],
+    expected: Mapping[str, tuple[type[np.generic], int]],
+) -> None:
     for name, (dtype, ndim) in expected.items():
         array = arrays[name]
         if array.dtype != dtype or array.ndim != ndim:
@@ -247,7 +277,9 @@ def _check_arrays(path: Path, arrays: dict[str, np.ndarray], expected: dict) -> 
             )
 
 
-def _read_arrays(path: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _read_arrays(
+    path: Path,
+) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.float32], npt.NDArray[np.float32]]:
     """idf, weights and bias from either the dense or the packed (`classifier.packing`) form."""
     try:
         with np.load(path, allow_pickle=False) as archive:
@@ -273,7 +305,7 @@ def _read_arrays(path: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         raise ModelLoadError(f"{path}: {exc}") from exc
 
 
-def check_code_versions(metadata: dict) -> None:
+def check_code_versions(metadata: Mapping[str, Any]) -> None:
     """Refuse a model whose text normalizer or featurizer differs from this code's: its weights
     belong to columns that this code would fill differently, and it would score silently wrong."""
     built = metadata.get("code_versions") or {"normalizer": 1, "featurizer": 1}

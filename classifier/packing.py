@@ -9,12 +9,16 @@ The idf vector is stored as float16. Every array is plain numbers: loading runs 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 import numpy as np
+import numpy.typing as npt
 
 __all__ = ["PACKED_ARRAYS", "pack", "unpack", "prune"]
 
 # name -> (dtype, number of dimensions)
-PACKED_ARRAYS = {
+PACKED_ARRAYS: dict[str, tuple[type[np.generic], int]] = {
     "idf": (np.float16, 1),
     "kept": (np.uint8, 1),
     "codes": (np.uint8, 2),
@@ -26,14 +30,16 @@ _SIGN = 0x80
 _LOW_QUANTILE = 0.5  # percent: magnitudes below it share the lowest code
 
 
-def prune(weights: np.ndarray, rows_seen: np.ndarray, min_rows: int) -> np.ndarray:
+def prune(
+    weights: npt.NDArray[np.float32], rows_seen: npt.NDArray[np.integer[Any]], min_rows: int
+) -> npt.NDArray[np.float32]:
     """Zero the weights of features seen in fewer than `min_rows` training comments."""
     if min_rows <= 1:
         return weights
     return np.where((rows_seen >= min_rows)[:, None], weights, 0).astype(np.float32)
 
 
-def _column_scale(column: np.ndarray) -> tuple[float, float]:
+def _column_scale(column: npt.NDArray[np.floating[Any]]) -> tuple[float, float]:
     magnitude = np.abs(column[column != 0])
     if not len(magnitude):
         return 0.0, 0.0
@@ -42,7 +48,11 @@ def _column_scale(column: np.ndarray) -> tuple[float, float]:
     return low, max(high - low, 1e-6) / (_LEVELS - 1)
 
 
-def pack(idf: np.ndarray, weights: np.ndarray, bias: np.ndarray) -> dict[str, np.ndarray]:
+def pack(
+    idf: npt.NDArray[np.floating[Any]],
+    weights: npt.NDArray[np.floating[Any]],
+    bias: npt.NDArray[np.floating[Any]],
+) -> dict[str, npt.NDArray[Any]]:
     """The arrays to save; `unpack` of them gives the weights the model will score with."""
     kept = (weights != 0).any(axis=1)
     rows = weights[kept]
@@ -62,7 +72,9 @@ def pack(idf: np.ndarray, weights: np.ndarray, bias: np.ndarray) -> dict[str, np
     }
 
 
-def unpack(arrays: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def unpack(
+    arrays: Mapping[str, npt.NDArray[Any]],
+) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.float32], npt.NDArray[np.float32]]:
     """idf, dense float32 weights and bias from the saved arrays."""
     idf = arrays["idf"].astype(np.float32)
     kept = np.unpackbits(arrays["kept"], count=len(idf)).astype(bool)

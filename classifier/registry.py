@@ -17,13 +17,16 @@ import subprocess
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
+from .data import Dataset
 from .model import METADATA_FILE, MODEL_FILE, Model, ModelLoadError, file_sha256, load_model
 
 __all__ = ["Registry", "ActiveModel", "RegistryError", "describe_data"]
@@ -83,15 +86,16 @@ class Registry:
             finally:
                 fcntl.flock(fh, fcntl.LOCK_UN)
 
-    def _read_pointer(self) -> dict:
+    def _read_pointer(self) -> dict[str, Any]:
         try:
-            return json.loads(self.pointer.read_text(encoding="utf-8"))
+            state: dict[str, Any] = json.loads(self.pointer.read_text(encoding="utf-8"))
+            return state
         except FileNotFoundError:
             return {"active": None, "history": []}
         except ValueError as exc:
             raise RegistryError(f"{self.pointer} is corrupt: {exc}") from exc
 
-    def _write_pointer(self, state: dict) -> None:
+    def _write_pointer(self, state: Mapping[str, Any]) -> None:
         tmp = self.root / f".{POINTER_FILE}.{uuid.uuid4().hex}"
         tmp.write_text(json.dumps(state, indent=2), encoding="utf-8")
         os.replace(tmp, self.pointer)
@@ -104,13 +108,14 @@ class Registry:
     def active_version(self) -> str | None:
         return self._read_pointer().get("active")
 
-    def show(self, version: str) -> dict:
+    def show(self, version: str) -> dict[str, Any]:
         path = self.path(version) / METADATA_FILE
         if not path.is_file():
             raise RegistryError(f"unknown model version {version!r} in {self.root}")
-        return json.loads(path.read_text(encoding="utf-8"))
+        metadata: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+        return metadata
 
-    def versions(self) -> list[dict]:
+    def versions(self) -> list[dict[str, Any]]:
         """A summary of every version, oldest first."""
         if not self.root.is_dir():
             return []
@@ -152,8 +157,9 @@ class Registry:
         load_model(self.path(version))
         with self._locked():
             state = self._read_pointer()
-            if state.get("active"):
-                return state["active"]
+            active: str | None = state.get("active")
+            if active:
+                return active
             self._write_pointer({"active": version, "history": state.get("history", [])})
             return version
 
@@ -161,7 +167,7 @@ class Registry:
         """Re-activate the previously active version and return it."""
         with self._locked():
             state = self._read_pointer()
-            history = state.get("history", [])
+            history: list[str] = state.get("history", [])
             while history:
                 candidate = history.pop()
                 if (self.path(candidate) / METADATA_FILE).is_file():
@@ -181,7 +187,9 @@ class Registry:
     def load(self, version: str | None = None) -> Model:
         return self.load_active() if version is None else load_model(self.path(version))
 
-    def register(self, arrays: dict[str, np.ndarray], metadata: dict) -> tuple[str, Path, dict]:
+    def register(
+        self, arrays: Mapping[str, npt.NDArray[Any]], metadata: Mapping[str, Any]
+    ) -> tuple[str, Path, dict[str, Any]]:
         """Write a new version folder atomically; returns (version, path, metadata).
 
         `arrays` are saved as they are (`classifier.packing`); `metadata` gains the version,
@@ -190,7 +198,8 @@ class Registry:
         created = datetime.now(UTC)
         tmp = self.root / f".tmp-{uuid.uuid4().hex}"
         tmp.mkdir()
-        np.savez_compressed(tmp / MODEL_FILE, **arrays)
+        # load_model reads with allow_pickle=False: an object array is refused here already.
+        np.savez_compressed(tmp / MODEL_FILE, allow_pickle=False, **arrays)
         digest = file_sha256(tmp / MODEL_FILE)
         version = f"{created:%Y%m%d-%H%M%S}-{digest[:6]}"
         metadata = {
@@ -221,7 +230,7 @@ class Registry:
         return model.version
 
 
-def describe_data(datasets) -> dict:
+def describe_data(datasets: Sequence[Dataset]) -> dict[str, Any]:
     """The data a model learned from, for its metadata: files with hashes, and row counts."""
     files = {f.path: f for d in datasets for f in d.files}
     return {

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from pathlib import Path
+from types import ModuleType
+from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 __all__ = ["write_report"]
 
 
-def _figure():
+def _figure() -> ModuleType:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -18,7 +21,13 @@ def _figure():
     return plt
 
 
-def write_report(folder: str | Path, result: dict, labels, probs, data_name: str) -> Path:
+def write_report(
+    folder: str | Path,
+    result: dict[str, Any],
+    labels: npt.ArrayLike,
+    probs: npt.ArrayLike,
+    data_name: str,
+) -> Path:
     """Write report.md and its PNG plots into `folder`; returns the Markdown file."""
     from sklearn.metrics import confusion_matrix, precision_recall_curve, roc_curve
 

@@ -21,7 +21,8 @@ def shipped_version() -> str | None:
         metadata = json.loads((SHIPPED_MODEL / METADATA_FILE).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
-    return metadata.get("version")
+    version: str | None = metadata.get("version")
+    return version
 
 
 def export_folder(folder: Path, out: Path) -> Path:

@@ -11,8 +11,10 @@ and the share of bad comments that it lets through, so an owner can pick a targe
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 __all__ = [
     "SHARES",
@@ -23,7 +25,7 @@ __all__ = [
     "decision_shares",
 ]
 
-LabeledScores = Mapping[str, tuple[np.ndarray, np.ndarray]]  # data set -> (labels, scores)
+LabeledScores = Mapping[str, tuple[npt.ArrayLike, npt.ArrayLike]]  # data set -> (labels, scores)
 _ACTIONS = ("approved", "held", "rejected")
 SHARES = (0.5, 0.6, 0.7, 0.8, 0.85, 0.9, 0.92, 0.95, 0.97, 0.98, 0.99, 0.995)
 
@@ -35,7 +37,7 @@ def _above(value: float) -> float:
     return (round(float(value) * 1e6) + 1) / 1e6
 
 
-def approve_threshold(legit: Sequence[np.ndarray], share: float) -> float:
+def approve_threshold(legit: Sequence[npt.NDArray[np.floating[Any]]], share: float) -> float:
     """The lowest score under which at least `share` of every set's legitimate comments fall."""
     needed = 0.0
     for scores in legit:
@@ -48,7 +50,7 @@ def approve_threshold(legit: Sequence[np.ndarray], share: float) -> float:
     return min(needed, 1.0)
 
 
-def reject_threshold(legit: Sequence[np.ndarray], share: float) -> float:
+def reject_threshold(legit: Sequence[npt.NDArray[np.floating[Any]]], share: float) -> float:
     """The lowest score at or above which at most `share` of every set's legitimate comments
     fall (1.0, rejecting nothing, when no score fits)."""
     needed = 0.0
@@ -61,8 +63,8 @@ def reject_threshold(legit: Sequence[np.ndarray], share: float) -> float:
     return min(needed, 1.0)
 
 
-def _shares_below(sets: LabeledScores, threshold: float) -> dict[str, dict[str, float]]:
-    out = {}
+def _shares_below(sets: LabeledScores, threshold: float) -> dict[str, dict[str, float | None]]:
+    out: dict[str, dict[str, float | None]] = {}
     for name, (labels, scores) in sets.items():
         labels, scores = np.asarray(labels), np.asarray(scores)
         legit, bad = scores[labels == 0], scores[labels == 1]
@@ -73,12 +75,12 @@ def _shares_below(sets: LabeledScores, threshold: float) -> dict[str, dict[str, 
     return out
 
 
-def tradeoff(sets: LabeledScores, shares: Sequence[float] = SHARES) -> list[dict]:
+def tradeoff(sets: LabeledScores, shares: Sequence[float] = SHARES) -> list[dict[str, Any]]:
     """For each target share of legitimate comments approved (on every set): the threshold,
     the share of legitimate and of bad comments it approves, averaged over the sets and on the
     worst set, and per set."""
     legit = [np.asarray(s)[np.asarray(y) == 0] for y, s in sets.values()]
-    points = []
+    points: list[dict[str, Any]] = []
     for share in shares:
         threshold = approve_threshold(legit, share)
         per_set = _shares_below(sets, threshold)
@@ -99,7 +101,9 @@ def tradeoff(sets: LabeledScores, shares: Sequence[float] = SHARES) -> list[dict
 
 
 def decision_shares(
-    labels: np.ndarray, scores: Mapping[str, np.ndarray], thresholds: Mapping[str, Mapping]
+    labels: npt.ArrayLike,
+    scores: Mapping[str, npt.ArrayLike],
+    thresholds: Mapping[str, Mapping[str, float]],
 ) -> dict[str, dict[str, float]]:
     """What the model alone decides at `thresholds` (every task's score counts: a comment is
     rejected if any score reaches its `reject_at`, held if any reaches its `approve_below`):

@@ -17,9 +17,10 @@ per fold costs minutes, so the mixer is fitted on the dev splits, as a stacker u
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
@@ -35,6 +36,7 @@ from .model import Model, blend, code_versions, softmax
 from .packing import pack, prune, unpack
 from .registry import Registry, describe_data
 from .thresholds import approve_threshold, decision_shares, reject_threshold, tradeoff
+from .types import CommentInput
 
 __all__ = ["TrainResult", "train"]
 
@@ -46,11 +48,11 @@ class TrainResult:
     """A trained model, in memory; `version` and `path` are set once it is registered."""
 
     model: Model
-    metadata: dict
+    metadata: dict[str, Any]
     seconds: float
     version: str | None = None
     path: Path | None = None
-    dev_metrics: dict = field(default_factory=dict)
+    dev_metrics: dict[str, dict[str, dict[str, float | None]]] = field(default_factory=dict)
     datasets: list[Dataset] = field(default_factory=list, repr=False)
 
 
@@ -71,7 +73,8 @@ class _Gate:
     bias: np.ndarray  # data sets
 
     def logits(self, x: sp.csr_matrix) -> np.ndarray:
-        return np.asarray(x @ self.weights) + self.bias
+        logits: np.ndarray = np.asarray(x @ self.weights) + self.bias
+        return logits
 
     def probabilities(self, x: sp.csr_matrix) -> np.ndarray:
         return softmax(self.logits(x))
@@ -85,7 +88,13 @@ class Mixture:
     gate: _Gate
 
 
-def _fit_lr(x: sp.csr_matrix, y: np.ndarray, weights=None, c: float = 4.0, seed: int = 0) -> _Head:
+def _fit_lr(
+    x: sp.csr_matrix,
+    y: np.ndarray,
+    weights: np.ndarray | None = None,
+    c: float = 4.0,
+    seed: int = 0,
+) -> _Head:
     lr = LogisticRegression(C=c, solver="liblinear", max_iter=200, random_state=seed)
     lr.fit(x, y, sample_weight=weights)
     return _Head("", lr.coef_[0].astype(np.float32), float(lr.intercept_[0]))
@@ -95,7 +104,8 @@ def _balanced_weights(sizes: Sequence[int]) -> np.ndarray:
     """Per-row weights so that data sets count by sqrt of their size, averaging 1 per row."""
     per_set = np.sqrt(np.asarray(sizes, dtype=float))
     rows = np.concatenate([np.full(n, s / n) for n, s in zip(sizes, per_set, strict=True)])
-    return rows * len(rows) / rows.sum()
+    weights: np.ndarray = rows * len(rows) / rows.sum()
+    return weights
 
 
 def _fit_nb_lr(x: sp.csr_matrix, y: np.ndarray, c: float, seed: int = 0) -> _Head:
@@ -112,7 +122,8 @@ def _fit_nb_lr(x: sp.csr_matrix, y: np.ndarray, c: float, seed: int = 0) -> _Hea
 
 def _equal_weights(sizes: Sequence[int]) -> np.ndarray:
     rows = np.concatenate([np.full(n, 1.0 / n) for n in sizes])
-    return rows * len(rows) / rows.sum()
+    weights: np.ndarray = rows * len(rows) / rows.sum()
+    return weights
 
 
 Rows = dict[str, np.ndarray]  # data set name -> indices into its train split
@@ -147,7 +158,9 @@ class _Trainer:
             self.x_train[ds.task, ds.name] = self.featurizer.weigh(tr)
             self.x_dev[ds.task, ds.name] = self.featurizer.weigh(dv)
 
-    def _train_part(self, task: str, d: Dataset, rows: Rows | None):
+    def _train_part(
+        self, task: str, d: Dataset, rows: Rows | None
+    ) -> tuple[sp.csr_matrix, np.ndarray]:
         x, y = self.x_train[task, d.name], self.y_train[task, d.name]
         if rows is None:
             return x, y
@@ -232,7 +245,9 @@ class _Trainer:
         log_theta -= log_theta.mean(axis=0, keepdims=True)
         return log_theta.T / self.config.gate_temperature, np.zeros(len(parts))
 
-    def mixing_rows(self, task: str, heads: list[_Head], gate: _Gate) -> tuple:
+    def mixing_rows(
+        self, task: str, heads: list[_Head], gate: _Gate
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[int], list[Dataset], str]:
         """Head logits, gate weights, labels, data-set sizes, data sets and their origin for
         the rows the mixer learns on: out-of-fold train rows for a small task, else dev."""
         sets = [d for d in self.datasets if d.task == task]
@@ -255,7 +270,9 @@ class _Trainer:
         small = sum(len(d.train) for d in sets) <= self.config.oof_max_rows
         return small and any(self._foldable(self.y_train[task, d.name]) for d in sets)
 
-    def _out_of_fold_rows(self, task: str, sets: list[Dataset], n_heads: int) -> tuple:
+    def _out_of_fold_rows(
+        self, task: str, sets: list[Dataset], n_heads: int
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[int], list[Dataset], str]:
         """Every head and the gate refitted per fold. A data set too small to split (a few
         moderator labels) trains in every fold and gives the mixer no rows."""
         folds_wanted = self.config.oof_folds
@@ -284,7 +301,16 @@ class _Trainer:
             "train out-of-fold",
         )
 
-    def mix(self, heads: list[_Head], gate: _Gate, z, g, y, sizes, boost) -> Mixture:
+    def mix(
+        self,
+        heads: list[_Head],
+        gate: _Gate,
+        z: np.ndarray,
+        g: np.ndarray,
+        y: np.ndarray,
+        sizes: list[int],
+        boost: np.ndarray,
+    ) -> Mixture:
         """Fit the gated logistic mixer and fold it into one expert head per gate data set.
 
         Inputs: the head logits (shared weights), the head logits times each gate weight (a
@@ -341,18 +367,20 @@ class _Trainer:
         return _Head(head.name, weights, float(scale * head.bias + offsets.mean()))
 
 
-def _label_array(rows: list) -> np.ndarray:
+def _label_array(rows: Sequence[tuple[CommentInput, int]]) -> np.ndarray:
     return np.array([label for _, label in rows], dtype=int)
 
 
 def _logits(x: sp.csr_matrix, heads: list[_Head]) -> np.ndarray:
     w = np.stack([h.weights for h in heads], axis=1)
-    return np.asarray(x @ w) + np.array([h.bias for h in heads], dtype=np.float32)
+    logits: np.ndarray = np.asarray(x @ w) + np.array([h.bias for h in heads], dtype=np.float32)
+    return logits
 
 
 def mixture_probabilities(x: sp.csr_matrix, mixture: Mixture) -> np.ndarray:
     logits, _ = blend(_logits(x, mixture.experts), mixture.gate.logits(x))
-    return 1.0 / (1.0 + np.exp(-logits))
+    probs: np.ndarray = 1.0 / (1.0 + np.exp(-logits))
+    return probs
 
 
 def _attribute_heads(trainer: _Trainer, heads: list[_Head]) -> dict[str, _Head]:
@@ -383,7 +411,7 @@ def _mixture(trainer: _Trainer, task: str) -> tuple[list[_Head], _Gate, Mixture,
     return heads, gate, trainer.mix(heads, gate, z, g, y, sizes, boost), fitted_on
 
 
-def _fit_task(trainer: _Trainer, task: str, columns: dict[str, _Head]) -> dict:
+def _fit_task(trainer: _Trainer, task: str, columns: dict[str, _Head]) -> dict[str, Any]:
     """Heads, gate and mixer of one task, added to `columns`; returns the task's mixture plan."""
     heads, gate, mixture, fitted_on = _mixture(trainer, task)
     plan = {
@@ -408,7 +436,9 @@ def fit_mixture(datasets: list[Dataset], task: str, config: TrainConfig) -> dict
     return trainer.dev_scores(task, _mixture(trainer, task)[2])
 
 
-def dev_scores(model: Model, datasets: Sequence[Dataset]) -> dict[tuple[str, str], dict]:
+def dev_scores(
+    model: Model, datasets: Sequence[Dataset]
+) -> dict[tuple[str, str], dict[str, np.ndarray]]:
     """Every task's probabilities on each data set's dev rows, with the set's labels."""
     found = {}
     for d in datasets:
@@ -419,7 +449,7 @@ def dev_scores(model: Model, datasets: Sequence[Dataset]) -> dict[tuple[str, str
     return found
 
 
-def judge(model: Model, datasets: Sequence[Dataset], config: TrainConfig) -> dict:
+def judge(model: Model, datasets: Sequence[Dataset], config: TrainConfig) -> dict[str, Any]:
     """Dev metrics, default thresholds, their trade-off curve and the decisions they make.
 
     `approve_below` follows the legitimate comments of the task's own data sets. `reject_at`
@@ -431,9 +461,9 @@ def judge(model: Model, datasets: Sequence[Dataset], config: TrainConfig) -> dic
     counted = {
         key: s for key, s in scored.items() if (s["labels"] == 0).sum() >= config.threshold_min_rows
     } or scored
-    dev_metrics: dict[str, dict] = {}
-    thresholds: dict[str, dict] = {}
-    curves: dict[str, list] = {}
+    dev_metrics: dict[str, dict[str, dict[str, float | None]]] = {}
+    thresholds: dict[str, dict[str, float]] = {}
+    curves: dict[str, list[dict[str, Any]]] = {}
     for task in TASKS:
         sets = {n: (s["labels"], s[task]) for (t, n), s in scored.items() if t == task}
         dev_metrics[task] = {n: binary_metrics(y, p) for n, (y, p) in sets.items()}
@@ -443,7 +473,7 @@ def judge(model: Model, datasets: Sequence[Dataset], config: TrainConfig) -> dic
         reject = max(reject_threshold(everywhere, config.reject_legit), approve)
         thresholds[task] = {"approve_below": round(approve, 6), "reject_at": round(reject, 6)}
         curves[task] = tradeoff(own)
-    decisions: dict[str, dict] = {task: {} for task in TASKS}
+    decisions: dict[str, dict[str, Any]] = {task: {} for task in TASKS}
     for (task, name), s in scored.items():
         decisions[task][name] = {
             "both_scores": decision_shares(s["labels"], {t: s[t] for t in TASKS}, thresholds),
@@ -457,8 +487,18 @@ def judge(model: Model, datasets: Sequence[Dataset], config: TrainConfig) -> dic
     }
 
 
-def _packed_model(metadata, idf, weights, bias, names, min_rows, rows_seen):
+def _packed_model(
+    metadata: Mapping[str, Any],
+    idf: np.ndarray | None,
+    weights: np.ndarray,
+    bias: np.ndarray,
+    names: list[str],
+    min_rows: int,
+    rows_seen: np.ndarray | None,
+) -> tuple[Model, dict[str, np.ndarray]]:
     """Prune and pack the weights: the model scores with exactly the weights that are saved."""
+    if idf is None:
+        raise ValueError("the featurizer has no idf to pack: fit it on the training rows first")
     if rows_seen is not None:
         weights = prune(weights, rows_seen, min_rows)
     arrays = pack(idf, weights, bias)
@@ -466,7 +506,9 @@ def _packed_model(metadata, idf, weights, bias, names, min_rows, rows_seen):
     return Model(metadata, *unpack(arrays)), arrays
 
 
-def register(registry: Registry, model: Model, arrays: dict) -> tuple[str, Path, dict]:
+def register(
+    registry: Registry, model: Model, arrays: Mapping[str, np.ndarray]
+) -> tuple[str, Path, dict[str, Any]]:
     return registry.register(arrays, {k: v for k, v in model.metadata.items() if k != "version"})
 
 
@@ -519,11 +561,11 @@ def train(
     report("measuring on dev", 0, 0)
     metadata = {**model.metadata, **judge(model, datasets, config)}
     metadata["training_seconds"] = round(time.perf_counter() - started, 1)
-    model = Model(metadata, model.featurizer.idf, model.weights, model.bias)
+    model = Model(metadata, model.idf, model.weights, model.bias)
     seconds = time.perf_counter() - started
     result = TrainResult(model, metadata, seconds, dev_metrics=metadata["dev_metrics"])
     result.datasets = datasets
     if registry is not None:
         result.version, result.path, result.metadata = register(registry, model, arrays)
-        result.model = Model(result.metadata, model.featurizer.idf, model.weights, model.bias)
+        result.model = Model(result.metadata, model.idf, model.weights, model.bias)
     return result

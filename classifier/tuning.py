@@ -13,10 +13,12 @@ twice.
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import scipy.sparse as sp
 from scipy.optimize import minimize
 
@@ -27,6 +29,7 @@ from .model import Model, output_plans
 from .packing import pack, unpack
 from .registry import Registry, describe_data
 from .training import Progress, TrainResult, dev_scores, register
+from .types import CommentInput
 
 __all__ = ["tune", "Correction"]
 
@@ -50,14 +53,20 @@ class Correction:
     the domains they say nothing about (a learned scale fell to zero on a site the base model
     had not seen, and the public sets' ranking with it; bench/README.md has the figures)."""
 
-    def __init__(self, weights: np.ndarray):
+    def __init__(self, weights: npt.NDArray[np.float32]) -> None:
         self.weights = weights
 
     @classmethod
-    def fit(cls, x: sp.csr_matrix, base: np.ndarray, y: np.ndarray, c: float) -> Correction:
+    def fit(
+        cls,
+        x: sp.csr_matrix,
+        base: npt.NDArray[np.float64],
+        y: npt.NDArray[np.int_],
+        c: float,
+    ) -> Correction:
         sign = np.where(y == 1, 1.0, -1.0)
 
-        def loss(w: np.ndarray) -> tuple[float, np.ndarray]:
+        def loss(w: npt.NDArray[np.float64]) -> tuple[float, npt.NDArray[np.float64]]:
             margin = sign * (base + x @ w)
             slope = -sign * np.exp(-np.logaddexp(0.0, margin))  # d loss / d logit
             value = np.logaddexp(0.0, -margin).sum() + (w @ w) / (2 * c)
@@ -69,7 +78,9 @@ class Correction:
         return cls(found.x.astype(np.float32))
 
 
-def _labeled(sets: Sequence[Dataset], split: str) -> tuple[list, np.ndarray]:
+def _labeled(
+    sets: Sequence[Dataset], split: str
+) -> tuple[list[CommentInput], npt.NDArray[np.int_]]:
     rows = [r for d in sets for r in getattr(d, split)]
     return [c for c, _ in rows], np.array([label for _, label in rows], dtype=int)
 
@@ -91,7 +102,7 @@ def tune(
     datasets = collect_datasets(data_paths, seed=config.seed)
     weights, bias = base.weights.copy(), base.bias.copy()
     plans = output_plans(base.metadata)
-    tuned: dict[str, dict] = {}
+    tuned: dict[str, dict[str, int]] = {}
     for task in TASKS:
         comments, y = _labeled([d for d in datasets if d.task == task], "train")
         if len(set(y.tolist())) < 2:
@@ -108,7 +119,7 @@ def tune(
             "no labeled comments of both kinds to build on the model with: export moderators' "
             "labels with `commentgate feedback export`, or pass --data"
         )
-    arrays = pack(base.featurizer.idf, weights, bias)
+    arrays = pack(base.idf, weights, bias)
     metadata = {k: base.metadata[k] for k in _BASE_METADATA if k in base.metadata}
     base_of_base = base.metadata.get("base_model")
     metadata.update(
@@ -134,14 +145,14 @@ def tune(
         for task in TASKS
     }
     metadata["training_seconds"] = round(time.perf_counter() - started, 1)
-    model = Model(metadata, model.featurizer.idf, model.weights, model.bias)
+    model = Model(metadata, model.idf, model.weights, model.bias)
     result = TrainResult(model, metadata, time.perf_counter() - started)
     result.dev_metrics, result.datasets = metadata["dev_metrics"], datasets
     if registry is not None:
         result.version, result.path, result.metadata = register(registry, model, arrays)
-        result.model = Model(result.metadata, model.featurizer.idf, model.weights, model.bias)
+        result.model = Model(result.metadata, model.idf, model.weights, model.bias)
     return result
 
 
-def _auc(scored: dict, task: str) -> float | None:
+def _auc(scored: Mapping[str, npt.NDArray[Any]], task: str) -> float | None:
     return binary_metrics(scored["labels"], scored[task])["roc_auc"]

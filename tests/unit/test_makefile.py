@@ -40,6 +40,15 @@ def test_test_installs_the_test_extra(tmp_path: Path) -> None:
     assert lines[-1] == f"{tmp_path}/venv/bin/python -m pytest"
 
 
+def test_test_lints_and_type_checks_before_the_tests(tmp_path: Path) -> None:
+    bin_ = f"{tmp_path}/venv/bin"
+    lines = planned("test", tmp_path / "venv")
+    checks = [f"{bin_}/ruff check .", f"{bin_}/ruff format --check .", f"{bin_}/mypy"]
+    assert [line for line in lines if line in checks] == checks
+    assert lines.index(f"{bin_}/mypy") < lines.index(f"{bin_}/python -m pytest")
+    assert planned("typecheck", tmp_path / "venv")[-1] == f"{bin_}/mypy"
+
+
 def test_test_after_run_adds_the_test_extra_to_the_same_venv(tmp_path: Path) -> None:
     venv = tmp_path / "venv"
     (venv / "bin").mkdir(parents=True)

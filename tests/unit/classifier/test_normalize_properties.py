@@ -33,7 +33,9 @@ def test_squashed_text_is_lowercase_alphanumeric_and_agrees_with_normalized(text
 
 @settings(max_examples=200, deadline=None)
 @given(st.text(alphabet="abcdefghijklmnopqrstuvwxyz", min_size=3, max_size=12), st.data())
-def test_invisible_characters_and_spacing_do_not_hide_a_word(word: str, data) -> None:  # noqa: ANN001
+def test_invisible_characters_and_spacing_do_not_hide_a_word(
+    word: str, data: st.DataObject
+) -> None:
     separators = data.draw(
         st.lists(
             st.sampled_from(["", " ", "\u200b", "\u200d", ".", "-"]),
