@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import re
-import uuid
 from typing import Any
 
 import pytest
@@ -17,10 +16,9 @@ import requests
 from sqlalchemy import func, select
 
 from service.db import session_scope
-from service.models import Comment, Decision, LabeledExample, Site
-from service.moderators import create_moderator
-from service.sites import NewSite
+from service.models import Comment, Decision, LabeledExample
 from tests.conftest import auth
+from tests.support.stored import moderator_headers
 
 pytestmark = pytest.mark.integration
 
@@ -49,14 +47,6 @@ def post_json(client, path: str, body: Any, headers: dict[str, str]):  # noqa: A
 def count(app, model: type, *where: Any) -> int:  # noqa: ANN001
     with session_scope(app.extensions["commentgate"].sessions) as session:
         return session.scalar(select(func.count()).select_from(model).where(*where))
-
-
-def moderator_headers(app, site: NewSite, role: str = "admin") -> dict[str, str]:  # noqa: ANN001
-    with session_scope(app.extensions["commentgate"].sessions) as session:
-        created = create_moderator(
-            session, session.get(Site, site.site.id), f"{uuid.uuid4().hex[:8]}@example.org", role
-        )
-        return {"Authorization": f"Bearer {created.token}"}
 
 
 def spoiled(body: dict[str, Any], path: tuple[str, ...], bad: str) -> dict[str, Any]:

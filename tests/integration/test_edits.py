@@ -21,17 +21,13 @@ from service.models import Comment, CommentRevision, Decision, LabeledExample, S
 from service.moderators import create_moderator
 from service.policy import ModelOutput, Verdict
 from tests.conftest import auth, wait_for
+from tests.support.stored import store_policy
 from tests.support.texts import HAM, MORE_SPAM, SPAM, SPAM_THRESHOLDS
 
 pytestmark = pytest.mark.integration
 
 POLICY = {"thresholds": SPAM_THRESHOLDS}
 ONE_BACK_END = pytest.mark.parametrize("stack", ["postgres-redis"], indirect=True)
-
-
-def set_policy(app, site, stored: dict[str, Any]) -> None:  # noqa: ANN001
-    with session_scope(app.extensions["commentgate"].sessions) as session:
-        session.get(Site, site.site.id).policy = stored
 
 
 def count(app, model, *where) -> int:  # noqa: ANN001
@@ -66,7 +62,7 @@ def test_an_edit_is_decided_again_and_only_a_changed_action_is_sent(
     app, client, make_site, worker, webhook_receiver
 ) -> None:  # noqa: ANN001
     site = make_site(webhook_receiver.url)
-    set_policy(app, site, POLICY)
+    store_policy(app, site, POLICY)
     body = {"external_id": "c-1", "content": HAM, "post": {"id": "p-1"}}
     comment_id = client.post("/v1/comments", json=body, headers=auth(site)).get_json()["id"]
     assert decided(client, site, comment_id, 1, app)["decision"]["action"] == "approve"
@@ -174,7 +170,7 @@ def test_put_same_text_and_bad_edits(app, client, make_site) -> None:  # noqa: A
 
 def test_akismet_recheck_for_an_edit_decides_the_same_comment_again(app, client, make_site) -> None:  # noqa: ANN001
     site = make_site()
-    set_policy(app, site, POLICY)
+    store_policy(app, site, POLICY)
     form = {
         "api_key": site.api_key,
         "blog": "https://blog.example",

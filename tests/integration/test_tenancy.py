@@ -15,12 +15,9 @@ from service.db import session_scope
 from service.models import AuditEntry, Comment, LabeledExample
 from service.moderators import create_moderator
 from tests.conftest import auth
+from tests.support.stored import bearer
 
 pytestmark = pytest.mark.integration
-
-
-def bearer(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
 
 
 @pytest.fixture
