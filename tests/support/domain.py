@@ -13,7 +13,7 @@ import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import pytest
 from celery import Celery
@@ -40,15 +40,24 @@ class Domain:
     sessions: sessionmaker[Session]
     celery: Celery
 
-    def queued(self) -> list[tuple[str, list[Any]]]:
-        """The messages waiting in the broker's folder, oldest first: (task name, arguments)."""
+    def queued(self) -> list[Message]:
+        """The messages waiting in the broker's folder (every queue), oldest first."""
         folder = self.settings.broker_folder / "queue"
         found = []
         for path in sorted(folder.glob("*.msg")):
             message = json.loads(path.read_text(encoding="utf-8"))
             body = json.loads(base64.b64decode(message["body"]))
-            found.append((message["headers"]["task"], list(body[0])))
+            headers = message["headers"]
+            found.append(Message(headers["task"], list(body[0]), headers.get("eta")))
         return found
+
+
+class Message(NamedTuple):
+    """A task message as the embedded broker keeps it; ``eta`` when it was sent with a delay."""
+
+    task: str
+    args: list[Any]
+    eta: str | None
 
 
 @pytest.fixture
