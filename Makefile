@@ -41,6 +41,9 @@ test: install-test ## Run every test against real Redis, PostgreSQL, Celery work
 	$(BIN)/ruff format --check .
 	$(BIN)/python -m pytest
 
+test-fast: install-test ## Run the unit tests that need no servers, workers or model training, in under a minute
+	$(BIN)/python -m pytest tests/unit -m "not slow"
+
 model: install ## Rebuild the shipped model (classifier/default_model) from DATA (the public data sets)
 	$(BIN)/commentgate train --data $(DATA) --data training_data/seed --no-project-data \
 		--out classifier/default_model
@@ -52,4 +55,4 @@ lint: install-test ## ruff check and format check
 bench-install: install-test ## Install the benchmark-only extras (peers with pinned versions)
 	$(BIN)/pip install -q -e '.[test,bench]'
 
-.PHONY: help install install-test run test model lint bench-install
+.PHONY: help install install-test run test test-fast model lint bench-install

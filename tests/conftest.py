@@ -82,13 +82,22 @@ def stop_process(process: subprocess.Popen, sig: int = signal.SIGTERM, timeout: 
 
 
 @pytest.fixture(scope="session")
-def seed_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def seed_set(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A copy of the project's seed set, named ``seed`` as in the checkout: tests train from it,
+    never from the checkout's ``training_data/``, which commands such as ``commentgate feedback
+    export`` write into."""
+    copy = tmp_path_factory.mktemp("training_data") / "seed"
+    shutil.copytree(SEED_SET, copy)
+    return copy
+
+
+@pytest.fixture(scope="session")
+def seed_model(tmp_path_factory: pytest.TempPathFactory, seed_set: Path) -> Path:
     """One model trained on the project's seed set (seconds, not minutes), shared by every test
-    that needs a small real model. The seed folder alone: labels exported into the checkout's
-    ``training_data/feedback`` change nothing here."""
+    that needs a small real model."""
     from classifier import Registry, train
 
-    return train([SEED_SET], Registry(tmp_path_factory.mktemp("seed-model"))).path
+    return train([seed_set], Registry(tmp_path_factory.mktemp("seed-model"))).path
 
 
 @pytest.fixture(scope="session")
@@ -261,6 +270,14 @@ def _migrated_sqlite(tmp_path_factory: pytest.TempPathFactory) -> Path:
     with sqlite3.connect(path) as conn:
         conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     return path
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """A test that trains a model (from the seed set) is ``slow``: ``make test-fast`` leaves
+    it out."""
+    for item in items:
+        if {"seed_model", "seed_set"} & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)
 
 
 def upgrade_database(url: str) -> None:
