@@ -13,6 +13,7 @@ from datetime import timedelta
 from typing import Any
 
 from flask import Flask
+from sqlalchemy import func, select
 
 from classifier import Scores
 from service.comments import comment_row, insert_comment
@@ -183,6 +184,21 @@ def store_and_decide(
     decide_pending(sessions_of(owner), [comment_id], ConstantModel(spam))
     with session_scope(sessions_of(owner)) as session:
         return session.get_one(Comment, comment_id)
+
+
+def rows_of(owner: Any, model: type, *where: Any) -> list[Any]:
+    """The rows of ``model`` that match ``where``, detached (their columns stay readable)."""
+    with sessions_of(owner)() as session:
+        return list(session.scalars(select(model).where(*where)))
+
+
+def count_rows(owner: Any, model: type, *where: Any) -> int:
+    with sessions_of(owner)() as session:
+        return session.scalar(select(func.count()).select_from(model).where(*where))
+
+
+def site_comments(owner: Any, site: NewSite) -> list[Comment]:
+    return rows_of(owner, Comment, Comment.site_id == site.site.id)
 
 
 def reason_codes(comment: Comment) -> list[str]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
@@ -21,6 +21,7 @@ from tests.support.domain import Domain
 from tests.support.failing_model import FailsOn
 from tests.support.stored import (
     ConstantModel,
+    count_rows,
     new_site,
     reason_codes,
     store_comment,
@@ -32,11 +33,6 @@ POISON = "The one text the policy cannot cope with."
 def comment(domain: Domain, comment_id: str) -> Comment:
     with domain.sessions() as session:
         return session.get_one(Comment, comment_id)
-
-
-def count(domain: Domain, model: type, *where: Any) -> int:
-    with domain.sessions() as session:
-        return session.scalar(select(func.count()).select_from(model).where(*where))
 
 
 def test_each_comment_gets_the_policys_verdict_a_decision_and_an_event(domain: Domain) -> None:
@@ -58,7 +54,7 @@ def test_each_comment_gets_the_policys_verdict_a_decision_and_an_event(domain: D
     assert sorted(deliveries) == sorted(d.id for d in events.values())
     assert events[high].payload["data"]["action"] == "hold"
     assert events[high].payload["data"]["status"] == "held"
-    assert count(domain, Decision) == 2
+    assert count_rows(domain, Decision) == 2
 
 
 def test_a_comment_is_decided_once_however_often_its_message_comes(domain: Domain) -> None:
@@ -67,7 +63,7 @@ def test_a_comment_is_decided_once_however_often_its_message_comes(domain: Domai
     assert len(decide_pending(domain.sessions, [comment_id, comment_id], ConstantModel())) == 1
     assert decide_pending(domain.sessions, [comment_id], ConstantModel(spam=0.99)) == []
     assert comment(domain, comment_id).status == "approved"
-    assert count(domain, Decision) == 1
+    assert count_rows(domain, Decision) == 1
 
 
 @pytest.mark.parametrize(("webhooks", "events"), [("send", 1), ("none", 0)])
@@ -117,7 +113,7 @@ def test_a_comment_that_fails_alone_stays_pending_until_its_last_attempt_holds_i
         ["processing_error"],
     )
     assert failed.reasons[0]["attempts"] == MAX_DECIDE_ATTEMPTS
-    assert len(last) == 1 and count(domain, WebhookDelivery) == 3
+    assert len(last) == 1 and count_rows(domain, WebhookDelivery) == 3
 
 
 def test_a_database_error_fails_the_batch_rather_than_counting_failures(
