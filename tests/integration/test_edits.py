@@ -17,11 +17,10 @@ from standardwebhooks import Webhook
 from service.db import session_scope
 from service.decisions import record_verdict
 from service.edits import EDITED_AFTER_APPROVAL
-from service.models import Comment, CommentRevision, Decision, LabeledExample, Site, WebhookDelivery
-from service.moderators import create_moderator
+from service.models import Comment, CommentRevision, Decision, LabeledExample, WebhookDelivery
 from service.policy import ModelOutput, Verdict
 from tests.conftest import auth, wait_for
-from tests.support.stored import count_rows, store_policy
+from tests.support.stored import bearer, count_rows, moderator_token, store_policy
 from tests.support.texts import HAM, MORE_SPAM, SPAM, SPAM_THRESHOLDS
 
 pytestmark = pytest.mark.integration
@@ -78,12 +77,11 @@ def test_an_edit_is_decided_again_and_only_a_changed_action_is_sent(
     assert count_rows(app, WebhookDelivery, WebhookDelivery.comment_id == comment_id) == 2
 
     # a moderator approves; spam edited in after that is held for them, not rejected unseen
-    with session_scope(app.extensions["commentgate"].sessions) as session:
-        token = create_moderator(session, session.get(Site, site.site.id), "m@x.org", "moderator")
+    token = moderator_token(app, site)
     approved = client.post(
         f"/v1/moderation/comments/{comment_id}/decision",
         json={"action": "approve"},
-        headers={"Authorization": f"Bearer {token.token}"},
+        headers=bearer(token),
     )
     assert approved.status_code == 200, approved.get_json()
     edit(client, site, comment_id, SPAM + " Visit again!")
@@ -96,7 +94,7 @@ def test_an_edit_is_decided_again_and_only_a_changed_action_is_sent(
 
     detail = client.get(
         f"/v1/moderation/comments/{comment_id}",
-        headers={"Authorization": f"Bearer {token.token}"},
+        headers=bearer(token),
     ).get_json()
     assert [r["content"] for r in detail["revisions"]] == [HAM, SPAM, MORE_SPAM]
     assert detail["edited_at"] and detail["content"] == SPAM + " Visit again!"

@@ -111,7 +111,7 @@ def test_a_bulk_decision_is_all_or_nothing(
 
 
 def test_a_platforms_moderator_is_named_and_audited_without_an_account(
-    db: Session, site: object, held: list[str], domain_site: NewSite
+    db: Session, held: list[str], domain_site: NewSite
 ) -> None:
     moderation.decide_for_platform(db, domain_site.site.id, held[0], "reject", moderator="wp-ann")
     comment = db.get_one(Comment, held[0])
