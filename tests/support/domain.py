@@ -87,7 +87,9 @@ def domain(tmp_path: Path, _migrated_sqlite: Path) -> Iterator[Domain]:
 
 @pytest.fixture
 def db(domain: Domain) -> Iterator[Session]:
-    """A session on the domain's database; the test commits what others must see."""
+    """A session on the domain's database; the test commits what others must see. SQLite has
+    one writer: call the ``tests.support.stored`` helpers (their own sessions) before this
+    session writes, or after it commits, or they wait for its lock."""
     with domain.sessions() as session:
         yield session
 
