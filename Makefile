@@ -42,6 +42,9 @@ test: install-test ## Run every test against real Redis, PostgreSQL, Celery work
 	$(BIN)/mypy
 	$(BIN)/python -m pytest
 
+test-fast: install-test ## Run the unit tests that need no servers, workers or model training, in under a minute
+	$(BIN)/python -m pytest tests/unit -m "not slow"
+
 model: install ## Rebuild the shipped model (classifier/default_model) from DATA (the public data sets)
 	$(BIN)/commentgate train --data $(DATA) --data training_data/seed --no-project-data \
 		--out classifier/default_model
@@ -56,4 +59,4 @@ typecheck: install-test ## mypy on the packages that pyproject.toml lists (stric
 bench-install: install-test ## Install the benchmark-only extras (peers with pinned versions)
 	$(BIN)/pip install -q -e '.[test,bench]'
 
-.PHONY: help install install-test run test model lint typecheck bench-install
+.PHONY: help install install-test run test test-fast model lint typecheck bench-install

@@ -15,6 +15,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,13 +23,18 @@ from typing import Any
 import psycopg
 import pytest
 import redis
+from sqlalchemy.orm import Session, sessionmaker
 
 from service import create_app
 from service.config import Settings
-from service.db import session_scope
+from service.db import make_engine, make_session_factory
 from service.migrate import upgrade
-from service.sites import NewSite, create_site
+from service.sites import NewSite
 from tests.support.local import free_port
+from tests.support.stored import CLOSED_HOOK, new_site
+
+# The domain tests' fixtures (SQLite, embedded broker, no worker): ``domain``, ``db``, ``site``...
+pytest_plugins = ["tests.support.domain"]
 
 REPO = Path(__file__).resolve().parents[1]
 SEED_SET = REPO / "training_data" / "seed"
@@ -76,13 +82,22 @@ def stop_process(process: subprocess.Popen, sig: int = signal.SIGTERM, timeout: 
 
 
 @pytest.fixture(scope="session")
-def seed_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def seed_set(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A copy of the project's seed set, named ``seed`` as in the checkout: tests train from it,
+    never from the checkout's ``training_data/``, which commands such as ``commentgate feedback
+    export`` write into."""
+    copy = tmp_path_factory.mktemp("training_data") / "seed"
+    shutil.copytree(SEED_SET, copy)
+    return copy
+
+
+@pytest.fixture(scope="session")
+def seed_model(tmp_path_factory: pytest.TempPathFactory, seed_set: Path) -> Path:
     """One model trained on the project's seed set (seconds, not minutes), shared by every test
-    that needs a small real model. The seed folder alone: labels exported into the checkout's
-    ``training_data/feedback`` change nothing here."""
+    that needs a small real model."""
     from classifier import Registry, train
 
-    return train([SEED_SET], Registry(tmp_path_factory.mktemp("seed-model"))).path
+    return train([seed_set], Registry(tmp_path_factory.mktemp("seed-model"))).path
 
 
 @pytest.fixture(scope="session")
@@ -97,6 +112,12 @@ def model_dir(tmp_path_factory: pytest.TempPathFactory, seed_model: Path) -> Pat
 
 
 # --- back ends -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Opened:
+    settings: Settings
+    sessions: sessionmaker[Session]
 
 
 @dataclass
@@ -142,6 +163,15 @@ class Stack:
             check=True,
         )
         return json.loads(out.stdout)
+
+    @contextmanager
+    def opened(self) -> Iterator[Opened]:
+        """Its database, opened from the test's process (``tests.support.stored`` helpers)."""
+        engine = make_engine(self.settings.database_url)
+        try:
+            yield Opened(self.settings, make_session_factory(engine))
+        finally:
+            engine.dispose()
 
     def stop_workers(self) -> None:
         """The test is over and its stack is thrown away: no need to wait for a clean exit."""
@@ -242,9 +272,15 @@ def _migrated_sqlite(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-def upgrade_database(url: str) -> None:
-    from service.db import make_engine
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """A test that trains a model (from the seed set) is ``slow``: ``make test-fast`` leaves
+    it out."""
+    for item in items:
+        if {"seed_model", "seed_set"} & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)
 
+
+def upgrade_database(url: str) -> None:
     engine = make_engine(url)
     try:
         upgrade(engine)
@@ -405,16 +441,8 @@ def _port_open(port: int) -> bool:
 
 @pytest.fixture
 def make_site(app) -> Callable[..., NewSite]:  # noqa: ANN001
-    def make(webhook_url: str = "http://127.0.0.1:9/hook", name: str | None = None) -> NewSite:
-        sessions = app.extensions["commentgate"].sessions
-        with session_scope(sessions) as session:
-            return create_site(
-                session,
-                name or f"site-{uuid.uuid4().hex[:8]}",
-                webhook_url,
-                allow_private=True,
-                secret_key=app.extensions["commentgate"].settings.secret_key,
-            )
+    def make(webhook_url: str = CLOSED_HOOK, name: str | None = None) -> NewSite:
+        return new_site(app, webhook_url, name)
 
     return make
 
@@ -451,20 +479,9 @@ def live_server(stack: Stack) -> Iterator[str]:
 @pytest.fixture
 def make_site_for() -> Callable[[Stack, str], NewSite]:
     """Create a site in any stack's database (for tests that build their own stack)."""
-    from service.db import make_engine, make_session_factory
 
     def make(stack: Stack, webhook_url: str) -> NewSite:
-        engine = make_engine(stack.settings.database_url)
-        try:
-            with session_scope(make_session_factory(engine)) as session:
-                return create_site(
-                    session,
-                    f"site-{uuid.uuid4().hex[:8]}",
-                    webhook_url,
-                    allow_private=True,
-                    secret_key=stack.settings.secret_key,
-                )
-        finally:
-            engine.dispose()
+        with stack.opened() as opened:
+            return new_site(opened, webhook_url)
 
     return make

@@ -14,12 +14,13 @@ from typing import Any
 import akismet
 import httpx
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from service.db import session_scope
-from service.models import Comment, Decision, LabeledExample, Site, WebhookDelivery
+from service.models import Decision, LabeledExample, Site, WebhookDelivery
 from service.sites import NewSite
 from tests.support.failing_model import serve_failing
+from tests.support.stored import count_rows, site_comments
 from tests.support.texts import HAM, SPAM, SPAM_THRESHOLDS
 
 pytestmark = pytest.mark.integration
@@ -79,16 +80,6 @@ def set_policy(app, site: NewSite, thresholds: dict[str, Any], **settings: Any) 
         session.get(Site, site.site.id).policy = {"thresholds": thresholds, **settings}
 
 
-def stored(app, site: NewSite) -> list[Comment]:  # noqa: ANN001
-    with app.extensions["commentgate"].sessions() as session:
-        return list(session.scalars(select(Comment).where(Comment.site_id == site.site.id)))
-
-
-def count(app, model: type, *where: Any) -> int:  # noqa: ANN001
-    with app.extensions["commentgate"].sessions() as session:
-        return session.scalar(select(func.count()).select_from(model).where(*where))
-
-
 def labels(app, site: NewSite) -> list[LabeledExample]:  # noqa: ANN001
     with app.extensions["commentgate"].sessions() as session:
         query = select(LabeledExample).where(LabeledExample.site_id == site.site.id)
@@ -108,20 +99,20 @@ def test_clean_comment_is_ham_and_stored_with_its_decision(app, site, akismet_cl
     assert akismet_client.comment_check("203.0.113.7", comment_content=HAM, **COMMENT) == (
         akismet.CheckResponse.HAM
     )
-    [comment] = stored(app, site)
+    [comment] = site_comments(app, site)
     assert comment.source == "akismet" and comment.content == HAM
     assert (comment.status, comment.action, comment.decided_by) == ("approved", "approve", "model")
     assert comment.author_ip == "203.0.113.7" and comment.post_url == COMMENT["permalink"]
     assert comment.model_version and set(comment.scores) >= {"spam", "toxicity"}
-    assert count(app, Decision, Decision.comment_id == comment.id) == 1
-    assert count(app, WebhookDelivery, WebhookDelivery.comment_id == comment.id) == 0
+    assert count_rows(app, Decision, Decision.comment_id == comment.id) == 1
+    assert count_rows(app, WebhookDelivery, WebhookDelivery.comment_id == comment.id) == 0
 
 
 def test_spam_is_true_and_held_for_moderators(app, site, akismet_client) -> None:  # noqa: ANN001
     assert akismet_client.comment_check("203.0.113.8", comment_content=SPAM, **COMMENT) == (
         akismet.CheckResponse.SPAM
     )
-    [comment] = stored(app, site)
+    [comment] = site_comments(app, site)
     assert comment.status == "held"
     assert "spam_score" in {r["code"] for r in comment.reasons}
 
@@ -136,7 +127,7 @@ def test_certain_spam_is_discard_only_where_the_site_opts_in(app, site, akismet_
     assert akismet_client.comment_check("203.0.113.9", comment_content=SPAM + "!") == (
         akismet.CheckResponse.DISCARD
     )
-    assert [c.status for c in stored(app, site)] == ["rejected", "rejected"]
+    assert [c.status for c in site_comments(app, site)] == ["rejected", "rejected"]
 
 
 def test_toxicity_is_never_discard(app, site, wsgi) -> None:  # noqa: ANN001
@@ -147,7 +138,7 @@ def test_toxicity_is_never_discard(app, site, wsgi) -> None:  # noqa: ANN001
         "https://rest.akismet.com/1.1/comment-check", data={**form, "comment_content": TOXIC}
     )
     assert (response.text, response.headers.get("X-akismet-pro-tip")) == ("true", None)
-    [comment] = stored(app, site)
+    [comment] = site_comments(app, site)
     assert comment.status == "rejected"
     assert "toxicity_score" in {r["code"] for r in comment.reasons}
 
@@ -157,7 +148,7 @@ def test_held_only_for_toxicity_is_not_spam(app, site, akismet_client) -> None: 
     assert akismet_client.comment_check("203.0.113.10", comment_content=TOXIC) == (
         akismet.CheckResponse.HAM
     )
-    [comment] = stored(app, site)
+    [comment] = site_comments(app, site)
     assert comment.status == "held"
     assert {r["code"] for r in comment.reasons} >= {"toxicity_score"}
 
@@ -174,7 +165,7 @@ def test_a_comment_the_model_fails_on_is_spam_for_the_client_and_held(
     assert akismet_client.comment_check("203.0.113.11", comment_content=HAM, **COMMENT) == (
         akismet.CheckResponse.HAM
     )
-    failed, fine = sorted(stored(app, site), key=lambda c: c.content != poison)
+    failed, fine = sorted(site_comments(app, site), key=lambda c: c.content != poison)
     assert (failed.status, failed.scores, [r["code"] for r in failed.reasons]) == (
         "held",
         {},
@@ -190,16 +181,16 @@ def test_recheck_finds_the_same_comment(app, site, wsgi, akismet_client) -> None
     again = wsgi().post("https://rest.akismet.com/1.1/comment-check", data=form)
     assert first.text == again.text == "true"
     assert first.headers["X-akismet-guid"] == again.headers["X-akismet-guid"]
-    [comment] = stored(app, site)
+    [comment] = site_comments(app, site)
     assert comment.id == first.headers["X-akismet-guid"]
     assert comment.extra["akismet"]["recheck_reason"] == "edit"
-    assert count(app, Decision, Decision.comment_id == comment.id) == 1
+    assert count_rows(app, Decision, Decision.comment_id == comment.id) == 1
 
 
 def test_submit_spam_labels_the_checked_comment(app, site, akismet_client) -> None:  # noqa: ANN001
     assert akismet_client.comment_check("203.0.113.7", comment_content=HAM, **COMMENT) == 0
     assert akismet_client.submit_spam("203.0.113.7", comment_content=HAM, **COMMENT) is True
-    [comment] = stored(app, site)
+    [comment] = site_comments(app, site)
     [label] = labels(app, site)
     assert (label.comment_id, label.task, label.label, label.source) == (
         comment.id,
@@ -217,7 +208,7 @@ def test_submit_ham_labels_a_false_positive_and_replaces_the_earlier_label(
     assert akismet_client.submit_spam("203.0.113.7", comment_content=SPAM, **COMMENT) is True
     assert akismet_client.submit_ham("203.0.113.7", comment_content=SPAM, **COMMENT) is True
     [label] = labels(app, site)
-    assert (label.label, label.comment_id) == (0, stored(app, site)[0].id)
+    assert (label.label, label.comment_id) == (0, site_comments(app, site)[0].id)
 
 
 def test_submit_finds_the_comment_by_its_guid(app, site, wsgi) -> None:  # noqa: ANN001
@@ -253,7 +244,7 @@ def test_bad_key_and_missing_fields_are_invalid_with_debug_help(site, wsgi) -> N
 def test_is_test_stores_nothing(app, site, akismet_client) -> None:  # noqa: ANN001
     assert akismet_client.comment_check("203.0.113.7", comment_content=SPAM, is_test=True) == 1
     assert akismet_client.submit_spam("203.0.113.7", comment_content=SPAM, is_test=True) is True
-    assert stored(app, site) == [] and labels(app, site) == []
+    assert site_comments(app, site) == [] and labels(app, site) == []
 
 
 def test_administrator_is_never_spam(app, site, akismet_client) -> None:  # noqa: ANN001
@@ -262,7 +253,7 @@ def test_administrator_is_never_spam(app, site, akismet_client) -> None:  # noqa
         "203.0.113.7", comment_content=SPAM, user_role="administrator"
     )
     assert answer == akismet.CheckResponse.HAM
-    [comment] = stored(app, site)
+    [comment] = site_comments(app, site)
     assert (comment.action, comment.decided_by) == ("approve", "rule")
     assert {"user_role", "spam_score"} <= {r["code"] for r in comment.reasons}
 
@@ -301,7 +292,7 @@ def test_unknown_keys_are_ignored_and_a_filled_honeypot_is_discarded(app, site, 
     }
     response = wsgi().post("https://rest.akismet.com/1.1/comment-check", data=form)
     assert (response.text, response.headers["X-akismet-pro-tip"]) == ("true", "discard")
-    [comment] = stored(app, site)
+    [comment] = site_comments(app, site)
     assert comment.status == "rejected"
     assert comment.reasons[0] == {
         "code": "honeypot",
@@ -400,9 +391,9 @@ def test_wordpress_recheck_and_feedback_find_the_first_checked_comment(app, site
     )
     assert rechecked.headers["X-akismet-guid"] == guid
     assert wsgi().post(url + "submit-spam", data=from_db).text.startswith("Thanks")
-    [comment] = stored(app, site)
+    [comment] = site_comments(app, site)
     assert comment.id == guid
-    assert count(app, Decision, Decision.comment_id == guid) == 1
+    assert count_rows(app, Decision, Decision.comment_id == guid) == 1
     [label] = labels(app, site)
     assert (label.comment_id, label.label) == (guid, 1)
     assert wsgi().post(url + "submit-ham", data=from_db).text.startswith("Thanks")
@@ -419,7 +410,7 @@ def test_another_comment_by_the_same_author_is_another_comment(app, site, wsgi) 
         url, data={**base, "comment_content": HAM, "permalink": f"{BLOG}/2024/02/other/"}
     )
     guids = {r.headers["X-akismet-guid"] for r in (one, two, other_post)}
-    assert len(guids) == 3 and len(stored(app, site)) == 3
+    assert len(guids) == 3 and len(site_comments(app, site)) == 3
 
 
 def test_the_plugin_s_account_endpoints_answer_as_it_parses_them(app, site, wsgi) -> None:  # noqa: ANN001
@@ -497,7 +488,7 @@ def test_the_pypi_client_works_end_to_end_with_the_12_hex_key(app, site, wsgi) -
     )
     assert client.comment_check("203.0.113.8", comment_content=HAM) == akismet.CheckResponse.HAM
     assert client.submit_ham("203.0.113.7", comment_content=SPAM, **COMMENT) is True
-    spam = next(c for c in stored(app, site) if c.content == SPAM)
+    spam = next(c for c in site_comments(app, site) if c.content == SPAM)
     [label] = labels(app, site)
     assert (label.comment_id, label.label) == (spam.id, 0)
     assert client.usage_limit()["usage"] == 2

@@ -14,7 +14,7 @@ from service.db import session_scope
 from service.models import AuditEntry, AuthorStanding, Comment, Site, utcnow
 from service.sites import set_policy
 from tests.conftest import auth, wait_for
-from tests.integration.test_moderation_api import bearer, moderator_token, store
+from tests.support.stored import bearer, moderator_token, store_decided
 
 pytestmark = pytest.mark.integration
 ANN = {"name": "Ann", "email": "ann@example.org", "ip": "203.0.113.9"}
@@ -46,7 +46,7 @@ def test_author_actions_decide_the_authors_next_comment(app, client, make_site, 
             "toxicity": {"approve_below": 1.0, "reject_at": 1.0},
         }
         set_policy(session, session.get(Site, site.site.id), {"thresholds": thresholds})
-    [first] = store(app, site, [{"external_id": "s1", "email": ANN["email"], "spam": 0.6}])
+    [first] = store_decided(app, site, [{"external_id": "s1", "email": ANN["email"], "spam": 0.6}])
     headers = bearer(moderator_token(app, site))
     url = f"/v1/moderation/comments/{first}/author"
 
@@ -111,7 +111,7 @@ def test_author_actions_decide_the_authors_next_comment(app, client, make_site, 
 @pytest.mark.parametrize("stack", ["embedded"], indirect=True)
 def test_author_actions_answer_bad_input_with_json_errors(app, client, make_site) -> None:  # noqa: ANN001
     site = make_site()
-    ids = store(app, site, [{"external_id": "a"}, {"external_id": "b", "ip": "10.1.1.1"}])
+    ids = store_decided(app, site, [{"external_id": "a"}, {"external_id": "b", "ip": "10.1.1.1"}])
     headers = bearer(moderator_token(app, site))
     url = f"/v1/moderation/comments/{ids[1]}/author"
     cases = [
@@ -146,9 +146,9 @@ def test_page_author_actions_need_csrf_and_stay_on_the_moderators_site(
 ) -> None:  # noqa: ANN001
     site, other = make_site(), make_site()
     ann = {"email": "ann@example.org"}
-    mine = store(app, site, [{"external_id": "m1", **ann}, {"external_id": "m2", **ann}])
-    [theirs] = store(app, other, [{"external_id": "t1", **ann}])
-    token = moderator_token(app, site, "page@example.org")
+    mine = store_decided(app, site, [{"external_id": "m1", **ann}, {"external_id": "m2", **ann}])
+    [theirs] = store_decided(app, other, [{"external_id": "t1", **ann}])
+    token = moderator_token(app, site, email="page@example.org")
     csrf = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/moderate").text).group(1)
     client.post("/moderate/sign-in", data={"token": token, "csrf_token": csrf})
     csrf = re.search(r'name="csrf-token" content="([^"]+)"', client.get("/moderate").text).group(1)

@@ -12,7 +12,7 @@ from service.db import session_scope
 from service.errors import ValidationError
 from service.models import AuditEntry, AuthorStanding, Comment, Moderator, utcnow
 from service.moderators import create_moderator
-from tests.integration.test_moderation_api import store
+from tests.support.stored import store_decided
 
 pytestmark = pytest.mark.integration
 
@@ -20,7 +20,7 @@ pytestmark = pytest.mark.integration
 @pytest.mark.parametrize("stack", ["embedded"], indirect=True)
 def test_standing_is_set_audited_read_per_batch_and_cleared(app, make_site) -> None:  # noqa: ANN001
     site = make_site()
-    ids = store(
+    ids = store_decided(
         app,
         site,
         [

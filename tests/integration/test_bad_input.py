@@ -9,18 +9,15 @@ from __future__ import annotations
 
 import json
 import re
-import uuid
 from typing import Any
 
 import pytest
 import requests
-from sqlalchemy import func, select
 
 from service.db import session_scope
-from service.models import Comment, Decision, LabeledExample, Site
-from service.moderators import create_moderator
-from service.sites import NewSite
+from service.models import Comment, Decision, LabeledExample
 from tests.conftest import auth
+from tests.support.stored import count_rows, moderator_headers
 
 pytestmark = pytest.mark.integration
 
@@ -44,19 +41,6 @@ def post_json(client, path: str, body: Any, headers: dict[str, str]):  # noqa: A
     headers = {**headers, "Content-Type": "application/json"}
     data = body if isinstance(body, str) else json.dumps(body)
     return client.post(path, data=data, headers=headers)
-
-
-def count(app, model: type, *where: Any) -> int:  # noqa: ANN001
-    with session_scope(app.extensions["commentgate"].sessions) as session:
-        return session.scalar(select(func.count()).select_from(model).where(*where))
-
-
-def moderator_headers(app, site: NewSite, role: str = "admin") -> dict[str, str]:  # noqa: ANN001
-    with session_scope(app.extensions["commentgate"].sessions) as session:
-        created = create_moderator(
-            session, session.get(Site, site.site.id), f"{uuid.uuid4().hex[:8]}@example.org", role
-        )
-        return {"Authorization": f"Bearer {created.token}"}
 
 
 def spoiled(body: dict[str, Any], path: tuple[str, ...], bad: str) -> dict[str, Any]:
@@ -100,7 +84,7 @@ def test_unstorable_text_in_any_comment_field_is_422(client, app, make_site, bad
         error = response.get_json()["error"]
         assert error["code"] == "validation_error"
         assert "must not contain" in " ".join(at(error["details"], path)).lower(), path
-    assert count(app, Comment) == 0
+    assert count_rows(app, Comment) == 0
 
 
 @UNSTORABLE
@@ -109,7 +93,7 @@ def test_unstorable_metadata_key_is_422(client, app, make_site, bad) -> None:  #
     response = post_json(client, "/v1/comments", body, auth(make_site()))
     assert response.status_code == 422
     assert "Keys must not contain" in response.get_json()["error"]["details"]["metadata"][0]
-    assert count(app, Comment) == 0
+    assert count_rows(app, Comment) == 0
 
 
 def test_nul_in_the_path_or_query_is_422(client, app, make_site) -> None:  # noqa: ANN001
@@ -146,7 +130,7 @@ def test_moderators_cannot_store_unstorable_text(client, app, make_site, bad) ->
         headers={**moderator, "Content-Type": "application/json"},
     )
     assert refused.status_code == 422
-    assert count(app, Decision) == 0
+    assert count_rows(app, Decision) == 0
     assert client.get(policy, headers=moderator).get_json()["blocked_terms"] == []
 
 
@@ -171,7 +155,7 @@ def test_perspective_refuses_unstorable_text_in_its_own_error_shape(
     path = f"/v1alpha1/comments:suggestscore?key={site.api_key}"
     assert post_json(client, path, suggest, {}).status_code == 422
     assert client.post(f"{analyze}%00", json=body).get_json()["error"]["code"] == 422
-    assert count(app, Comment) == count(app, LabeledExample) == 0
+    assert count_rows(app, Comment) == count_rows(app, LabeledExample) == 0
 
 
 def test_akismet_refuses_nul_in_any_form_field(client, app, make_site) -> None:  # noqa: ANN001
@@ -189,7 +173,7 @@ def test_akismet_refuses_nul_in_any_form_field(client, app, make_site) -> None: 
         assert response.status_code == 422, (path, response.get_data(as_text=True))
         assert response.get_json()["error"]["code"] == "validation_error"
         assert "NUL" in response.headers["X-akismet-debug-help"]
-    assert count(app, Comment) == count(app, LabeledExample) == 0
+    assert count_rows(app, Comment) == count_rows(app, LabeledExample) == 0
 
 
 def test_moderator_page_refuses_nul_in_a_reason(client, app, make_site) -> None:  # noqa: ANN001
@@ -207,7 +191,7 @@ def test_moderator_page_refuses_nul_in_a_reason(client, app, make_site) -> None:
         data={"csrf_token": csrf, "decision": "approve", "reason": "ok\x00"},
     )
     assert response.status_code == 422
-    assert count(app, Decision) == 0
+    assert count_rows(app, Decision) == 0
 
 
 # --- JSON that cannot be read --------------------------------------------------------------------
@@ -239,7 +223,7 @@ def test_json_nested_20000_levels_is_400_on_every_json_endpoint(
             )
             assert response.status_code == 400, (path, response.text[:300])
             assert "nested too deeply" in response.json()["error"]["message"]
-    assert count(app, Comment) == 0
+    assert count_rows(app, Comment) == 0
 
 
 def test_numbers_json_does_not_have_are_400(client, app, make_site) -> None:  # noqa: ANN001
@@ -249,7 +233,7 @@ def test_numbers_json_does_not_have_are_400(client, app, make_site) -> None:  # 
         response = post_json(client, "/v1/comments", body, auth(site))
         assert response.status_code == 400, number[:10]
         assert response.get_json()["error"]["code"] == "bad_request"
-    assert count(app, Comment) == 0
+    assert count_rows(app, Comment) == 0
 
 
 # --- metadata the policy reads, and moments ------------------------------------------------------
@@ -278,7 +262,7 @@ def test_metadata_the_policy_reads_must_have_its_types(client, app, make_site) -
         response = post_json(client, "/v1/comments", body, auth(site))
         assert response.status_code == 422, (metadata, response.get_data(as_text=True))
         assert next(iter(metadata)) in response.get_json()["error"]["details"]["metadata"]
-    assert count(app, Comment) == 0
+    assert count_rows(app, Comment) == 0
 
 
 def test_metadata_of_the_right_types_and_free_form_keys_are_kept(client, app, make_site) -> None:  # noqa: ANN001
@@ -310,7 +294,7 @@ def test_moments_outside_the_years_utc_can_hold_are_422(client, app, make_site) 
         since = requests.utils.quote(moment)
         queue = client.get(f"/v1/moderation/queue?since={since}", headers=moderator)
         assert queue.status_code == 422, moment
-    assert count(app, Comment) == 0
+    assert count_rows(app, Comment) == 0
 
 
 # --- one length limit ----------------------------------------------------------------------------
@@ -337,11 +321,11 @@ def test_one_comment_length_limit_holds_on_every_endpoint(client, app, make_site
     response = post_json(client, analyze, perspective, {})
     assert response.status_code == 400
     assert response.get_json()["error"]["message"] == "Comment text too long."
-    assert count(app, Comment) == count(app, LabeledExample) == 0
+    assert count_rows(app, Comment) == count_rows(app, LabeledExample) == 0
 
     accepted = client.post("/1.1/comment-check", data={**form, "comment_content": longest})
     assert accepted.status_code == 200 and accepted.text in ("true", "false")
-    assert count(app, Comment) == 1
+    assert count_rows(app, Comment) == 1
 
 
 # --- Akismet's key-sites -------------------------------------------------------------------------

@@ -11,16 +11,16 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 from standardwebhooks import Webhook
 
 from service.db import session_scope
 from service.decisions import record_verdict
 from service.edits import EDITED_AFTER_APPROVAL
-from service.models import Comment, CommentRevision, Decision, LabeledExample, Site, WebhookDelivery
-from service.moderators import create_moderator
+from service.models import Comment, CommentRevision, Decision, LabeledExample, WebhookDelivery
 from service.policy import ModelOutput, Verdict
 from tests.conftest import auth, wait_for
+from tests.support.stored import bearer, count_rows, moderator_token, store_policy
 from tests.support.texts import HAM, MORE_SPAM, SPAM, SPAM_THRESHOLDS
 
 pytestmark = pytest.mark.integration
@@ -29,21 +29,11 @@ POLICY = {"thresholds": SPAM_THRESHOLDS}
 ONE_BACK_END = pytest.mark.parametrize("stack", ["postgres-redis"], indirect=True)
 
 
-def set_policy(app, site, stored: dict[str, Any]) -> None:  # noqa: ANN001
-    with session_scope(app.extensions["commentgate"].sessions) as session:
-        session.get(Site, site.site.id).policy = stored
-
-
-def count(app, model, *where) -> int:  # noqa: ANN001
-    with session_scope(app.extensions["commentgate"].sessions) as session:
-        return session.scalar(select(func.count()).select_from(model).where(*where))
-
-
 def decided(client, site, comment_id: str, decisions: int, app) -> dict[str, Any]:  # noqa: ANN001
     """The comment once its ``decisions``-th decision is recorded."""
 
     def done() -> dict[str, Any] | None:
-        if count(app, Decision, Decision.comment_id == comment_id) < decisions:
+        if count_rows(app, Decision, Decision.comment_id == comment_id) < decisions:
             return None
         body = client.get(f"/v1/comments/{comment_id}", headers=auth(site)).get_json()
         return body if body["status"] != "pending" else None
@@ -66,7 +56,7 @@ def test_an_edit_is_decided_again_and_only_a_changed_action_is_sent(
     app, client, make_site, worker, webhook_receiver
 ) -> None:  # noqa: ANN001
     site = make_site(webhook_receiver.url)
-    set_policy(app, site, POLICY)
+    store_policy(app, site, POLICY)
     body = {"external_id": "c-1", "content": HAM, "post": {"id": "p-1"}}
     comment_id = client.post("/v1/comments", json=body, headers=auth(site)).get_json()["id"]
     assert decided(client, site, comment_id, 1, app)["decision"]["action"] == "approve"
@@ -84,15 +74,14 @@ def test_an_edit_is_decided_again_and_only_a_changed_action_is_sent(
     # more spam: decided again, the action is the same, so no event
     edit(client, site, comment_id, MORE_SPAM)
     assert decided(client, site, comment_id, 3, app)["decision"]["action"] == "reject"
-    assert count(app, WebhookDelivery, WebhookDelivery.comment_id == comment_id) == 2
+    assert count_rows(app, WebhookDelivery, WebhookDelivery.comment_id == comment_id) == 2
 
     # a moderator approves; spam edited in after that is held for them, not rejected unseen
-    with session_scope(app.extensions["commentgate"].sessions) as session:
-        token = create_moderator(session, session.get(Site, site.site.id), "m@x.org", "moderator")
+    token = moderator_token(app, site)
     approved = client.post(
         f"/v1/moderation/comments/{comment_id}/decision",
         json={"action": "approve"},
-        headers={"Authorization": f"Bearer {token.token}"},
+        headers=bearer(token),
     )
     assert approved.status_code == 200, approved.get_json()
     edit(client, site, comment_id, SPAM + " Visit again!")
@@ -105,7 +94,7 @@ def test_an_edit_is_decided_again_and_only_a_changed_action_is_sent(
 
     detail = client.get(
         f"/v1/moderation/comments/{comment_id}",
-        headers={"Authorization": f"Bearer {token.token}"},
+        headers=bearer(token),
     ).get_json()
     assert [r["content"] for r in detail["revisions"]] == [HAM, SPAM, MORE_SPAM]
     assert detail["edited_at"] and detail["content"] == SPAM + " Visit again!"
@@ -139,8 +128,8 @@ def test_a_decision_on_the_text_before_an_edit_is_not_kept(app, client, make_sit
     with session_scope(sessions) as session:
         session.add(stale)
         assert record_verdict(session, stale, verdict, output) is None
-    assert count(app, Decision, Decision.comment_id == comment_id) == 0
-    assert count(app, Comment, Comment.id == comment_id, Comment.status == "pending") == 1
+    assert count_rows(app, Decision, Decision.comment_id == comment_id) == 0
+    assert count_rows(app, Comment, Comment.id == comment_id, Comment.status == "pending") == 1
 
 
 def test_put_same_text_and_bad_edits(app, client, make_site) -> None:  # noqa: ANN001
@@ -153,7 +142,7 @@ def test_put_same_text_and_bad_edits(app, client, make_site) -> None:  # noqa: A
     assert same.status_code == 200 and same.get_json()["revisions"] == 0
     edited = client.put(url, json={**body, "content": SPAM}, headers=auth(site))
     assert edited.status_code == 202 and edited.get_json()["revisions"] == 1
-    assert count(app, CommentRevision, CommentRevision.comment_id == comment_id) == 1
+    assert count_rows(app, CommentRevision, CommentRevision.comment_id == comment_id) == 1
 
     wrong_id = client.put(url, json={**body, "external_id": "c-3"}, headers=auth(site))
     assert wrong_id.status_code == 409 and wrong_id.get_json()["error"]["code"]
@@ -174,7 +163,7 @@ def test_put_same_text_and_bad_edits(app, client, make_site) -> None:  # noqa: A
 
 def test_akismet_recheck_for_an_edit_decides_the_same_comment_again(app, client, make_site) -> None:  # noqa: ANN001
     site = make_site()
-    set_policy(app, site, POLICY)
+    store_policy(app, site, POLICY)
     form = {
         "api_key": site.api_key,
         "blog": "https://blog.example",
@@ -193,8 +182,8 @@ def test_akismet_recheck_for_an_edit_decides_the_same_comment_again(app, client,
     again = client.post("/1.1/comment-check", data=edited)
     assert again.get_data(as_text=True) == "true"
     assert again.headers["X-akismet-guid"] == guid
-    assert count(app, Comment, Comment.site_id == site.site.id) == 1
-    assert count(app, Decision, Decision.comment_id == guid) == 2
+    assert count_rows(app, Comment, Comment.site_id == site.site.id) == 1
+    assert count_rows(app, Decision, Decision.comment_id == guid) == 2
     with session_scope(app.extensions["commentgate"].sessions) as session:
         comment = session.get(Comment, guid)
         assert (comment.content, comment.status, comment.revisions) == (SPAM, "rejected", 1)
@@ -206,7 +195,7 @@ def test_akismet_recheck_for_an_edit_decides_the_same_comment_again(app, client,
     assert client.post("/1.1/comment-check", data=recheck).headers["X-akismet-guid"] == guid
     with session_scope(app.extensions["commentgate"].sessions) as session:
         assert session.get(Comment, guid).external_id == first_identity
-    assert count(app, Decision, Decision.comment_id == guid) == 2
+    assert count_rows(app, Decision, Decision.comment_id == guid) == 2
     client.post("/1.1/submit-ham", data={**form, "comment_content": SPAM})
-    assert count(app, LabeledExample, LabeledExample.comment_id == guid) == 1
-    assert count(app, Comment, Comment.site_id == site.site.id) == 1
+    assert count_rows(app, LabeledExample, LabeledExample.comment_id == guid) == 1
+    assert count_rows(app, Comment, Comment.site_id == site.site.id) == 1

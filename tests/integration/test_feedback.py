@@ -20,8 +20,8 @@ from service.db import session_scope
 from service.feedback import COLUMNS
 from service.models import Comment, LabeledExample, Moderator, new_id, utcnow
 from service.moderation import decide
-from service.moderators import create_moderator
 from tests.conftest import REPO
+from tests.support.stored import new_moderator
 
 pytestmark = pytest.mark.integration
 
@@ -35,9 +35,7 @@ def decided_examples(app, site) -> None:  # noqa: ANN001
         ("Thoughtful piece, thank you", "approve", None),
         ("Old label from before", "approve", "ham"),
     ]
-    with session_scope(sessions) as session:
-        created = create_moderator(session, site.site, "ana@example.org", "moderator")
-        moderator_id = created.moderator.id
+    moderator_id = new_moderator(app, site, email="ana@example.org").moderator.id
     for text, action, label in choices:
         with session_scope(sessions) as session:
             comment = Comment(id=new_id(), site_id=site.site.id, external_id=new_id(), content=text)

@@ -21,9 +21,9 @@ from hypothesis import strategies as st
 from sqlalchemy import select
 
 from service.db import session_scope
-from service.models import Comment, Site
-from service.moderators import create_moderator
+from service.models import Comment
 from tests.conftest import auth, wait_for
+from tests.support.stored import moderator_headers
 
 pytestmark = pytest.mark.integration
 
@@ -184,9 +184,7 @@ def _processing_error(comment: Comment) -> bool:
 
 def test_any_nesting_on_any_json_endpoint_is_a_4xx(client, app, make_site) -> None:  # noqa: ANN001
     site = make_site()
-    with session_scope(app.extensions["commentgate"].sessions) as session:
-        made = create_moderator(session, session.get(Site, site.site.id), "m@x.example", "admin")
-    moderator = {"Authorization": f"Bearer {made.token}"}
+    moderator = moderator_headers(app, site)
     endpoints = [
         ("POST", "/v1/comments", auth(site)),
         ("POST", "/v1/moderation/decisions", moderator),
@@ -255,9 +253,7 @@ def test_any_akismet_form_gets_an_answer_or_a_4xx(client, app, make_site) -> Non
 
 def test_any_decision_is_made_or_refused(client, app, make_site) -> None:  # noqa: ANN001
     site = make_site()
-    with session_scope(app.extensions["commentgate"].sessions) as session:
-        made = create_moderator(session, session.get(Site, site.site.id), "m@x.example", "admin")
-    moderator = {"Authorization": f"Bearer {made.token}"}
+    moderator = moderator_headers(app, site)
 
     @PROPERTY
     @given(st.none() | TEXT, st.lists(TEXT, max_size=3), st.sampled_from(["approve", "reject"]))

@@ -20,12 +20,10 @@ import requests
 from prometheus_client.parser import text_string_to_metric_families
 
 from classifier import Registry
-from service.db import make_engine, make_session_factory, session_scope
-from service.models import Site
-from service.moderators import create_moderator
 from service.sites import NewSite
 from tests.conftest import Receiver, Stack, auth, serve, stop_process, wait_for
 from tests.support.local import free_port
+from tests.support.stored import bearer, moderator_token
 
 pytestmark = pytest.mark.integration
 
@@ -110,16 +108,6 @@ def decisions_of(base: str, site: NewSite, ids: list[str]) -> dict[str, dict[str
 
 def delivered_ids(receiver: Receiver) -> set[str]:
     return {json.loads(r["body"])["data"]["comment_id"] for r in receiver.delivered()}
-
-
-def moderator_token(stack: Stack, site: NewSite) -> str:
-    engine = make_engine(stack.settings.database_url)
-    try:
-        with session_scope(make_session_factory(engine)) as session:
-            owner = session.get_one(Site, site.site.id)
-            return create_moderator(session, owner, "oncall@example.org", "moderator").token
-    finally:
-        engine.dispose()
 
 
 @dataclass
@@ -216,10 +204,12 @@ def _decide_and_deliver(
     decided.update(decisions_of(base, site, [check.headers["X-akismet-guid"]]) or {})
     assert len(decided) == len(ids) + 2
     verdict = "reject" if decided[ids[0]]["action"] == "approve" else "approve"
+    with stack.opened() as opened:
+        oncall = moderator_token(opened, site, email="oncall@example.org")
     answer = requests.post(
         f"{base}/v1/moderation/comments/{ids[0]}/decision",
         json={"action": verdict},
-        headers={"Authorization": f"Bearer {moderator_token(stack, site)}"},
+        headers=bearer(oncall),
         timeout=10,
     )
     assert answer.status_code == 200, answer.text

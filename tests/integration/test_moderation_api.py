@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import re
 from datetime import timedelta
-from typing import Any
 
 import pytest
 from sqlalchemy import func, select
@@ -21,58 +20,14 @@ from service.models import (
     Comment,
     LabeledExample,
     WebhookDelivery,
-    new_id,
     utcnow,
 )
-from service.moderators import create_moderator, revoke_moderator
-from service.security import hash_identifier
-from service.sites import NewSite
+from service.moderators import revoke_moderator
 from tests.conftest import auth, wait_for
+from tests.support.stored import bearer, moderator_token, store_decided
 
 pytestmark = pytest.mark.integration
 QUEUE = "/v1/moderation/queue"
-
-
-def bearer(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
-
-
-def store(app, site: NewSite, rows: list[dict[str, Any]]) -> list[str]:  # noqa: ANN001
-    """Comments with given status, scores and age (minutes), as the pipeline would leave them."""
-    now = utcnow()
-    ids = []
-    key = app.extensions["commentgate"].settings.identifier_key
-    with session_scope(app.extensions["commentgate"].sessions) as session:
-        for row in rows:
-            email = row.get("email")
-            comment = Comment(
-                id=new_id(),
-                site_id=site.site.id,
-                external_id=row["external_id"],
-                status=row.get("status", "held"),
-                content=row.get("content", f"Comment {row['external_id']}"),
-                author_name=row.get("author"),
-                post_id=row.get("post_id"),
-                author_email=email,
-                author_email_hash=hash_identifier(email, key) if email else None,
-                author_ip=row.get("ip"),
-                received_at=now - timedelta(minutes=row.get("age", 0)),
-                scores=row.get(
-                    "scores", {"spam": row.get("spam", 0.0), "toxicity": row.get("toxicity", 0.0)}
-                ),
-                reasons=row.get("reasons", [{"code": "spam_score", "message": "held"}]),
-                action="hold",
-                decided_by="model",
-                model_version="v-test",
-            )
-            session.add(comment)
-            ids.append(comment.id)
-    return ids
-
-
-def moderator_token(app, site: NewSite, email: str = "mod@example.org") -> str:  # noqa: ANN001
-    with session_scope(app.extensions["commentgate"].sessions) as session:
-        return create_moderator(session, site.site, email, "moderator").token
 
 
 def external_ids(response) -> list[str]:  # noqa: ANN001
@@ -82,7 +37,7 @@ def external_ids(response) -> list[str]:  # noqa: ANN001
 
 def test_queue_filters_and_sorts(app, client, make_site) -> None:  # noqa: ANN001
     site = make_site()
-    store(
+    store_decided(
         app,
         site,
         [
@@ -143,7 +98,7 @@ def test_queue_filters_by_whole_author_and_by_post_and_says_where_terms_matched(
 ) -> None:  # noqa: ANN001
     site = make_site()
     suspect = {"code": "suspect_term", "term": "casino", "field": "content", "message": "held"}
-    store(
+    store_decided(
         app,
         site,
         [
@@ -177,7 +132,9 @@ def test_queue_filters_by_whole_author_and_by_post_and_says_where_terms_matched(
 
 def test_cursor_pagination_is_complete_and_stable_under_inserts(app, client, make_site) -> None:  # noqa: ANN001
     site = make_site()
-    store(app, site, [{"external_id": f"c{n}", "age": 100 - n, "spam": 0.5} for n in range(7)])
+    store_decided(
+        app, site, [{"external_id": f"c{n}", "age": 100 - n, "spam": 0.5} for n in range(7)]
+    )
     headers = bearer(moderator_token(app, site))
 
     for sort in ("oldest", "newest", "spam"):
@@ -194,7 +151,9 @@ def test_cursor_pagination_is_complete_and_stable_under_inserts(app, client, mak
 
     first = client.get(QUEUE, query_string={"sort": "newest", "limit": 3}, headers=headers)
     assert external_ids(first) == ["c6", "c5", "c4"]
-    store(app, site, [{"external_id": "fresh", "age": 0}, {"external_id": "old", "age": 500}])
+    store_decided(
+        app, site, [{"external_id": "fresh", "age": 0}, {"external_id": "old", "age": 500}]
+    )
     cursor = first.get_json()["next"]
     rest = client.get(
         QUEUE, query_string={"sort": "newest", "limit": 10, "cursor": cursor}, headers=headers
@@ -214,7 +173,7 @@ def test_score_sorts_page_one_by_one_with_unscored_comments_last(app, client, ma
     error hold) comes after every scored one."""
     site = make_site()
     odd = 0.1 + 0.2  # 0.30000000000000004
-    store(
+    store_decided(
         app,
         site,
         [
@@ -245,9 +204,9 @@ def test_score_sorts_page_one_by_one_with_unscored_comments_last(app, client, ma
 
 def test_moderators_see_and_decide_only_their_own_site(app, client, make_site) -> None:  # noqa: ANN001
     site_a, site_b = make_site(), make_site()
-    [a_id] = store(app, site_a, [{"external_id": "a"}])
-    [b_id] = store(app, site_b, [{"external_id": "b"}])
-    token_a = moderator_token(app, site_a, "a@example.org")
+    [a_id] = store_decided(app, site_a, [{"external_id": "a"}])
+    [b_id] = store_decided(app, site_b, [{"external_id": "b"}])
+    token_a = moderator_token(app, site_a, email="a@example.org")
     headers = bearer(token_a)
 
     assert external_ids(client.get(QUEUE, headers=headers)) == ["a"]
@@ -284,7 +243,7 @@ def test_decision_updates_comment_keeps_history_labels_and_audit(app, client, ma
         {"code": "spam_score", "message": "spam", "task": "spam"},
         {"code": "model_terms", "message": "terms", "task": "spam", "terms": ["cheap", "pills"]},
     ]
-    ids = store(
+    ids = store_decided(
         app,
         site,
         [
@@ -294,7 +253,7 @@ def test_decision_updates_comment_keeps_history_labels_and_audit(app, client, ma
             {"external_id": "w", "ip": "203.0.113.9", "age": 90, "status": "rejected"},
         ],
     )
-    headers = bearer(moderator_token(app, site, "ana@example.org"))
+    headers = bearer(moderator_token(app, site, email="ana@example.org"))
     url = f"/v1/moderation/comments/{ids[0]}/decision"
 
     assert client.post(url, json={"action": "defer"}, headers=headers).status_code == 422
@@ -372,7 +331,7 @@ def test_decision_updates_comment_keeps_history_labels_and_audit(app, client, ma
 
 def test_bulk_decisions_are_all_or_nothing(app, client, make_site) -> None:  # noqa: ANN001
     site = make_site()
-    ids = store(app, site, [{"external_id": f"b{n}", "spam": 0.9} for n in range(3)])
+    ids = store_decided(app, site, [{"external_id": f"b{n}", "spam": 0.9} for n in range(3)])
     headers = bearer(moderator_token(app, site))
     sessions = app.extensions["commentgate"].sessions
 
@@ -428,7 +387,7 @@ def test_moderator_decision_reaches_the_platform_by_webhook(
     app, client, make_site, worker, webhook_receiver
 ) -> None:  # noqa: ANN001
     site = make_site(webhook_receiver.url)
-    [comment_id] = store(app, site, [{"external_id": "wp-77", "spam": 0.6}])
+    [comment_id] = store_decided(app, site, [{"external_id": "wp-77", "spam": 0.6}])
     headers = bearer(moderator_token(app, site))
     response = client.post(
         f"/v1/moderation/comments/{comment_id}/decision",
@@ -477,9 +436,9 @@ def test_moderator_decision_reaches_the_platform_by_webhook(
 
 def test_page_session_csrf_headers_and_site_isolation(app, client, make_site) -> None:  # noqa: ANN001
     site_a, site_b = make_site(), make_site()
-    [a_id] = store(app, site_a, [{"external_id": "mine", "content": "<b>bold</b> claim"}])
-    [b_id] = store(app, site_b, [{"external_id": "theirs"}])
-    token = moderator_token(app, site_a, "page@example.org")
+    [a_id] = store_decided(app, site_a, [{"external_id": "mine", "content": "<b>bold</b> claim"}])
+    [b_id] = store_decided(app, site_b, [{"external_id": "theirs"}])
+    token = moderator_token(app, site_a, email="page@example.org")
 
     signed_out = client.get("/moderate")
     assert signed_out.status_code == 200 and 'name="token"' in signed_out.text
@@ -533,9 +492,9 @@ def test_a_decision_on_a_stale_view_gets_409_with_the_current_decision(
     app, client, make_site
 ) -> None:  # noqa: ANN001
     site = make_site()
-    [comment_id] = store(app, site, [{"external_id": "s-1"}])
-    ana = bearer(moderator_token(app, site, "ana@example.org"))
-    ben = bearer(moderator_token(app, site, "ben@example.org"))
+    [comment_id] = store_decided(app, site, [{"external_id": "s-1"}])
+    ana = bearer(moderator_token(app, site, email="ana@example.org"))
+    ben = bearer(moderator_token(app, site, email="ben@example.org"))
     url = f"/v1/moderation/comments/{comment_id}/decision"
     first = client.post(url, json={"action": "approve", "expected_status": "held"}, headers=ana)
     assert first.status_code == 200 and first.get_json()["status"] == "approved"
@@ -567,7 +526,7 @@ def test_a_decision_on_a_stale_view_gets_409_with_the_current_decision(
 
 def test_bulk_with_a_stale_comment_decides_nothing(app, client, make_site) -> None:  # noqa: ANN001
     site = make_site()
-    ids = store(app, site, [{"external_id": f"b-{i}"} for i in range(3)])
+    ids = store_decided(app, site, [{"external_id": f"b-{i}"} for i in range(3)])
     token = bearer(moderator_token(app, site))
     one = client.post(
         f"/v1/moderation/comments/{ids[1]}/decision", json={"action": "approve"}, headers=token

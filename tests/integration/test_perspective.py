@@ -8,7 +8,6 @@ import json
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select
 
 from service import create_app
 from service.api.perspective import ATTRIBUTES, DERIVED_EXPONENTS
@@ -17,6 +16,7 @@ from service.models import Comment, Decision, LabeledExample, Site
 from service.sites import NewSite, create_site
 from tests.conftest import BEFORE_STORAGE
 from tests.support.failing_model import FailsOn, serve_failing
+from tests.support.stored import count_rows, rows_of
 
 pytestmark = pytest.mark.integration
 
@@ -62,16 +62,6 @@ def coral_suggest(text: str, comment_id: str, status: str) -> dict[str, Any]:
     }
 
 
-def rows(app, model: type, *where: Any) -> list[Any]:  # noqa: ANN001
-    with app.extensions["commentgate"].sessions() as session:
-        return list(session.scalars(select(model).where(*where)))
-
-
-def count(app, model: type) -> int:  # noqa: ANN001
-    with app.extensions["commentgate"].sessions() as session:
-        return session.scalar(select(func.count()).select_from(model))
-
-
 def probability(score: dict[str, Any]) -> float:
     assert score["type"] == "PROBABILITY"
     assert 0.0 <= score["value"] <= 1.0
@@ -92,10 +82,10 @@ def test_documented_request_gets_documented_response(client, app, site) -> None:
     assert set(answer["attributeScores"]) == {"TOXICITY"}
     assert set(answer["attributeScores"]["TOXICITY"]) == {"summaryScore"}
     value = probability(answer["attributeScores"]["TOXICITY"]["summaryScore"])
-    [comment] = rows(app, Comment, Comment.site_id == site.site.id)
+    [comment] = rows_of(app, Comment, Comment.site_id == site.site.id)
     assert (comment.source, comment.content, comment.language) == ("perspective", DOCUMENTED, "en")
     assert comment.scores["toxicity"] == value and comment.status != "pending"
-    assert len(rows(app, Decision, Decision.comment_id == comment.id)) == 1
+    assert len(rows_of(app, Decision, Decision.comment_id == comment.id)) == 1
 
 
 @pytest.mark.parametrize(
@@ -134,14 +124,14 @@ def test_coral_talk_analyze_with_do_not_store_stores_nothing(client, app, site) 
     toxic_score = toxic["attributeScores"]["TOXICITY"]["summaryScore"]["value"]
     clean_score = clean["attributeScores"]["TOXICITY"]["summaryScore"]["value"]
     assert toxic_score > 0.5 > clean_score
-    assert (count(app, Comment), count(app, Decision)) == (0, 0)
+    assert (count_rows(app, Comment), count_rows(app, Decision)) == (0, 0)
 
 
 def test_coral_talk_suggestscore_keeps_a_label_against_the_analyzed_comment(
     client, app, site
 ) -> None:  # noqa: ANN001
     analyze(client, site, coral_analyze(TOXIC, do_not_store=False))
-    [comment] = rows(app, Comment, Comment.site_id == site.site.id)
+    [comment] = rows_of(app, Comment, Comment.site_id == site.site.id)
     response = client.post(
         f"/v1alpha1/comments:suggestscore?key={site.api_key}",
         json=coral_suggest(TOXIC, "c-123", "DELETED"),
@@ -153,7 +143,7 @@ def test_coral_talk_suggestscore_keeps_a_label_against_the_analyzed_comment(
         json=coral_suggest(CLEAN, "c-124", "APPROVED"),
         headers={"Authorization": f"Bearer {site.api_key}"},
     )
-    found = rows(app, LabeledExample, LabeledExample.site_id == site.site.id)
+    found = rows_of(app, LabeledExample, LabeledExample.site_id == site.site.id)
     labels = sorted(found, key=lambda x: x.id)
     assert [(x.task, x.label, x.text, x.source) for x in labels] == [
         ("moderation", 1, TOXIC, "perspective"),
@@ -173,7 +163,7 @@ def test_a_rejection_is_no_toxicity_label_unless_the_site_says_so(client, app, s
     set_policy(app, site, perspective_feedback="decision")
     spam_label["attributeScores"]["SPAM"]["summaryScore"]["value"] = 1
     client.post(suggest, json=spam_label)
-    labels = sorted(rows(app, LabeledExample, LabeledExample.site_id == site.site.id), key=id_of)
+    labels = sorted(rows_of(app, LabeledExample, LabeledExample.site_id == site.site.id), key=id_of)
     assert [(x.task, x.label, x.text) for x in labels] == [
         ("moderation", 1, spam),
         ("toxicity", 1, TOXIC),
@@ -197,7 +187,7 @@ def test_documented_suggestscore_example(client, app, site) -> None:  # noqa: AN
     }
     response = client.post(f"/v1alpha1/comments:suggestscore?key={site.api_key}", json=body)
     assert response.get_json() == {"clientToken": "comment-53922"}
-    [label] = rows(app, LabeledExample, LabeledExample.site_id == site.site.id)
+    [label] = rows_of(app, LabeledExample, LabeledExample.site_id == site.site.id)
     assert (label.task, label.label) == ("moderation", 0)
 
 
@@ -206,7 +196,7 @@ def test_client_token_makes_a_resent_request_idempotent(client, app, site) -> No
     first = analyze(client, site, body).get_json()
     again = analyze(client, site, body).get_json()
     assert first == again
-    assert count(app, Comment) == 1
+    assert count_rows(app, Comment) == 1
 
 
 def test_score_threshold_leaves_out_low_scores(client, site) -> None:  # noqa: ANN001
@@ -246,7 +236,7 @@ def test_unknown_and_unsupported_attributes_get_errors_that_name_them(client, ap
     error = google_error(analyze(client, site, body), 400, "INVALID_ARGUMENT")
     assert error["message"].startswith(f"Attribute {missing} is not supported by this model")
     assert "language" not in error["message"]
-    assert count(app, Comment) == 0
+    assert count_rows(app, Comment) == 0
 
 
 def test_severe_toxicity_and_threat_are_derived_from_toxicity_at_a_stricter_calibration(
@@ -280,7 +270,7 @@ def test_other_languages_are_scored_and_marked_out_of_domain_by_default(
     assert answer["languages"] == [language]
     assert answer["detectedLanguages"] == [language]
     assert response.headers["X-CommentGate-Out-Of-Domain-Languages"] == language
-    [comment] = rows(app, Comment, Comment.site_id == site.site.id)
+    [comment] = rows_of(app, Comment, Comment.site_id == site.site.id)
     assert comment.extra["perspective"]["outOfDomainLanguages"] == [language]
     english = analyze(client, site, coral_analyze(CLEAN))
     assert "detectedLanguages" not in english.get_json()
@@ -350,7 +340,7 @@ def test_a_comment_the_model_fails_on_is_a_clear_error_and_kept_for_a_moderator(
     response = analyze(client, site, coral_analyze(POISON, do_not_store=False))
     error = google_error(response, 400, "INVALID_ARGUMENT")
     assert "could not score" in error["message"]
-    [comment] = rows(app, Comment, Comment.site_id == site.site.id)
+    [comment] = rows_of(app, Comment, Comment.site_id == site.site.id)
     assert (comment.status, comment.scores) == ("held", {})
     assert [r["code"] for r in comment.reasons] == ["model_error"]
 
@@ -375,7 +365,7 @@ def test_policy_of_the_site_decides_the_stored_comment(client, app, site) -> Non
             }
         }
     analyze(client, site, coral_analyze(TOXIC, do_not_store=False))
-    [comment] = rows(app, Comment, Comment.site_id == site.site.id)
+    [comment] = rows_of(app, Comment, Comment.site_id == site.site.id)
     assert comment.status == "held"
     assert "toxicity_score" in {r["code"] for r in comment.reasons}
 

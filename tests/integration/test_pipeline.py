@@ -16,13 +16,9 @@ from standardwebhooks import Webhook
 from service.db import session_scope
 from service.models import WebhookAttempt, WebhookDelivery
 from tests.conftest import auth, stop_process, wait_for
+from tests.support.stored import submit
 
 pytestmark = pytest.mark.integration
-
-
-def submit(client, site, external_id: str, content: str = "Thanks, a thoughtful post.", **extra):  # noqa: ANN001, ANN201
-    body = {"external_id": external_id, "content": content, **extra}
-    return client.post("/v1/comments", json=body, headers=auth(site))
 
 
 def test_comment_is_decided_and_signed_webhook_verifies(

@@ -12,14 +12,14 @@ from sqlalchemy import select
 from service.db import session_scope
 from service.models import AuditEntry, LabeledExample, WebhookDelivery
 from tests.conftest import auth
-from tests.integration.test_moderation_api import store
+from tests.support.stored import store_decided
 
 pytestmark = pytest.mark.integration
 
 
 def test_platform_decision_is_a_moderators_decision(app, client, make_site) -> None:  # noqa: ANN001
     site, other = make_site(), make_site()
-    [comment_id] = store(app, site, [{"external_id": "17", "spam": 0.7, "toxicity": 0.1}])
+    [comment_id] = store_decided(app, site, [{"external_id": "17", "spam": 0.7, "toxicity": 0.1}])
     url = f"/v1/comments/{comment_id}/decision"
 
     assert client.post(url, json={"action": "approve"}).status_code == 401

@@ -8,24 +8,29 @@ scores are known and only the policy and the stored history vary.
 from __future__ import annotations
 
 import re
-import uuid
 from typing import Any
 
 import pytest
 from click.testing import CliRunner
 from sqlalchemy import select
 
-from classifier import Scores
 from service.cli import cli
-from service.comments import comment_row, insert_comment
 from service.db import session_scope
 from service.decisions import decide_pending
 from service.floods import fingerprint
 from service.models import AuditEntry, Comment, Site
-from service.moderators import create_moderator
-from service.sites import NewSite, set_policy
+from service.sites import NewSite
 from tests.conftest import BEFORE_STORAGE, auth, wait_for
 from tests.support.failing_model import FailsOn
+from tests.support.stored import (
+    ConstantModel,
+    moderator_headers,
+    reason_codes,
+    sessions_of,
+    store_and_decide,
+    store_comment,
+    store_policy,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -37,75 +42,17 @@ PERMISSIVE = {
 FLOOD_TEXT = "Amazing deals on replica watches in our shop today, the best prices guaranteed!"
 
 
-class ConstantModel:
-    """Scores every comment the same; thresholds as a calibrated model would carry them."""
-
-    version = "constant-1"
-    thresholds = {
-        "spam": {"approve_below": 0.5, "reject_at": 0.95},
-        "toxicity": {"approve_below": 0.5, "reject_at": 0.95},
-    }
-
-    def __init__(self, spam: float = 0.05) -> None:
-        self.spam = spam
-
-    def score(self, comments: list[Any]) -> list[Scores]:
-        return [Scores(spam=self.spam, toxicity=0.01) for _ in comments]
-
-
-def sessions(app):  # noqa: ANN001, ANN201
-    return app.extensions["commentgate"].sessions
-
-
-def store(app, site: NewSite, content: str, **author: str) -> str:  # noqa: ANN001
-    """Store a comment as the API does; returns its id."""
-    data = {
-        "external_id": uuid.uuid4().hex,
-        "content": content,
-        "post": {"id": f"p-{uuid.uuid4().hex[:6]}"},
-        "author": author,
-    }
-    with session_scope(sessions(app)) as session:
-        key = app.extensions["commentgate"].settings.identifier_key
-        row = comment_row(session.get(Site, site.site.id), data, identifier_key=key)
-        comment_id, _ = insert_comment(session, row)
-    return comment_id
-
-
-def submit(app, site: NewSite, content: str, spam: float = 0.05, **author: str) -> Comment:  # noqa: ANN001
-    """Store a comment as the API does, then decide it in-process; returns the decided row."""
-    comment_id = store(app, site, content, **author)
-    decide_pending(sessions(app), [comment_id], ConstantModel(spam))
-    with session_scope(sessions(app)) as session:
-        return session.get(Comment, comment_id)
-
-
-def codes(comment: Comment) -> list[str]:
-    return [r["code"] for r in comment.reasons or []]
-
-
-def store_policy(app, site: NewSite, stored: dict[str, Any]) -> None:  # noqa: ANN001
-    with session_scope(sessions(app)) as session:
-        set_policy(session, session.get(Site, site.site.id), stored)
-
-
-def token(app, site: NewSite, role: str = "admin") -> dict[str, str]:  # noqa: ANN001
-    with session_scope(sessions(app)) as session:
-        created = create_moderator(
-            session, session.get(Site, site.site.id), f"{uuid.uuid4().hex[:8]}@example.org", role
-        )
-        return {"Authorization": f"Bearer {created.token}"}
-
-
 def test_a_comment_the_model_fails_on_is_held_and_its_batch_is_decided(app, make_site) -> None:  # noqa: ANN001
     site = make_site()
     poison = "the one text the model fails on"
-    ids = [store(app, site, text) for text in ("Nice post.", poison, "Thanks, well argued.")]
-    decide_pending(sessions(app), ids, FailsOn(poison, ConstantModel()))
-    with session_scope(sessions(app)) as session:
+    ids = [
+        store_comment(app, site, text) for text in ("Nice post.", poison, "Thanks, well argued.")
+    ]
+    decide_pending(sessions_of(app), ids, FailsOn(poison, ConstantModel()))
+    with session_scope(sessions_of(app)) as session:
         first, failed, last = (session.get(Comment, i) for i in ids)
         assert (first.status, last.status) == ("approved", "approved")
-        assert failed.status == "held" and codes(failed) == ["model_error"]
+        assert failed.status == "held" and reason_codes(failed) == ["model_error"]
         assert failed.scores == {} and failed.decided_by == "model"
 
 
@@ -115,32 +62,38 @@ def test_a_comment_the_model_fails_on_is_held_and_its_batch_is_decided(app, make
 def test_trusted_author_mid_spam_is_approved_and_others_are_held(app, make_site) -> None:  # noqa: ANN001
     site = make_site()
     for i in range(2):
-        earlier = submit(app, site, f"Lovely write-up, number {i}.", email="Ann@Example.org")
+        earlier = store_and_decide(
+            app, site, f"Lovely write-up, number {i}.", email="Ann@Example.org"
+        )
         assert earlier.status == "approved"
 
-    trusted = submit(app, site, "Check my new page", spam=0.7, email="ann@example.org")
+    trusted = store_and_decide(app, site, "Check my new page", spam=0.7, email="ann@example.org")
     assert (trusted.status, trusted.decided_by) == ("approved", "rule")
-    assert codes(trusted) == ["spam_score", "author_history"]
+    assert reason_codes(trusted) == ["spam_score", "author_history"]
     assert trusted.reasons[-1]["kind"] == "trusted" and trusted.reasons[-1]["approved"] == 2
 
-    stranger = submit(app, site, "Check my new page", spam=0.7, email="bob@example.org")
-    assert (stranger.status, stranger.decided_by, codes(stranger)) == (
+    stranger = store_and_decide(app, site, "Check my new page", spam=0.7, email="bob@example.org")
+    assert (stranger.status, stranger.decided_by, reason_codes(stranger)) == (
         "held",
         "model",
         ["spam_score"],
     )
-    very_high = submit(app, site, "Check my new page", spam=0.97, email="ann@example.org")
+    very_high = store_and_decide(app, site, "Check my new page", spam=0.97, email="ann@example.org")
     assert (very_high.status, very_high.decided_by) == ("rejected", "model")
 
     other_site = make_site()
-    elsewhere = submit(app, other_site, "Check my new page", spam=0.7, email="ann@example.org")
+    elsewhere = store_and_decide(
+        app, other_site, "Check my new page", spam=0.7, email="ann@example.org"
+    )
     assert elsewhere.status == "held", "reputation is per site"
 
 
 def test_recent_rejection_holds_the_authors_next_comment(app, make_site) -> None:  # noqa: ANN001
     site = make_site()
-    assert submit(app, site, "spam spam", spam=0.99, ip="198.51.100.4").status == "rejected"
-    clean = submit(app, site, "A fair and kind remark.", ip="198.51.100.4")
+    assert (
+        store_and_decide(app, site, "spam spam", spam=0.99, ip="198.51.100.4").status == "rejected"
+    )
+    clean = store_and_decide(app, site, "A fair and kind remark.", ip="198.51.100.4")
     assert (clean.status, clean.decided_by) == ("held", "rule")
     [reason] = clean.reasons
     assert (reason["code"], reason["kind"], reason["rejections"]) == (
@@ -148,33 +101,37 @@ def test_recent_rejection_holds_the_authors_next_comment(app, make_site) -> None
         "recent_rejections",
         1,
     )
-    assert submit(app, site, "A fair and kind remark.", ip="198.51.100.5").status == "approved"
+    assert (
+        store_and_decide(app, site, "A fair and kind remark.", ip="198.51.100.5").status
+        == "approved"
+    )
 
 
 def test_burst_from_one_ip_is_held(app, make_site) -> None:  # noqa: ANN001
     site = make_site()
     store_policy(app, site, {"reputation": {"enabled": False}})
     statuses = [
-        submit(app, site, f"Comment number {i} here.", ip="203.0.113.50").status for i in range(7)
+        store_and_decide(app, site, f"Comment number {i} here.", ip="203.0.113.50").status
+        for i in range(7)
     ]
     assert statuses == ["approved"] * 5 + ["held"] * 2
-    last = submit(app, site, "One more.", ip="203.0.113.50", email="new@example.org")
+    last = store_and_decide(app, site, "One more.", ip="203.0.113.50", email="new@example.org")
     burst = [r for r in last.reasons if r.get("kind") == "burst"]
     assert burst and burst[0]["by"] == "ip" and burst[0]["count"] == 7
 
 
 def test_flood_of_copies_across_posts_and_sites_is_held_after_the_first_few(app, make_site) -> None:  # noqa: ANN001
     first, second = make_site(), make_site()
-    decided = [submit(app, (first, second)[i % 2], FLOOD_TEXT) for i in range(20)]
+    decided = [store_and_decide(app, (first, second)[i % 2], FLOOD_TEXT) for i in range(20)]
     assert [c.status for c in decided] == ["approved"] * 3 + ["held"] * 17
-    assert all(codes(c) == ["repeat_post"] for c in decided[3:])
+    assert all(reason_codes(c) == ["repeat_post"] for c in decided[3:])
     last = decided[-1].reasons[0]
     assert (last["copies"], last["other_sites"]) == (9, True), "the site's own copies only"
 
     store_policy(app, first, {"flood": {"action": "reject"}})
     disguised = "AMAZING deals on r3plica watches in our shop today - the best prices guaranteed"
-    assert submit(app, first, disguised).status == "rejected"
-    assert submit(app, second, disguised).status == "held"
+    assert store_and_decide(app, first, disguised).status == "rejected"
+    assert store_and_decide(app, second, disguised).status == "held"
 
 
 def copy_numbers(reason: dict[str, Any]) -> set[Any]:
@@ -186,16 +143,18 @@ def copy_numbers(reason: dict[str, Any]) -> set[Any]:
 def test_a_site_is_not_shown_how_often_another_site_received_a_text(app, client, make_site) -> None:  # noqa: ANN001
     site_a, site_b = make_site(), make_site()
     for _ in range(7):
-        submit(app, site_a, FLOOD_TEXT)
-    first_on_b = submit(app, site_b, FLOOD_TEXT)
-    assert (first_on_b.status, codes(first_on_b)) == ("held", ["repeat_post"]), "still detected"
+        store_and_decide(app, site_a, FLOOD_TEXT)
+    first_on_b = store_and_decide(app, site_b, FLOOD_TEXT)
+    assert (first_on_b.status, reason_codes(first_on_b)) == ("held", ["repeat_post"]), (
+        "still detected"
+    )
     [reason] = first_on_b.reasons
     assert not copy_numbers(reason) & {7, "7", 6, "6"}, reason
     assert (reason["copies"], reason["other_sites"]) == (0, True)
     shown = client.get(f"/v1/comments/{first_on_b.id}", headers=auth(site_b)).get_json()
     assert shown["decision"]["reasons"] == [reason], "the API shows B the same reason"
 
-    second_on_b = submit(app, site_b, FLOOD_TEXT)
+    second_on_b = store_and_decide(app, site_b, FLOOD_TEXT)
     [reason] = second_on_b.reasons
     assert (reason["copies"], reason["other_sites"]) == (1, True), "B's own copy is counted"
     assert "at least 1 time before on this site" in reason["message"]
@@ -203,8 +162,12 @@ def test_a_site_is_not_shown_how_often_another_site_received_a_text(app, client,
 
     names = ["Anna", "Bert", "Carl", "Dora", "Emil"]
     for name in names:
-        submit(app, site_a, f"Hello {name}, amazing deals on replica watches at our shop today!")
-    near = submit(app, site_b, "Hello Zoe, amazing deals on replica watches at our shop today!")
+        store_and_decide(
+            app, site_a, f"Hello {name}, amazing deals on replica watches at our shop today!"
+        )
+    near = store_and_decide(
+        app, site_b, "Hello Zoe, amazing deals on replica watches at our shop today!"
+    )
     [reason] = near.reasons
     assert (near.status, reason["copies"], reason["other_sites"]) == ("held", 0, True)
     assert not copy_numbers(reason) & {5, "5", 4, "4"}, reason
@@ -214,13 +177,17 @@ def test_near_copies_count_as_a_flood(app, make_site) -> None:  # noqa: ANN001
     site = make_site()
     names = ["Anna", "Bert", "Carl", "Dora", "Emil", "Fritz"]
     decided = [
-        submit(app, site, f"Hello {name}, amazing deals on replica watches at our shop today!")
+        store_and_decide(
+            app, site, f"Hello {name}, amazing deals on replica watches at our shop today!"
+        )
         for name in names
     ]
     assert len({c.fingerprint for c in decided}) == len(names), "no two are exact copies"
     assert [c.status for c in decided] == ["approved"] * 3 + ["held"] * 3
-    assert codes(decided[-1]) == ["repeat_post"]
-    unrelated = submit(app, site, "Hello Anna, I loved the part about the harbour in winter.")
+    assert reason_codes(decided[-1]) == ["repeat_post"]
+    unrelated = store_and_decide(
+        app, site, "Hello Anna, I loved the part about the harbour in winter."
+    )
     assert unrelated.status == "approved"
 
 
@@ -228,7 +195,7 @@ def test_ingest_stores_the_fingerprint(app, client, make_site) -> None:  # noqa:
     site = make_site()
     body = {"external_id": "fp-1", "content": "Great  POST, visit c\u0430sino!"}
     created = client.post("/v1/comments", json=body, headers=auth(site)).get_json()
-    with session_scope(sessions(app)) as session:
+    with session_scope(sessions_of(app)) as session:
         stored = session.get(Comment, created["id"])
         assert stored.fingerprint == fingerprint("great post visit casino")
 
@@ -241,17 +208,19 @@ def test_policy_api_needs_an_admin_of_the_site(app, client, make_site) -> None: 
     url = f"/v1/sites/{site.site.id}/policy"
     assert client.get(url).status_code == 401
     assert client.get(url, headers={"Authorization": "Bearer nope"}).status_code == 401
-    denied = client.put(url, json={"max_links": 1}, headers=token(app, site, "moderator"))
+    denied = client.put(
+        url, json={"max_links": 1}, headers=moderator_headers(app, site, "moderator")
+    )
     assert denied.status_code == 403 and denied.get_json()["error"]["code"] == "forbidden"
-    hidden = client.patch(url, json={"max_links": 1}, headers=token(app, other))
+    hidden = client.patch(url, json={"max_links": 1}, headers=moderator_headers(app, other))
     assert hidden.status_code == 404 and hidden.get_json()["error"]["code"] == "not_found"
-    with session_scope(sessions(app)) as session:
+    with session_scope(sessions_of(app)) as session:
         assert session.get(Site, site.site.id).policy == {}
 
 
 def test_policy_api_reads_replaces_and_patches(app, client, make_site) -> None:  # noqa: ANN001
     site = make_site()
-    admin = token(app, site)
+    admin = moderator_headers(app, site)
     url = f"/v1/sites/{site.site.id}/policy"
 
     shown = client.get(url, headers=admin).get_json()
@@ -279,7 +248,7 @@ def test_policy_api_reads_replaces_and_patches(app, client, make_site) -> None: 
 
     round_trip = client.put(url, json=patched, headers=admin)
     assert round_trip.status_code == 200
-    with session_scope(sessions(app)) as session:
+    with session_scope(sessions_of(app)) as session:
         stored = session.get(Site, site.site.id).policy
         assert stored["flood"]["action"] == "reject" and "site_id" not in stored
         entries = session.scalars(
@@ -304,7 +273,9 @@ def test_policy_api_reads_replaces_and_patches(app, client, make_site) -> None: 
 )
 def test_invalid_policies_are_422(app, client, make_site, body: dict[str, Any]) -> None:  # noqa: ANN001
     site = make_site()
-    response = client.put(f"/v1/sites/{site.site.id}/policy", json=body, headers=token(app, site))
+    response = client.put(
+        f"/v1/sites/{site.site.id}/policy", json=body, headers=moderator_headers(app, site)
+    )
     assert response.status_code == 422
     error = response.get_json()["error"]
     assert error["code"] == "validation_error" and error["details"]
@@ -312,7 +283,7 @@ def test_invalid_policies_are_422(app, client, make_site, body: dict[str, Any]) 
 
 def test_patch_is_checked_against_the_stored_policy(app, client, make_site) -> None:  # noqa: ANN001
     site = make_site()
-    admin = token(app, site)
+    admin = moderator_headers(app, site)
     url = f"/v1/sites/{site.site.id}/policy"
     thresholds = {"thresholds": {"spam": {"approve_below": 0.4, "reject_at": 0.6}}}
     assert client.put(url, json=thresholds, headers=admin).status_code == 200
@@ -323,7 +294,7 @@ def test_patch_is_checked_against_the_stored_policy(app, client, make_site) -> N
 
     store_policy(app, site, {"max_links": 4, "written_by_hand": True})
     assert client.patch(url, json={"max_links": 3}, headers=admin).status_code == 200
-    with session_scope(sessions(app)) as session:
+    with session_scope(sessions_of(app)) as session:
         assert session.get(Site, site.site.id).policy == {"max_links": 3}
 
 
@@ -335,7 +306,7 @@ def test_policy_change_applies_to_the_next_comment_without_restart(
         response = client.put(
             f"/v1/sites/{each.site.id}/policy",
             json={"thresholds": PERMISSIVE},
-            headers=token(app, each),
+            headers=moderator_headers(app, each),
         )
         assert response.status_code == 200
 
@@ -353,7 +324,7 @@ def test_policy_change_applies_to_the_next_comment_without_restart(
     response = client.patch(
         f"/v1/sites/{site.site.id}/policy",
         json={"blocked_terms": ["poker"]},
-        headers=token(app, site),
+        headers=moderator_headers(app, site),
     )
     assert response.status_code == 200
     after = decided(site, "after", "P0KER night at my place?")
@@ -394,7 +365,7 @@ def test_sites_policy_command_shows_and_sets(stack, app, make_site) -> None:  # 
         env=stack.env,
     )
     assert changed.exit_code == 0, changed.output
-    with session_scope(sessions(app)) as session:
+    with session_scope(sessions_of(app)) as session:
         assert session.get(Site, site.site.id).policy == {
             "blocked_terms": ["casino", "poker"],
             "flood": {"action": "reject"},
@@ -409,11 +380,11 @@ def test_sites_policy_command_shows_and_sets(stack, app, make_site) -> None:  # 
 
 def test_every_decision_has_a_reason_approvals_included(app, make_site) -> None:  # noqa: ANN001
     site = make_site()
-    plain = submit(app, site, "Thanks, this helped.")
-    assert (plain.status, codes(plain)) == ("approved", ["below_thresholds"])
+    plain = store_and_decide(app, site, "Thanks, this helped.")
+    assert (plain.status, reason_codes(plain)) == ("approved", ["below_thresholds"])
     assert plain.reasons[0]["scores"]["spam"] == 0.05
-    held = submit(app, site, "Buy cheap pills", spam=0.7)
-    rejected = submit(app, site, "Buy cheap pills now", spam=0.999)
+    held = store_and_decide(app, site, "Buy cheap pills", spam=0.7)
+    rejected = store_and_decide(app, site, "Buy cheap pills now", spam=0.999)
     for comment in (plain, held, rejected):
         assert comment.reasons, f"{comment.status} without a reason"
     assert held.status == "held" and rejected.status == "rejected"

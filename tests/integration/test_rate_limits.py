@@ -17,11 +17,10 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from service import create_app
-from service.db import session_scope
-from service.moderators import create_moderator
 from service.security import new_api_key
 from service.sites import NewSite
 from tests.conftest import Stack, serve, stop_process
+from tests.support.stored import moderator_token
 
 pytestmark = pytest.mark.integration
 
@@ -89,11 +88,7 @@ def test_each_site_and_moderator_has_a_budget_of_its_own(limited, make_site_for,
     codes = [post_comment(client, noisy, number) for number in range(LIMIT + 1)]
     assert codes == [202] * LIMIT + [429]
     assert post_comment(client, quiet, 0) == 202, "another site does not share it"
-    with session_scope(app.extensions["commentgate"].sessions) as session:
-        tokens = [
-            create_moderator(session, noisy.site, f"m{n}@example.org", "moderator").token
-            for n in range(2)
-        ]
+    tokens = [moderator_token(app, noisy, email=f"m{n}@example.org") for n in range(2)]
 
     def queue(token: str) -> int:
         headers = {"Authorization": f"Bearer {token}"}

@@ -19,7 +19,7 @@ from service.leases import take
 from service.models import Comment, utcnow
 from service.sites import NewSite
 from tests.conftest import Stack, auth, stop_process, wait_for
-from tests.integration.test_policy import store
+from tests.support.stored import store_comment
 
 pytestmark = pytest.mark.integration
 
@@ -38,7 +38,7 @@ def test_a_pending_comment_no_message_names_is_decided_by_a_worker_alone(
 ) -> None:  # noqa: ANN001
     """Stored but never published (the API's publish was lost): only the sweep can find it."""
     site: NewSite = make_site()
-    comment_id = store(app, site, "A comment whose queue message was lost.")
+    comment_id = store_comment(app, site, "A comment whose queue message was lost.")
     with session_scope(app.extensions["commentgate"].sessions) as session:
         session.get(Comment, comment_id).enqueued_at = utcnow() - timedelta(minutes=5)
     stack.start_worker()

@@ -13,23 +13,18 @@ from sqlalchemy import func, select
 
 from service.db import session_scope
 from service.models import AuditEntry, Comment, LabeledExample
-from service.moderators import create_moderator
 from tests.conftest import auth
+from tests.support.stored import bearer, moderator_token
 
 pytestmark = pytest.mark.integration
-
-
-def bearer(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
 
 
 @pytest.fixture
 def tenants(app, client, make_site):  # noqa: ANN001, ANN201
     """Site A with a comment and an audit entry; site B with an admin moderator."""
     site_a, site_b = make_site(), make_site()
-    with session_scope(app.extensions["commentgate"].sessions) as session:
-        admin_a = create_moderator(session, site_a.site, "a@example.org", "admin").token
-        admin_b = create_moderator(session, site_b.site, "b@example.org", "admin").token
+    admin_a = moderator_token(app, site_a, "admin", "a@example.org")
+    admin_b = moderator_token(app, site_b, "admin", "b@example.org")
     comment_id = client.post(
         "/v1/comments",
         json={"external_id": "a-1", "content": "Site A's own comment, kept private."},

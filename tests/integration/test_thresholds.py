@@ -15,44 +15,15 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import select
 
-from classifier import Scores
 from service.cli import cli
-from service.comments import comment_row, insert_comment
 from service.db import session_scope
-from service.decisions import decide_pending
 from service.models import AuditEntry, Site
-from service.moderators import create_moderator
 from service.sites import NewSite
 from service.thresholds import MIN_SITE_BAD, MIN_SITE_LEGIT
 from tests.conftest import BEFORE_STORAGE
+from tests.support.stored import moderator_headers, sessions_of, store_and_decide
 
 pytestmark = pytest.mark.integration
-
-
-class ConstantModel:
-    version = "constant-1"
-    thresholds = {
-        "spam": {"approve_below": 0.5, "reject_at": 0.95},
-        "toxicity": {"approve_below": 0.5, "reject_at": 0.95},
-    }
-
-    def __init__(self, spam: float) -> None:
-        self.spam = spam
-
-    def score(self, comments: list[Any]) -> list[Scores]:
-        return [Scores(spam=self.spam, toxicity=0.01) for _ in comments]
-
-
-def sessions(app):  # noqa: ANN001, ANN201
-    return app.extensions["commentgate"].sessions
-
-
-def token(app, site: NewSite, role: str = "admin") -> dict[str, str]:  # noqa: ANN001
-    with session_scope(sessions(app)) as session:
-        created = create_moderator(
-            session, session.get(Site, site.site.id), f"{uuid.uuid4().hex[:8]}@example.org", role
-        )
-        return {"Authorization": f"Bearer {created.token}"}
 
 
 def url(site: NewSite) -> str:
@@ -64,19 +35,13 @@ def point(curve: dict[str, Any], target: float) -> dict[str, Any]:
 
 
 def stored_thresholds(app, site: NewSite) -> dict[str, Any]:  # noqa: ANN001
-    with session_scope(sessions(app)) as session:
+    with session_scope(sessions_of(app)) as session:
         return (session.get(Site, site.site.id).policy or {}).get("thresholds") or {}
 
 
 def scored(app, site: NewSite, spam: float) -> str:  # noqa: ANN001
     """A comment stored as the API does and decided by a model that gives it ``spam``."""
-    data = {"external_id": uuid.uuid4().hex, "content": f"A comment {uuid.uuid4().hex}"}
-    with session_scope(sessions(app)) as session:
-        key = app.extensions["commentgate"].settings.identifier_key
-        row = comment_row(session.get(Site, site.site.id), data, identifier_key=key)
-        comment_id, _ = insert_comment(session, row)
-    decide_pending(sessions(app), [comment_id], ConstantModel(spam))
-    return comment_id
+    return store_and_decide(app, site, f"A comment {uuid.uuid4().hex}", spam).id
 
 
 # --- the admin API ---------------------------------------------------------------------------
@@ -87,17 +52,19 @@ def test_thresholds_api_needs_an_admin_of_the_site(app, client, make_site) -> No
     body = {"task": "spam", "approve_legit": 0.9}
     assert client.get(url(site)).status_code == 401
     assert client.put(url(site), json=body).status_code == 401
-    denied = client.put(url(site), json=body, headers=token(app, site, "moderator"))
+    denied = client.put(url(site), json=body, headers=moderator_headers(app, site, "moderator"))
     assert denied.status_code == 403 and denied.get_json()["error"]["code"] == "forbidden"
-    assert client.get(url(site), headers=token(app, site, "moderator")).status_code == 403
-    hidden = client.put(url(site), json=body, headers=token(app, other))
+    assert (
+        client.get(url(site), headers=moderator_headers(app, site, "moderator")).status_code == 403
+    )
+    hidden = client.put(url(site), json=body, headers=moderator_headers(app, other))
     assert hidden.status_code == 404 and hidden.get_json()["error"]["code"] == "not_found"
     assert stored_thresholds(app, site) == {}
 
 
 def test_a_target_from_the_model_curve_sets_the_sites_threshold(app, client, make_site) -> None:  # noqa: ANN001
     site = make_site()
-    admin = token(app, site)
+    admin = moderator_headers(app, site)
     shown = client.get(url(site), headers=admin)
     assert shown.status_code == 200, shown.get_json()
     spam = shown.get_json()["tasks"]["spam"]
@@ -121,7 +88,7 @@ def test_a_target_from_the_model_curve_sets_the_sites_threshold(app, client, mak
     assert again["current"] == body["thresholds"]
     nearest = again["curves"][0]["points"][again["curves"][0]["nearest"]]
     assert nearest["approve_below"] == chosen["approve_below"]
-    with session_scope(sessions(app)) as session:
+    with session_scope(sessions_of(app)) as session:
         [entry] = session.scalars(select(AuditEntry).where(AuditEntry.site_id == site.site.id))
         assert entry.action == "policy.update" and entry.moderator_id
         assert entry.details["change"]["approve_legit"] == 0.9
@@ -143,7 +110,7 @@ def test_a_target_from_the_model_curve_sets_the_sites_threshold(app, client, mak
 )
 def test_invalid_targets_are_422(app, client, make_site, body: dict[str, Any]) -> None:  # noqa: ANN001
     site = make_site()
-    response = client.put(url(site), json=body, headers=token(app, site))
+    response = client.put(url(site), json=body, headers=moderator_headers(app, site))
     assert response.status_code == 422, response.get_json()
     error = response.get_json()["error"]
     assert error["code"] == "validation_error" and error["details"]
@@ -152,7 +119,7 @@ def test_invalid_targets_are_422(app, client, make_site, body: dict[str, Any]) -
 
 def test_with_enough_labels_the_site_curve_sets_the_threshold(app, client, make_site) -> None:  # noqa: ANN001
     site = make_site()
-    admin = token(app, site)
+    admin = moderator_headers(app, site)
     labels = [(i / 100, "ham") for i in range(1, MIN_SITE_LEGIT + 1)]
     labels += [(0.6 + i / 100, "spam") for i in range(MIN_SITE_BAD)]
     for spam, label in labels:

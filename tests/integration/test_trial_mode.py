@@ -16,6 +16,7 @@ from standardwebhooks import Webhook
 from service.db import session_scope
 from service.models import Comment, Decision, Site, WebhookDelivery
 from tests.conftest import REPO, Stack, auth, wait_for
+from tests.support.stored import site_comments
 from tests.support.texts import HAM, MORE_SPAM, SPAM, SPAM_THRESHOLDS
 
 pytestmark = pytest.mark.integration
@@ -36,13 +37,6 @@ def akismet_check(client, site, content: str, author: str) -> Any:  # noqa: ANN0
         "comment_content": content,
     }
     return client.post("/1.1/comment-check", data=form), form
-
-
-def stored(app, site) -> list[Comment]:  # noqa: ANN001
-    with session_scope(app.extensions["commentgate"].sessions) as session:
-        rows = session.scalars(select(Comment).where(Comment.site_id == site.site.id)).all()
-        session.expunge_all()
-        return list(rows)
 
 
 @pytest.mark.parametrize("stack", ["postgres-redis"], indirect=True)
@@ -74,7 +68,7 @@ def test_trial_mode_decides_and_keeps_everything_and_acts_on_nothing(
     assert answer.get_data(as_text=True) == "false"
     assert "X-akismet-pro-tip" not in answer.headers
     guid = answer.headers["X-akismet-guid"]
-    statuses = {c.id: c.status for c in stored(app, site)}
+    statuses = {c.id: c.status for c in site_comments(app, site)}
     assert statuses == {ham: "approved", spam: "rejected", guid: "rejected"}
 
     # Perspective: a language the site refuses is scored anyway during the trial
@@ -128,7 +122,7 @@ def test_trial_mode_decides_and_keeps_everything_and_acts_on_nothing(
         session.get(Site, quiet.site.id).policy = {"mode": "trial", "trial_webhooks": "none"}
     silent, heard = post(client, quiet, "q-1", SPAM), post(client, loud, "l-1", HAM)
     wait_for(lambda: other.events_for(heard), timeout=15)
-    wait_for(lambda: all(c.status != "pending" for c in stored(app, quiet)), timeout=15)
+    wait_for(lambda: all(c.status != "pending" for c in site_comments(app, quiet)), timeout=15)
     with session_scope(app.extensions["commentgate"].sessions) as session:
         query = select(WebhookDelivery).where(WebhookDelivery.comment_id == silent)
         assert session.scalars(query).all() == []

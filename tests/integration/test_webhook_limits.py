@@ -11,18 +11,12 @@ from sqlalchemy import select
 
 from service.db import session_scope
 from service.models import WebhookAttempt, WebhookDelivery
-from tests.conftest import auth, wait_for
+from tests.conftest import wait_for
+from tests.support.stored import submit
 
 pytestmark = pytest.mark.integration
 
 TIMEOUT_MS = 3000
-
-
-def submit(client, site) -> str:  # noqa: ANN001
-    body = {"external_id": "slow-1", "content": "Thanks, a thoughtful post."}
-    response = client.post("/v1/comments", json=body, headers=auth(site))
-    assert response.status_code == 202
-    return response.get_json()["id"]
 
 
 def recorded(app, comment_id: str) -> tuple[Any, list[tuple[Any, ...]]] | None:  # noqa: ANN001
@@ -49,7 +43,9 @@ def test_a_trickling_answer_is_cut_off_at_the_timeout_and_retried(
     """Headers at once, then a byte a second: no read ever times out, and the whole answer would
     take a minute. Each attempt ends at 3 s, is recorded as failed, and another follows."""
     receiver = start_receiver("--drip", "1")
-    comment_id = submit(client, make_site(receiver.url))
+    response = submit(client, make_site(receiver.url), "slow-1")
+    assert response.status_code == 202
+    comment_id = response.get_json()["id"]
 
     def two_attempts():  # noqa: ANN202
         found = recorded(app, comment_id)
@@ -69,7 +65,9 @@ def test_a_huge_answer_is_left_unread_and_the_event_delivered(
 ) -> None:  # noqa: ANN001
     size = 64 << 20
     receiver = start_receiver("--body-bytes", str(size))
-    comment_id = submit(client, make_site(receiver.url))
+    response = submit(client, make_site(receiver.url), "slow-1")
+    assert response.status_code == 202
+    comment_id = response.get_json()["id"]
 
     def delivered():  # noqa: ANN202
         found = recorded(app, comment_id)

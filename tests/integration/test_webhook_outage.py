@@ -23,6 +23,7 @@ from sqlalchemy import select
 from service.db import session_scope
 from service.models import Site, WebhookAttempt, WebhookDelivery
 from tests.conftest import REPO, Receiver, Stack, auth, free_port, wait_for
+from tests.support.stored import moderator_token, sessions_of
 
 pytestmark = pytest.mark.integration
 
@@ -300,14 +301,10 @@ def test_a_hanging_endpoints_retries_do_not_delay_another_sites_webhooks(
 def test_admins_see_a_banner_while_the_site_webhooks_are_disabled(app, client, make_site) -> None:  # noqa: ANN001
     from service import endpoint_health
     from service.models import utcnow
-    from service.moderators import create_moderator
 
     site = make_site()
-    sessions = app.extensions["commentgate"].sessions
-    with session_scope(sessions) as session:
-        row = session.get_one(Site, site.site.id)
-        admin = create_moderator(session, row, "admin@example.org", "admin").token
-        plain = create_moderator(session, row, "mod@example.org", "moderator").token
+    admin = moderator_token(app, site, "admin", "admin@example.org")
+    plain = moderator_token(app, site, email="mod@example.org")
 
     def page(token: str) -> str:
         with client.session_transaction() as session:
@@ -320,7 +317,7 @@ def test_admins_see_a_banner_while_the_site_webhooks_are_disabled(app, client, m
         return client.get("/moderate").get_data(as_text=True)
 
     assert 'id="webhook-disabled"' not in page(admin)
-    with session_scope(sessions) as session:
+    with session_scope(sessions_of(app)) as session:
         endpoint_health.disable(session, site.site.id, utcnow(), "the endpoint answered 410 Gone")
     shown = page(admin)
     assert 'id="webhook-disabled"' in shown and "410 Gone" in shown

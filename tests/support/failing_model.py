@@ -26,11 +26,11 @@ def serve_failing(app: Any, poison: str) -> FailsOn:
     """Make the app's API process score with its active model, given a bug for ``poison``."""
     state = app.extensions["commentgate"]
     model = FailsOn(poison, state.model())
-    state._model = _Serving(model)
+    state._model = Serving(model)
     return model
 
 
-class _Serving:
+class Serving:
     """Stands where the app keeps its active model (``ActiveModel``), always giving ``model``."""
 
     def __init__(self, model: Any) -> None:

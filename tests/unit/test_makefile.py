@@ -49,6 +49,12 @@ def test_test_lints_and_type_checks_before_the_tests(tmp_path: Path) -> None:
     assert planned("typecheck", tmp_path / "venv")[-1] == f"{bin_}/mypy"
 
 
+def test_test_fast_runs_the_unit_tests_but_the_slow_ones(tmp_path: Path) -> None:
+    lines = planned("test-fast", tmp_path / "venv")
+    assert installs(lines) == [f"{tmp_path}/venv/bin/pip install -q -e '.[test]'"]
+    assert lines[-1] == f'{tmp_path}/venv/bin/python -m pytest tests/unit -m "not slow"'
+
+
 def test_test_after_run_adds_the_test_extra_to_the_same_venv(tmp_path: Path) -> None:
     venv = tmp_path / "venv"
     (venv / "bin").mkdir(parents=True)

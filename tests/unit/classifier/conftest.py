@@ -6,8 +6,6 @@ import pytest
 
 from classifier import Registry, train
 
-SEED_DATA = Path(__file__).resolve().parents[3] / "training_data" / "seed"
-
 
 @pytest.fixture(scope="session")
 def trained_registry(tmp_path_factory: pytest.TempPathFactory, seed_model: Path) -> Registry:
@@ -31,10 +29,12 @@ def version(registry: Registry) -> str:
 
 
 @pytest.fixture(scope="session")
-def later_model(trained_registry: Registry, tmp_path_factory: pytest.TempPathFactory) -> Path:
+def later_model(
+    trained_registry: Registry, tmp_path_factory: pytest.TempPathFactory, seed_set: Path
+) -> Path:
     """A second model (another seed), trained after the first: one training for every test."""
     registry = Registry(tmp_path_factory.mktemp("later-models"))
-    return train([SEED_DATA], registry, seed=1).path
+    return train([seed_set], registry, seed=1).path
 
 
 @pytest.fixture
@@ -45,5 +45,8 @@ def second_version(registry: Registry, version: str, later_model: Path) -> str:
 
 
 @pytest.fixture
-def settings(registry: Registry) -> types.SimpleNamespace:
-    return types.SimpleNamespace(model_dir=registry.root, training_data=SEED_DATA)
+def settings(registry: Registry, seed_set: Path, tmp_path: Path) -> types.SimpleNamespace:
+    """What the commands read of the settings; the training folder is the test's own copy."""
+    training = tmp_path / "seed"
+    shutil.copytree(seed_set, training)
+    return types.SimpleNamespace(model_dir=registry.root, training_data=training)

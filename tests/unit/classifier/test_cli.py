@@ -7,8 +7,6 @@ from click.testing import CliRunner
 from classifier import Registry
 from classifier.cli import evaluate_command, models, score_command, train_command
 
-SEED = Path(__file__).resolve().parents[3] / "training_data" / "seed"
-
 
 @pytest.fixture
 def runner() -> CliRunner:
@@ -61,10 +59,12 @@ def test_evaluate_without_active_model_fails_clearly(runner: CliRunner, settings
     assert "no active model" in result.output
 
 
-def test_train_json_activate_and_models(runner: CliRunner, settings, version: str) -> None:
+def test_train_json_activate_and_models(
+    runner: CliRunner, settings, version: str, seed_set: Path
+) -> None:
     runner.invoke(models, ["promote", version], obj=settings)
     result = runner.invoke(
-        train_command, ["--data", str(SEED), "--activate", "--json"], obj=settings
+        train_command, ["--data", str(seed_set), "--activate", "--json"], obj=settings
     )
     assert result.exit_code == 0, result.output
     payload = json.loads(result.stdout)

@@ -13,8 +13,6 @@ from classifier import CommentInput, ModelLoadError, Registry, load_model, train
 from classifier.config import TrainConfig
 from classifier.model import file_sha256
 
-from .conftest import SEED_DATA
-
 PLAYERS = ["Zed", "Mara", "Kofi", "Lena", "Ravi", "Tomas"]
 MAPS = ["Dust", "Harbor", "Citadel", "Frostbite", "Canyon"]
 TOPICS = ["parking", "library", "zoning", "school", "transit"]
@@ -74,12 +72,12 @@ def _write_gaming_and_forum(
 
 
 @pytest.fixture(scope="module")
-def mixed_model(tmp_path_factory: pytest.TempPathFactory):
+def mixed_model(tmp_path_factory: pytest.TempPathFactory, seed_set: Path):
     """A model trained on the seed set plus two toxicity data sets that read "kill" oppositely."""
     root = tmp_path_factory.mktemp("mixture")
     _write_gaming_and_forum(root / "toxicity", PLAYERS[:5], MAPS[:4], TOPICS[:4])
     registry = Registry(root / "models")
-    result = train([SEED_DATA, root / "toxicity"], registry)
+    result = train([seed_set, root / "toxicity"], registry)
     return load_model(result.path)
 
 
@@ -149,7 +147,9 @@ def test_a_mixture_naming_a_missing_column_is_refused(registry: Registry, versio
         load_model(folder)
 
 
-def test_a_few_moderator_labels_get_a_gate_without_unsettling_the_mixer(tmp_path: Path) -> None:
+def test_a_few_moderator_labels_get_a_gate_without_unsettling_the_mixer(
+    tmp_path: Path, seed_set: Path
+) -> None:
     """Too few labels to split into folds: they train every fold's heads and get their own
     gate column, and the mixer still learns out of fold on the data sets that can be split."""
     feedback = tmp_path / "feedback" / "labels.csv"
@@ -163,7 +163,7 @@ def test_a_few_moderator_labels_get_a_gate_without_unsettling_the_mixer(tmp_path
         ],
         header=("text", "label", "task"),
     )
-    result = train([SEED_DATA, feedback], Registry(tmp_path / "models"))
+    result = train([seed_set, feedback], Registry(tmp_path / "models"))
     spam = result.metadata["mixtures"]["spam"]
     assert spam["fitted_on"] == "train out-of-fold"
     assert "spam/gate/feedback" in spam["gates"]
@@ -172,12 +172,14 @@ def test_a_few_moderator_labels_get_a_gate_without_unsettling_the_mixer(tmp_path
     assert scores.spam > 0.5
 
 
-def test_a_gate_over_many_rows_is_logistic_and_routes_each_data_set(tmp_path: Path) -> None:
+def test_a_gate_over_many_rows_is_logistic_and_routes_each_data_set(
+    tmp_path: Path, seed_set: Path
+) -> None:
     """Past `logistic_gate_min_rows` the gate is a logistic regression over the data sets (its
     columns carry intercepts); the comments of each data set go to that data set's expert."""
     _write_gaming_and_forum(tmp_path / "toxicity", PLAYERS, MAPS, TOPICS)
     config = TrainConfig.default(logistic_gate_min_rows=100)
-    result = train([SEED_DATA, tmp_path / "toxicity"], Registry(tmp_path / "models"), config=config)
+    result = train([seed_set, tmp_path / "toxicity"], Registry(tmp_path / "models"), config=config)
     model = load_model(result.path)
     columns = model.metadata["columns"]
     gates = model.metadata["mixtures"]["toxicity"]["gates"]

@@ -170,6 +170,7 @@ def test_tls_names_and_verifies_the_host_while_connecting_to_its_checked_address
 # --- one deadline per attempt, and a bounded read of the answer ------------------------------
 
 
+@pytest.mark.slow  # each waits out its 2 s deadline
 @pytest.mark.parametrize("trickle", ["--drip", "--drip-headers"])
 def test_an_answer_trickling_in_ends_the_attempt_at_its_timeout(
     start_receiver: Callable[..., Receiver], trickle: str

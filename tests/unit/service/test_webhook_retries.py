@@ -4,7 +4,6 @@ database with the HTTP request replaced (the integration tests send real ones)."
 from __future__ import annotations
 
 import random
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -15,11 +14,12 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from service import attempts, endpoint_health, recovery
 from service.config import DEFAULT_DISABLE_AFTER, Settings
-from service.db import make_engine, make_session_factory, session_scope
-from service.models import AuditEntry, Base, Site, WebhookAttempt, WebhookDelivery, utcnow
+from service.db import session_scope
+from service.models import AuditEntry, Site, WebhookAttempt, WebhookDelivery, utcnow
 from service.retry_schedule import DEFAULT_SCHEDULE, JITTER, RetrySchedule, parse_duration
 from service.sites import create_site, set_webhook_url
 from service.webhooks import reopen_since
+from tests.support.domain import Domain
 
 DAY = 86400.0
 
@@ -114,11 +114,8 @@ class Endpoint:
 
 
 @pytest.fixture
-def sessions(tmp_path: Path) -> Iterator[sessionmaker[Session]]:
-    engine = make_engine(f"sqlite:///{tmp_path / 'cg.db'}")
-    Base.metadata.create_all(engine)
-    yield make_session_factory(engine)
-    engine.dispose()
+def sessions(domain: Domain) -> sessionmaker[Session]:
+    return domain.sessions
 
 
 def rules(schedule: str = "1m,1m", disable_after: float = DAY) -> attempts.Rules:
