@@ -36,10 +36,10 @@ from sqlalchemy.orm import Session
 
 from bench.harness import PG_ADMIN, machine, percentile
 from bench.sync import sentences
-from service import floods, policy
 from service.comments import comment_row, insert_comment
 from service.db import make_engine, make_session_factory
-from service.decisions import facts_of, verdict_for
+from service.decisions import floods, policy
+from service.decisions.pipeline import facts_of, verdict_for
 from service.migrate import upgrade
 from service.models import Comment, CommentBand, Site, utcnow
 from service.security import hash_identifier

@@ -49,7 +49,7 @@ class AppState:
         """Load the model and score once when the process starts: the first request of a
         process must not pay for the load (Perspective clients give up after 800 ms)."""
         from classifier import ModelLoadError, RegistryError
-        from service.compat import model_outputs, score_texts
+        from service.synchronous_checks import model_outputs, score_texts
 
         try:
             model = self._active().warm()

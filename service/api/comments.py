@@ -9,10 +9,10 @@ from flask.views import MethodView
 
 from service.api.auth import require_site
 from service.api.inputs import Blueprint
+from service.api.payloads import comment_view
 from service.api.schemas import CommentEditIn, CommentIn, CommentOut, ErrorOut
-from service.api.views import comment_view
 from service.comments import comment_row, get_comment, insert_comment
-from service.edits import revise
+from service.decisions.edits import revise
 from service.errors import ConflictError
 from service.models import Comment, utcnow
 from service.state import db, state

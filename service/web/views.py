@@ -19,11 +19,12 @@ from flask import (
 from marshmallow import EXCLUDE
 from marshmallow import ValidationError as SchemaError
 
-from service import delivery_badges, moderation, policy, undo
+from service import delivery_badges, moderation, undo
 from service.api.inputs import check_fields
 from service.api.moderation_schemas import QueueArgs
 from service.api.policy_schemas import active_thresholds
-from service.decisions import STATUS_OF_ACTION, Recorded
+from service.decisions import policy
+from service.decisions.pipeline import STATUS_OF_ACTION, Recorded
 from service.errors import CommentGateError, UnauthorizedError, ValidationError
 from service.models import Comment, Moderator, Site
 from service.state import db, state

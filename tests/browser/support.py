@@ -9,8 +9,8 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from service.decisions.policy import Facts, ModelOutput, decide
 from service.models import Comment, Decision, new_id, utcnow
-from service.policy import Facts, ModelOutput, decide
 from service.security import hash_identifier
 
 # The seeded comments' e-mail hashes only need to match one another.

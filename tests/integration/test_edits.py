@@ -15,11 +15,11 @@ from sqlalchemy import func, select
 from standardwebhooks import Webhook
 
 from service.db import session_scope
-from service.decisions import record_verdict
-from service.edits import EDITED_AFTER_APPROVAL
+from service.decisions.edits import EDITED_AFTER_APPROVAL
+from service.decisions.pipeline import record_verdict
+from service.decisions.policy import ModelOutput, Verdict
 from service.models import Comment, CommentRevision, Decision, LabeledExample, Site, WebhookDelivery
 from service.moderators import create_moderator
-from service.policy import ModelOutput, Verdict
 from tests.conftest import auth, wait_for
 from tests.support.texts import HAM, MORE_SPAM, SPAM, SPAM_THRESHOLDS
 

@@ -19,8 +19,8 @@ from classifier import Scores
 from service.cli import cli
 from service.comments import comment_row, insert_comment
 from service.db import session_scope
-from service.decisions import decide_pending
-from service.floods import fingerprint
+from service.decisions.floods import fingerprint
+from service.decisions.pipeline import decide_pending
 from service.models import AuditEntry, Comment, Site
 from service.moderators import create_moderator
 from service.sites import NewSite, set_policy

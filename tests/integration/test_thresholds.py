@@ -19,7 +19,7 @@ from classifier import Scores
 from service.cli import cli
 from service.comments import comment_row, insert_comment
 from service.db import session_scope
-from service.decisions import decide_pending
+from service.decisions.pipeline import decide_pending
 from service.models import AuditEntry, Site
 from service.moderators import create_moderator
 from service.sites import NewSite

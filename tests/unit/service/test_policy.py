@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from service import policy
 from service.api.policy_schemas import load_policy
+from service.decisions import policy
+from service.decisions.policy import Facts, ModelOutput, decide, effective_thresholds
 from service.errors import ValidationError as InvalidInputError
-from service.policy import Facts, ModelOutput, decide, effective_thresholds
 
 THRESHOLDS = {
     "spam": {"approve_below": 0.4, "reject_at": 0.9},

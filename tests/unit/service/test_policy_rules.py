@@ -6,8 +6,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from service.floods import NEAR_JACCARD, fingerprint, jaccard, signature
-from service.policy import Author, Facts, History, ModelOutput, decide, merge, resolve
+from service.decisions.floods import NEAR_JACCARD, fingerprint, jaccard, signature
+from service.decisions.policy import Author, Facts, History, ModelOutput, decide, merge, resolve
 
 THRESHOLDS = {
     "spam": {"approve_below": 0.4, "reject_at": 0.9},

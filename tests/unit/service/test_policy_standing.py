@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from service.policy import Facts, ModelOutput, Standing, decide
+from service.decisions.policy import Facts, ModelOutput, Standing, decide
 
 THRESHOLDS = {
     "spam": {"approve_below": 0.4, "reject_at": 0.9},

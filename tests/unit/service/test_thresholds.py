@@ -16,7 +16,7 @@ from classifier import tradeoff
 from service import moderation
 from service.comments import comment_row, insert_comment
 from service.db import make_engine, make_session_factory
-from service.decisions import record_decision
+from service.decisions.pipeline import record_decision
 from service.errors import ConflictError, ValidationError
 from service.migrate import upgrade
 from service.models import AuditEntry, Comment, Moderator, Site

@@ -1,7 +1,7 @@
 """The decision step: model scores, a site's rules and the author's history become a verdict.
 
 Pure functions, no I/O: the queue worker, the synchronous compatibility endpoints and re-scoring
-all call :func:`decide` (through ``decisions.verdict_for``), so every path decides the same way.
+all call :func:`decide` (through ``pipeline.verdict_for``), so every path decides the same way.
 
 Order of evaluation (the README's "Policy" section says the same):
 
@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from service import terms
+from service.decisions import terms
 
 SEVERITY = {"approve": 0, "hold": 1, "reject": 2}
 # The metadata keys the policy reads besides the site's own honeypot field (the API checks their
