@@ -59,6 +59,12 @@ class AppState:
         model_outputs(model)
         score_texts(model, ["Warming up."])
 
+    def queue_depth(self) -> int:
+        """Score messages waiting in the broker, for the ``/metrics`` gauge."""
+        from workers.broker import queue_length
+
+        return queue_length(self.celery)
+
     def enqueue_scoring(self, comment_ids: Sequence[str]) -> bool:
         """Publish score tasks after the commit; a failure leaves the comments to the sweep."""
         from workers.celery_app import SCORE_TASK
@@ -91,6 +97,21 @@ def init_app(app: Flask, settings: Settings) -> AppState:
 
 def state() -> AppState:
     return current_app.extensions["commentgate"]
+
+
+class ModelUnavailableError(Exception):
+    """No model to score with (none trained yet, or it cannot be loaded)."""
+
+
+def scoring_model() -> Model:
+    """The active model for a synchronous check; :class:`ModelUnavailableError` if there is
+    none, which each compatible API answers in its own shape."""
+    from classifier import ModelLoadError, RegistryError
+
+    try:
+        return state().model()
+    except (ModelLoadError, RegistryError) as exc:
+        raise ModelUnavailableError(str(exc)) from exc
 
 
 def db() -> Session:

@@ -30,7 +30,7 @@ from service.errors import CommentGateError, ValidationError
 from service.models import Comment, Site
 from service.security import API_KEY_PREFIX, is_akismet_key
 from service.sites import authenticate_site
-from service.state import db, state
+from service.state import ModelUnavailableError, db, scoring_model, state
 
 blp = Blueprint("akismet", __name__)
 
@@ -61,7 +61,7 @@ ALERT_INVALID_KEY = ("10401", "Your CommentGate key is invalid, expired or rotat
 ALERT_RATE_LIMITED = ("10429", "Too many requests for this key: CommentGate's rate limit.")
 
 
-class Invalid(Exception):
+class AkismetInvalidError(Exception):
     """Akismet's answer to a bad key or a missing field: ``invalid`` plus a debug header, and an
     alert the plugin shows its admin when the key itself is the problem."""
 
@@ -71,8 +71,8 @@ class Invalid(Exception):
         self.alert = alert
 
 
-@blp.errorhandler(Invalid)
-def _invalid(exc: Invalid) -> Response:
+@blp.errorhandler(AkismetInvalidError)
+def _invalid(exc: AkismetInvalidError) -> Response:
     headers = {"X-akismet-debug-help": _header_text(exc.help_text)}
     headers["X-akismet-error"] = headers["X-akismet-debug-help"]
     if exc.alert:
@@ -97,12 +97,9 @@ def _error_headers(response: Response) -> Response:
     return response
 
 
-class Unavailable(Exception):
+@blp.errorhandler(ModelUnavailableError)
+def _unavailable(exc: ModelUnavailableError) -> Response:
     """No model to score with (none trained yet): a 503 the client retries later."""
-
-
-@blp.errorhandler(Unavailable)
-def _unavailable(exc: Unavailable) -> Response:
     headers = {"X-akismet-debug-help": _header_text(str(exc)), "Retry-After": "30"}
     return _text("CommentGate cannot score comments right now.", headers, status=503)
 
@@ -171,29 +168,29 @@ def _site(params: MultiDict[str, str]) -> Site:
     reverse) is invalid, so a key is never judged by another one sent with it."""
     keys = _keys(params)
     if not keys:
-        raise Invalid('Empty "api_key" value', alert=ALERT_INVALID_KEY)
+        raise AkismetInvalidError('Empty "api_key" value', alert=ALERT_INVALID_KEY)
     sites = [_one_site(key) for key in keys]
     if len({site.id for site in sites}) != 1:
-        raise Invalid("Invalid key", alert=ALERT_INVALID_KEY)
+        raise AkismetInvalidError("Invalid key", alert=ALERT_INVALID_KEY)
     return sites[0]
 
 
 def _one_site(key: str) -> Site:
     site = authenticate_site(db(), key, secret_key=state().settings.secret_key)
     if site is None:
-        raise Invalid("Invalid key", alert=ALERT_INVALID_KEY)
+        raise AkismetInvalidError("Invalid key", alert=ALERT_INVALID_KEY)
     return site
 
 
 def _require(params: MultiDict[str, str], *names: str) -> None:
     for name in names:
         if not (params.get(name) or "").strip():
-            raise Invalid(f'Empty "{name}" value')
+            raise AkismetInvalidError(f'Empty "{name}" value')
     blog = params.get("blog")
     if blog is not None:
         parts = urlsplit(blog.strip())
         if parts.scheme not in ("http", "https") or not parts.netloc:
-            raise Invalid("We were unable to parse your blog URI")
+            raise AkismetInvalidError("We were unable to parse your blog URI")
 
 
 def _flag(value: str | None) -> bool:
@@ -273,15 +270,6 @@ def _trusted_role(params: MultiDict[str, str]) -> str | None:
     return next((role for role in TRUSTED_ROLES if role in roles), None)
 
 
-def _model():  # noqa: ANN202
-    from classifier import ModelLoadError, RegistryError
-
-    try:
-        return state().model()
-    except (ModelLoadError, RegistryError) as exc:
-        raise Unavailable(str(exc)) from exc
-
-
 @blp.post("/1.1/verify-key")
 def verify_key() -> Response:
     params = _params()
@@ -296,7 +284,7 @@ def comment_check() -> Response:
     site = _site(params)
     _require(params, "blog", "user_ip")
     _content(params)
-    model = _model()
+    model = scoring_model()
     session = db()
     data = _comment_data(params)
     store = not _flag(params.get("is_test"))
@@ -453,7 +441,7 @@ def _since(value: str | None, now: datetime) -> datetime:
         return now - timedelta(days=min(days, 36500))
     parsed = _gmt(value)
     if parsed is None:
-        raise Invalid(f"Invalid parameter: from={value[:40]}")
+        raise AkismetInvalidError(f"Invalid parameter: from={value[:40]}")
     return parsed
 
 
@@ -481,7 +469,7 @@ def key_sites() -> Response:
         limit = max(0, int(params.get("limit") or 500))
         offset = max(0, int(params.get("offset") or 0))
     except ValueError as exc:
-        raise Invalid(f"Invalid parameter: {exc}") from exc
+        raise AkismetInvalidError(f"Invalid parameter: {exc}") from exc
     seen = synchronous_checks.activity(db(), site, SOURCE, start)
     name = seen.blog or site.name
     rows = []

@@ -26,7 +26,7 @@ from service.decisions.pipeline import Scorer
 from service.errors import CommentGateError
 from service.models import Site
 from service.sites import authenticate_site
-from service.state import db, state
+from service.state import ModelUnavailableError, db, scoring_model, state
 
 blp = Blueprint("perspective", __name__, url_prefix="/v1alpha1")
 
@@ -90,6 +90,11 @@ def _error(exc: PerspectiveError) -> tuple[Response, int]:
     return jsonify({"error": body}), exc.code
 
 
+@blp.errorhandler(ModelUnavailableError)
+def _unavailable(exc: ModelUnavailableError) -> tuple[Response, int]:
+    return _error(PerspectiveError(str(exc), 503, "UNAVAILABLE"))
+
+
 @blp.errorhandler(HTTPException)
 def _http_error(exc: HTTPException) -> tuple[Response, int]:
     code = exc.code or 400
@@ -115,15 +120,6 @@ def _site() -> Site:
         reason = {"@type": "type.googleapis.com/google.rpc.ErrorInfo", "reason": "API_KEY_INVALID"}
         raise PerspectiveError("API key not valid. Please pass a valid API key.", details=[reason])
     return site
-
-
-def _model() -> Scorer:
-    from classifier import ModelLoadError, RegistryError
-
-    try:
-        return state().model()
-    except (ModelLoadError, RegistryError) as exc:
-        raise PerspectiveError(str(exc), 503, "UNAVAILABLE") from exc
 
 
 def _body() -> dict[str, Any]:
@@ -333,7 +329,7 @@ def analyze() -> Response:
     body = _body()
     text = _text(body)
     requested = _requested(body)
-    _check_attributes(model := _model(), list(requested))
+    _check_attributes(model := scoring_model(), list(requested))
     languages, foreign = _check_languages(site, model, list(requested), _languages(body))
     token = _string(body, "clientToken")
     data = _comment_data(body, text, (languages, foreign), token, list(requested))

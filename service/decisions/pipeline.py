@@ -236,7 +236,7 @@ def verdict_for(
     if authors is None:
         authors = standings.standings_for(session, [comment])
     facts = replace(facts_of(comment), history=history, standing=authors.get(comment.id))
-    return policy.decide(facts, output, site_policy)
+    return policy.judge(facts, output, site_policy)
 
 
 def record_verdict(

@@ -251,8 +251,8 @@ def _commit_and_send(recorded: Sequence[Recorded]) -> None:
     state().enqueue_delivery(ids, countdown=undo.UNDO_SECONDS)
 
 
-@blp.post("/comments/<string:comment_id>/decision")
-def decide(comment_id: str):  # noqa: ANN201
+@blp.post("/comments/<string:comment_id>/decision", endpoint="decide")
+def post_decision(comment_id: str):  # noqa: ANN201
     moderator = _require()
     action, label = _choice()
     reason = request.form.get("reason", "").strip()[:1000] or None

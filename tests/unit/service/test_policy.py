@@ -6,7 +6,8 @@ import pytest
 
 from service.api.policy_schemas import load_policy
 from service.decisions import policy
-from service.decisions.policy import Facts, ModelOutput, decide, effective_thresholds
+from service.decisions.policy import Facts, ModelOutput, effective_thresholds
+from service.decisions.policy import judge as decide
 from service.errors import ValidationError as InvalidInputError
 
 THRESHOLDS = {

@@ -7,7 +7,8 @@ from datetime import UTC, datetime
 import pytest
 
 from service.decisions.floods import NEAR_JACCARD, fingerprint, jaccard, signature
-from service.decisions.policy import Author, Facts, History, ModelOutput, decide, merge, resolve
+from service.decisions.policy import Author, Facts, History, ModelOutput, merge, resolve
+from service.decisions.policy import judge as decide
 
 THRESHOLDS = {
     "spam": {"approve_below": 0.4, "reject_at": 0.9},

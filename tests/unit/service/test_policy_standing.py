@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from service.decisions.policy import Facts, ModelOutput, Standing, decide
+from service.decisions.policy import Facts, ModelOutput, Standing
+from service.decisions.policy import judge as decide
 
 THRESHOLDS = {
     "spam": {"approve_below": 0.4, "reject_at": 0.9},
