@@ -39,6 +39,7 @@ test: install-test ## Run every test against real Redis, PostgreSQL, Celery work
 	./scripts/ensure-services.sh
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 	$(BIN)/python -m pytest
 
 model: install ## Rebuild the shipped model (classifier/default_model) from DATA (the public data sets)
@@ -46,8 +47,8 @@ model: install ## Rebuild the shipped model (classifier/default_model) from DATA
 		--out classifier/default_model
 	$(BIN)/commentgate models card --shipped > MODEL_CARD.md
 
-lint: install-test ## ruff check and format check
-	$(BIN)/ruff check . && $(BIN)/ruff format --check .
+lint: install-test ## ruff check and format check, and the layers (lint-imports)
+	$(BIN)/ruff check . && $(BIN)/ruff format --check . && $(BIN)/lint-imports
 
 bench-install: install-test ## Install the benchmark-only extras (peers with pinned versions)
 	$(BIN)/pip install -q -e '.[test,bench]'
