@@ -8,13 +8,13 @@ trains, and a small stratified split of it is held out for measuring.
 from __future__ import annotations
 
 import csv
-import hashlib
 import json
 import random
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .model import file_sha256 as _sha256
 from .types import CommentInput
 
 __all__ = [
@@ -109,10 +109,6 @@ def _files(paths: Iterable[str | Path]) -> list[Path]:
         else:
             raise FileNotFoundError(f"no such data file or folder: {path}")
     return [p for p in found if p.stem.lower() != "readme" and not p.name.startswith(".")]
-
-
-def _sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def _comment(row: dict) -> CommentInput:
