@@ -40,6 +40,7 @@ test: install-test ## Run every test against real Redis, PostgreSQL, Celery work
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 	$(BIN)/python -m pytest
 
 test-fast: install-test ## Run the unit tests that need no servers, workers or model training, in under a minute
@@ -50,8 +51,8 @@ model: install ## Rebuild the shipped model (classifier/default_model) from DATA
 		--out classifier/default_model
 	$(BIN)/commentgate models card --shipped > MODEL_CARD.md
 
-lint: install-test ## ruff check and format check
-	$(BIN)/ruff check . && $(BIN)/ruff format --check .
+lint: install-test ## ruff check and format check, and the layers (lint-imports)
+	$(BIN)/ruff check . && $(BIN)/ruff format --check . && $(BIN)/lint-imports
 
 typecheck: install-test ## mypy on the packages that pyproject.toml lists (strict on classifier/)
 	$(BIN)/mypy

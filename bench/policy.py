@@ -1,4 +1,4 @@
-"""The policy step with stored history: ``verdict_for`` per comment against ``policy.decide`` alone.
+"""The policy step with stored history: ``verdict_for`` per comment against ``policy.judge`` alone.
 
     .venv/bin/python -m bench.policy                       # SQLite and PostgreSQL
     .venv/bin/python -m bench.policy --backend sqlite --comments 20000 --samples 500
@@ -8,7 +8,7 @@ authors and IPs with thousands of comments, a text flooded thousands of times wi
 templates with near copies, and every decided comment's near-duplicate bands. Each sample is a
 new comment, inserted as the API does, then decided by ``verdict_for`` (its author history, IP
 burst, exact and near copy queries, band insert and every rule of a site policy with 100 terms);
-the baseline is ``policy.decide`` alone on the same comment. Each sample is committed, as a
+the baseline is ``policy.judge`` alone on the same comment. Each sample is committed, as a
 worker commits its decisions, then deleted, so the store stays at its size. PostgreSQL runs on
 a fresh database that is dropped afterwards.
 """
@@ -36,10 +36,10 @@ from sqlalchemy.orm import Session
 
 from bench.harness import PG_ADMIN, machine, percentile
 from bench.sync import sentences
-from service import floods, policy
 from service.comments import comment_row, insert_comment
 from service.db import make_engine, make_session_factory
-from service.decisions import facts_of, verdict_for
+from service.decisions import floods, policy
+from service.decisions.pipeline import facts_of, verdict_for
 from service.migrate import upgrade
 from service.models import Comment, CommentBand, Site, utcnow
 from service.security import hash_identifier
@@ -190,7 +190,7 @@ def measure(session: Session, site: Site, people: Population, samples: int) -> d
         cpu, started = time.thread_time(), time.perf_counter()
         verdict_for(session, site, comment, OUTPUT)
         middle, cpu_used = time.perf_counter(), time.thread_time() - cpu
-        policy.decide(replace(facts_of(comment), history=policy.History()), OUTPUT, site_policy)
+        policy.judge(replace(facts_of(comment), history=policy.History()), OUTPUT, site_policy)
         ended = time.perf_counter()
         session.connection().exec_driver_sql("SELECT 1").scalar()
         trip = time.perf_counter()

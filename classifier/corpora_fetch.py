@@ -24,6 +24,7 @@ from urllib.parse import quote, unquote
 import requests
 
 from .corpora import RAW_PREFIX, Corpus, FileSet, RawFile, Row, combined_sha256
+from .model import file_sha256 as _sha256
 
 __all__ = [
     "Cache",
@@ -142,14 +143,6 @@ class Source:
             with self._lock:
                 self._sessions.append(session)
         return session
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        while chunk := fh.read(_CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def _download(source: Source, url: str, dest: Path) -> str:

@@ -8,7 +8,6 @@ trains, and a small stratified split of it is held out for measuring.
 from __future__ import annotations
 
 import csv
-import hashlib
 import json
 import random
 from collections.abc import Iterable, Mapping, Sequence
@@ -16,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .model import file_sha256 as _sha256
 from .types import CommentInput
 
 __all__ = [
@@ -110,10 +110,6 @@ def _files(paths: Iterable[str | Path]) -> list[Path]:
         else:
             raise FileNotFoundError(f"no such data file or folder: {path}")
     return [p for p in found if p.stem.lower() != "readme" and not p.name.startswith(".")]
-
-
-def _sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def _comment(row: Mapping[str, Any]) -> CommentInput:

@@ -1,9 +1,9 @@
 """Author standings: what a moderator decided about an author, for the author's next comments.
 
 An author is known the way their history knows them (``moderation.author_history``,
-``service.reputation``): by the keyed hash of their e-mail address, else by IP. A standing is
-a fact the decision pipeline hands to the policy (``policy.Standing``), which stays pure.
-Nothing here commits; the caller commits once and sends the webhooks returned.
+``service.decisions.reputation``): by the keyed hash of their e-mail address, else by IP. A standing
+is a fact the decision pipeline hands to the policy (``policy.Standing``), which stays pure. Nothing
+here commits; the caller commits once and sends the webhooks returned.
 """
 
 from __future__ import annotations
@@ -17,11 +17,11 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from service import moderation
-from service.decisions import Recorded
+from service.decisions.pipeline import Recorded
+from service.decisions.policy import STANDINGS
+from service.decisions.standings import Identity, identity_of, in_force, standing_row
 from service.errors import ConflictError, ValidationError
 from service.models import AuthorStanding, Comment, Moderator, utcnow
-from service.policy import STANDINGS
-from service.standings import Identity, identity_of, in_force, standing_row
 
 AUDIT_STANDING = "author.standing"
 AUDIT_REJECT_HELD = "author.reject_held"

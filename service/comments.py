@@ -11,8 +11,8 @@ from sqlalchemy import Connection, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from service.decisions.floods import fingerprint
 from service.errors import NotFoundError
-from service.floods import fingerprint
 from service.models import Comment, Site, new_id, utcnow
 from service.security import hash_identifier
 

@@ -7,9 +7,10 @@ passes it down, so there is exactly one configuration path for Flask and Celery 
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from service.retry_schedule import DEFAULT_SCHEDULE, RetrySchedule, parse_duration
 from service.security import identifier_key
@@ -97,15 +98,19 @@ class Settings:
         """Where the API's and workers' processes on this machine keep their metric files."""
         return self.home / "metrics"
 
-    def with_overrides(self, **changes: object) -> Settings:
-        return replace(self, **changes)  # type: ignore[arg-type]
-
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
-        """Build settings from ``COMMENTGATE_*`` variables (and a ``.env`` file, if present)."""
+        """Build settings from ``COMMENTGATE_*`` variables (and a ``.env`` file, if present); a
+        variable not set keeps the field's default above."""
         env = dict(_read_dotenv(Path(".env")))
         env.update(os.environ if environ is None else environ)
         get = lambda name, default="": env.get(PREFIX + name, default)  # noqa: E731
+        defaults = cls()
+
+        def read(name: str, parse: Callable[[str], Any] = str) -> Any:
+            key = PREFIX + name
+            return parse(env[key]) if key in env else getattr(defaults, name.lower())
+
         home = Path(get("HOME", "var")).expanduser()
         database_url = get("DATABASE_URL") or f"sqlite:///{(home / 'commentgate.db').resolve()}"
         broker_url = get("BROKER_URL") or "filesystem://"
@@ -114,34 +119,30 @@ class Settings:
             database_url=database_url,
             broker_url=broker_url,
             model_dir=Path(get("MODEL_DIR") or home / "models").expanduser(),
-            training_data=Path(get("TRAINING_DATA", "training_data")).expanduser(),
-            webhook_allow_private=_bool(get("WEBHOOK_ALLOW_PRIVATE", "false")),
-            rate_limits=get("RATE_LIMITS", DEFAULT_RATE_LIMITS),
-            compat_rate_limits=get("COMPAT_RATE_LIMITS", DEFAULT_COMPAT_RATE_LIMITS),
+            training_data=read("TRAINING_DATA", lambda value: Path(value).expanduser()),
+            webhook_allow_private=read("WEBHOOK_ALLOW_PRIVATE", _bool),
+            rate_limits=read("RATE_LIMITS"),
+            compat_rate_limits=read("COMPAT_RATE_LIMITS"),
             rate_limit_storage_url=get("RATE_LIMIT_STORAGE_URL")
             or (broker_url if broker_url.startswith("redis") else "memory://"),
             secret_key=get("SECRET_KEY") or _home_secret(home),
-            max_body_bytes=int(get("MAX_BODY_BYTES", str(64 * 1024))),
-            pending_timeout=float(get("PENDING_TIMEOUT", "30")),
-            sweep_interval=float(get("SWEEP_INTERVAL", "10")),
-            webhook_timeout=float(get("WEBHOOK_TIMEOUT", "5")),
-            webhook_retry_schedule=RetrySchedule.parse(
-                get("WEBHOOK_RETRY_SCHEDULE", DEFAULT_SCHEDULE)
-            ),
-            webhook_disable_after=parse_duration(
-                get("WEBHOOK_DISABLE_AFTER", DEFAULT_DISABLE_AFTER)
-            ),
-            webhook_retry_concurrency=int(get("WEBHOOK_RETRY_CONCURRENCY", "16")),
-            model_check_interval=float(get("MODEL_CHECK_INTERVAL", "2")),
-            worker_concurrency=int(get("WORKER_CONCURRENCY", "2")),
-            store_pii_hashed=_bool(get("STORE_PII_HASHED", "false")),
-            secure_cookies=_bool(get("SECURE_COOKIES", "true")),
-            trusted_proxies=int(get("TRUSTED_PROXIES", "0")),
-            log_level=get("LOG_LEVEL", "INFO"),
-            keepalive=int(get("KEEPALIVE", str(DEFAULT_KEEPALIVE))),
-            metrics_token=get("METRICS_TOKEN").strip(),
+            max_body_bytes=read("MAX_BODY_BYTES", int),
+            pending_timeout=read("PENDING_TIMEOUT", float),
+            sweep_interval=read("SWEEP_INTERVAL", float),
+            webhook_timeout=read("WEBHOOK_TIMEOUT", float),
+            webhook_retry_schedule=read("WEBHOOK_RETRY_SCHEDULE", RetrySchedule.parse),
+            webhook_disable_after=read("WEBHOOK_DISABLE_AFTER", parse_duration),
+            webhook_retry_concurrency=read("WEBHOOK_RETRY_CONCURRENCY", int),
+            model_check_interval=read("MODEL_CHECK_INTERVAL", float),
+            worker_concurrency=read("WORKER_CONCURRENCY", int),
+            store_pii_hashed=read("STORE_PII_HASHED", _bool),
+            secure_cookies=read("SECURE_COOKIES", _bool),
+            trusted_proxies=read("TRUSTED_PROXIES", int),
+            log_level=read("LOG_LEVEL"),
+            keepalive=read("KEEPALIVE", int),
+            metrics_token=read("METRICS_TOKEN", str.strip),
             worker_metrics_port=int(get("WORKER_METRICS_PORT") or "0"),
-            worker_metrics_host=get("WORKER_METRICS_HOST", "127.0.0.1"),
+            worker_metrics_host=read("WORKER_METRICS_HOST"),
             extra={k[len(PREFIX) :]: v for k, v in env.items() if k.startswith(PREFIX)},
         )
 

@@ -15,7 +15,7 @@ from typing import Any
 
 from classifier.features import is_metadata_term
 from classifier.text import normalize_spans
-from service.terms import match_spans, term_spans
+from service.decisions.terms import match_spans, term_spans
 
 RULE_CODES = ("blocked_term", "suspect_term")
 MODEL_TERMS_SHOWN = 3

@@ -166,9 +166,10 @@ class Comment(Base):
     spam_rank: Mapped[float] = mapped_column(Float, Computed(_rank_of("spam")))
     toxicity_rank: Mapped[float] = mapped_column(Float, Computed(_rank_of("toxicity")))
     # Failed attempts to decide it (not counting the model's, which hold at once): at
-    # decisions.MAX_DECIDE_ATTEMPTS the comment is held for a moderator.
+    # pipeline.MAX_DECIDE_ATTEMPTS the comment is held for a moderator.
     decide_failures: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
-    # Edits (``service.edits``): how many earlier texts are kept, and when the last edit came.
+    # Edits (``service.decisions.edits``): how many earlier texts are kept, and when the last
+    # edit came.
     # A decision is recorded only for the text it was made on (``recording``).
     revisions: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     edited_at: Mapped[datetime | None]

@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Text, and_, cast, delete, func, or_, select
 from sqlalchemy.orm import Session
 
-from service.decisions import Recorded, record_decision
+from service.decisions.pipeline import Recorded, record_decision
 from service.errors import ConflictError, NotFoundError, ValidationError
 from service.feedback import label_rows
 from service.models import (

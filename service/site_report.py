@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from service import policy
+from service.decisions import policy
 from service.models import Comment, Decision, LabeledExample, Site
 from service.webhooks import isoformat
 

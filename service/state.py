@@ -50,7 +50,7 @@ class AppState:
         """Load the model and score once when the process starts: the first request of a
         process must not pay for the load (Perspective clients give up after 800 ms)."""
         from classifier import ModelLoadError, RegistryError
-        from service.compat import model_outputs, score_texts
+        from service.synchronous_checks import model_outputs, score_texts
 
         try:
             model = self._active().warm()
@@ -59,6 +59,12 @@ class AppState:
             return
         model_outputs(model)
         score_texts(model, ["Warming up."])
+
+    def queue_depth(self) -> int:
+        """Score messages waiting in the broker, for the ``/metrics`` gauge."""
+        from workers.broker import queue_length
+
+        return queue_length(self.celery)
 
     def enqueue_scoring(self, comment_ids: Sequence[str]) -> None:
         """Queue committed comments for scoring: this process's publisher sends the ids of
@@ -93,6 +99,21 @@ def init_app(app: Flask, settings: Settings) -> AppState:
 
 def state() -> AppState:
     return current_app.extensions["commentgate"]
+
+
+class ModelUnavailableError(Exception):
+    """No model to score with (none trained yet, or it cannot be loaded)."""
+
+
+def scoring_model() -> Model:
+    """The active model for a synchronous check; :class:`ModelUnavailableError` if there is
+    none, which each compatible API answers in its own shape."""
+    from classifier import ModelLoadError, RegistryError
+
+    try:
+        return state().model()
+    except (ModelLoadError, RegistryError) as exc:
+        raise ModelUnavailableError(str(exc)) from exc
 
 
 def db() -> Session:

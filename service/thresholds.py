@@ -24,7 +24,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from classifier import Registry, tradeoff
-from service import policy
+from service.decisions import policy
 from service.errors import ConflictError, ValidationError
 from service.models import Comment, LabeledExample, Site
 from service.moderation import score_of

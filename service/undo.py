@@ -14,7 +14,7 @@ from datetime import timedelta
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
-from service.decisions import STATUS_OF_ACTION, Recorded
+from service.decisions.pipeline import STATUS_OF_ACTION, Recorded
 from service.errors import ConflictError, ValidationError
 from service.models import (
     Comment,

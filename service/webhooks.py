@@ -60,7 +60,8 @@ def new_delivery(
 ) -> WebhookDelivery:
     """A pending delivery; its event id is the ``webhook-id`` of every attempt, for dedup.
 
-    Every column is given a value: the row is written with Core (``service.recording``)."""
+    Every column is given a value: the row is written with Core
+    (``service.decisions.recording``)."""
     now = utcnow()
     return WebhookDelivery(
         id=new_id(),

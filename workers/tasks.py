@@ -18,8 +18,9 @@ from collections.abc import Sequence
 
 from celery import shared_task
 
-from service import attempts, decisions, floods, leases, recovery
+from service import attempts, leases, recovery
 from service.db import session_scope
+from service.decisions import floods, pipeline
 from service.metrics import series
 from service.models import utcnow
 from service.publisher import TaskPublisher
@@ -66,7 +67,7 @@ def score_comment(self, requests: Sequence) -> None:  # noqa: ANN001
     model = ctx.model.get()
     ids = _ids(requests)
     series.observe_batch("score_comment", len(ids))
-    delivery_ids = decisions.decide_pending(ctx.sessions, ids, model)
+    delivery_ids = pipeline.decide_pending(ctx.sessions, ids, model)
     for delivery_id in delivery_ids:  # durable once committed: the sweep covers a lost attempt
         ctx.deliveries.submit(_attempt_and_schedule, self.app, ctx, delivery_id, 0, True)
 

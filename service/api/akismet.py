@@ -4,7 +4,7 @@ A platform that speaks Akismet (the WordPress plugin, the ``akismet`` Python cli
 by pointing its Akismet base URL here and using the site's 12-hex Akismet key (or its API key) as
 its Akismet key. ``true`` (spam)
 means the site's policy rejects the comment, then also with ``X-akismet-pro-tip: discard``, or
-holds it for a spam reason (``compat.SPAM_HOLD_CODES``); anything else is ``false``.
+holds it for a spam reason (``synchronous_checks.SPAM_HOLD_CODES``); anything else is ``false``.
 """
 
 from __future__ import annotations
@@ -20,17 +20,17 @@ from sqlalchemy.orm import Session
 from werkzeug.datastructures import MultiDict
 from werkzeug.exceptions import HTTPException
 
-from service import compat
+from service import synchronous_checks
 from service.api.auth import bearer_token
 from service.api.errors import error_response
 from service.api.inputs import check_fields
 from service.comments import MAX_CONTENT_CHARS
+from service.decisions.policy import HONEYPOT_NAME_KEY
 from service.errors import CommentGateError, ValidationError
 from service.models import Comment, Site
-from service.policy import HONEYPOT_NAME_KEY
 from service.security import API_KEY_PREFIX, is_akismet_key
 from service.sites import authenticate_site
-from service.state import db, state
+from service.state import ModelUnavailableError, db, scoring_model, state
 
 blp = Blueprint("akismet", __name__)
 
@@ -61,7 +61,7 @@ ALERT_INVALID_KEY = ("10401", "Your CommentGate key is invalid, expired or rotat
 ALERT_RATE_LIMITED = ("10429", "Too many requests for this key: CommentGate's rate limit.")
 
 
-class Invalid(Exception):
+class AkismetInvalidError(Exception):
     """Akismet's answer to a bad key or a missing field: ``invalid`` plus a debug header, and an
     alert the plugin shows its admin when the key itself is the problem."""
 
@@ -71,8 +71,8 @@ class Invalid(Exception):
         self.alert = alert
 
 
-@blp.errorhandler(Invalid)
-def _invalid(exc: Invalid) -> Response:
+@blp.errorhandler(AkismetInvalidError)
+def _invalid(exc: AkismetInvalidError) -> Response:
     headers = {"X-akismet-debug-help": _header_text(exc.help_text)}
     headers["X-akismet-error"] = headers["X-akismet-debug-help"]
     if exc.alert:
@@ -97,12 +97,9 @@ def _error_headers(response: Response) -> Response:
     return response
 
 
-class Unavailable(Exception):
+@blp.errorhandler(ModelUnavailableError)
+def _unavailable(exc: ModelUnavailableError) -> Response:
     """No model to score with (none trained yet): a 503 the client retries later."""
-
-
-@blp.errorhandler(Unavailable)
-def _unavailable(exc: Unavailable) -> Response:
     headers = {"X-akismet-debug-help": _header_text(str(exc)), "Retry-After": "30"}
     return _text("CommentGate cannot score comments right now.", headers, status=503)
 
@@ -171,29 +168,29 @@ def _site(params: MultiDict[str, str]) -> Site:
     reverse) is invalid, so a key is never judged by another one sent with it."""
     keys = _keys(params)
     if not keys:
-        raise Invalid('Empty "api_key" value', alert=ALERT_INVALID_KEY)
+        raise AkismetInvalidError('Empty "api_key" value', alert=ALERT_INVALID_KEY)
     sites = [_one_site(key) for key in keys]
     if len({site.id for site in sites}) != 1:
-        raise Invalid("Invalid key", alert=ALERT_INVALID_KEY)
+        raise AkismetInvalidError("Invalid key", alert=ALERT_INVALID_KEY)
     return sites[0]
 
 
 def _one_site(key: str) -> Site:
     site = authenticate_site(db(), key, secret_key=state().settings.secret_key)
     if site is None:
-        raise Invalid("Invalid key", alert=ALERT_INVALID_KEY)
+        raise AkismetInvalidError("Invalid key", alert=ALERT_INVALID_KEY)
     return site
 
 
 def _require(params: MultiDict[str, str], *names: str) -> None:
     for name in names:
         if not (params.get(name) or "").strip():
-            raise Invalid(f'Empty "{name}" value')
+            raise AkismetInvalidError(f'Empty "{name}" value')
     blog = params.get("blog")
     if blog is not None:
         parts = urlsplit(blog.strip())
         if parts.scheme not in ("http", "https") or not parts.netloc:
-            raise Invalid("We were unable to parse your blog URI")
+            raise AkismetInvalidError("We were unable to parse your blog URI")
 
 
 def _flag(value: str | None) -> bool:
@@ -223,7 +220,7 @@ def _external_id(params: MultiDict[str, str]) -> str:
     """
     post = params.get("comment_post_ID")
     where = f"post:{post.strip()}" if post and post.strip() else f"url:{params.get('permalink')}"
-    return compat.stable_id(
+    return synchronous_checks.stable_id(
         "ak2_",
         where,
         _loose(params.get("comment_author")),
@@ -273,15 +270,6 @@ def _trusted_role(params: MultiDict[str, str]) -> str | None:
     return next((role for role in TRUSTED_ROLES if role in roles), None)
 
 
-def _model():  # noqa: ANN202
-    from classifier import ModelLoadError, RegistryError
-
-    try:
-        return state().model()
-    except (ModelLoadError, RegistryError) as exc:
-        raise Unavailable(str(exc)) from exc
-
-
 @blp.post("/1.1/verify-key")
 def verify_key() -> Response:
     params = _params()
@@ -296,13 +284,13 @@ def comment_check() -> Response:
     site = _site(params)
     _require(params, "blog", "user_ip")
     _content(params)
-    model = _model()
+    model = scoring_model()
     session = db()
     data = _comment_data(params)
     store = not _flag(params.get("is_test"))
     reason = (params.get("recheck_reason") or "").strip().lower()
     existing = _rechecked(session, site, params, data, edit=reason == "edit") if store else None
-    checked = compat.check_comment(
+    checked = synchronous_checks.check_comment(
         session,
         site,
         model,
@@ -317,7 +305,7 @@ def comment_check() -> Response:
         edited=existing is not None and _loose(existing.content) != _loose(data["content"]),
     )
     session.commit()
-    headers = {"X-akismet-guid": checked.comment_id or compat.random_id("")}
+    headers = {"X-akismet-guid": checked.comment_id or synchronous_checks.random_id("")}
     if checked.answer == "discard":
         headers["X-akismet-pro-tip"] = "discard"
     return _text("false" if checked.answer == "ham" else "true", headers)
@@ -334,12 +322,14 @@ def _rechecked(
     if not (params.get("recheck_reason") or params.get("guid")):
         return None
     identity = data["external_id"]
-    found = compat.find_comment(session, site, guid=params.get("guid"), external_id=identity)
+    found = synchronous_checks.find_comment(
+        session, site, guid=params.get("guid"), external_id=identity
+    )
     if not edit:
         return found
     if found is None:
         author = data["author"]
-        found = compat.latest_by_author(
+        found = synchronous_checks.latest_by_author(
             session,
             site,
             source=SOURCE,
@@ -349,7 +339,7 @@ def _rechecked(
             identifier_key=state().settings.identifier_key,
         )
     if found is not None and found.external_id != identity:
-        if compat.find_comment(session, site, external_id=identity) is None:
+        if synchronous_checks.find_comment(session, site, external_id=identity) is None:
             found.external_id = identity
             session.flush()
     return found
@@ -363,7 +353,7 @@ def _submit(label: int) -> Response:
     if _flag(params.get("is_test")):
         return _text(THANKS)
     session = db()
-    comment = compat.find_comment(
+    comment = synchronous_checks.find_comment(
         session,
         site,
         guid=params.get("guid"),
@@ -373,7 +363,7 @@ def _submit(label: int) -> Response:
     )
     text = content or (comment.content if comment is not None else "")
     if text:
-        compat.record_label(
+        synchronous_checks.record_label(
             session, site, task="spam", label=label, text=text, source=SOURCE, comment=comment
         )
         session.commit()
@@ -401,7 +391,7 @@ def get_subscription() -> Response:
     """The plugin's settings page shows this account (and calls a key without one invalid):
     a CommentGate site is always active, with no billing; its month ends at the date shown."""
     site = _site(_params())
-    month_end = compat.next_month(compat.month_start())
+    month_end = synchronous_checks.next_month(synchronous_checks.month_start())
     return jsonify(
         {
             "account_id": site.id,
@@ -422,7 +412,9 @@ def get_stats() -> Response:
     params = _params()
     site = _site(params)
     now = datetime.now(UTC)
-    seen = compat.activity_between(db(), site, SOURCE, _since(params.get("from"), now), now)
+    seen = synchronous_checks.activity_between(
+        db(), site, SOURCE, _since(params.get("from"), now), now
+    )
     judged = max(seen.calls, 1)
     wrong = min(seen.missed_spam + seen.false_positives, judged)
     return jsonify(
@@ -449,7 +441,7 @@ def _since(value: str | None, now: datetime) -> datetime:
         return now - timedelta(days=min(days, 36500))
     parsed = _gmt(value)
     if parsed is None:
-        raise Invalid(f"Invalid parameter: from={value[:40]}")
+        raise AkismetInvalidError(f"Invalid parameter: from={value[:40]}")
     return parsed
 
 
@@ -463,7 +455,7 @@ def deactivate() -> Response:
 @blp.route("/1.2/usage-limit", methods=["GET", "POST"])
 def usage_limit() -> Response:
     site = _site(_params())
-    used = compat.usage(db(), site, SOURCE, compat.month_start())
+    used = synchronous_checks.usage(db(), site, SOURCE, synchronous_checks.month_start())
     return jsonify({"limit": "none", "usage": used, "percentage": "0.00", "throttled": False})
 
 
@@ -471,14 +463,14 @@ def usage_limit() -> Response:
 def key_sites() -> Response:
     params = _params()
     site = _site(params)
-    month = params.get("month") or compat.month_start().strftime("%Y-%m")
+    month = params.get("month") or synchronous_checks.month_start().strftime("%Y-%m")
     try:
-        start = compat.month_start(month)
+        start = synchronous_checks.month_start(month)
         limit = max(0, int(params.get("limit") or 500))
         offset = max(0, int(params.get("offset") or 0))
     except ValueError as exc:
-        raise Invalid(f"Invalid parameter: {exc}") from exc
-    seen = compat.activity(db(), site, SOURCE, start)
+        raise AkismetInvalidError(f"Invalid parameter: {exc}") from exc
+    seen = synchronous_checks.activity(db(), site, SOURCE, start)
     name = seen.blog or site.name
     rows = []
     if seen.calls and (params.get("filter") or "") in name:

@@ -9,10 +9,10 @@ from flask.views import MethodView
 
 from service.api.auth import require_site
 from service.api.inputs import Blueprint
+from service.api.payloads import comment_payload
 from service.api.schemas import CommentEditIn, CommentIn, CommentOut, ErrorOut
-from service.api.views import comment_view
 from service.comments import comment_row, get_comment, insert_comment
-from service.edits import revise
+from service.decisions.edits import revise
 from service.errors import ConflictError
 from service.models import Comment, utcnow
 from service.state import db, state
@@ -55,7 +55,7 @@ class Comments(MethodView):
         ) as connection:
             comment_id, created = insert_comment(connection, row)
         if not created:
-            return comment_view(db().get(Comment, comment_id)), 200
+            return comment_payload(db().get(Comment, comment_id)), 200
         app_state.enqueue_scoring([comment_id])
         return {
             "id": comment_id,
@@ -74,7 +74,7 @@ class CommentById(MethodView):
     def get(self, comment_id: str):  # noqa: ANN201
         """A comment with its status and, once decided, the decision."""
         site = require_site()
-        return comment_view(get_comment(db(), site, comment_id))
+        return comment_payload(get_comment(db(), site, comment_id))
 
     @blp.arguments(CommentEditIn())
     @blp.response(202, CommentOut, description="The new text is kept and queued for a decision.")
@@ -115,6 +115,6 @@ def _edit(comment_id: str, content: str) -> tuple[dict[str, Any], int]:
     changed = revise(session, comment, content, utcnow())
     session.commit()
     if not changed:
-        return comment_view(comment), 200
+        return comment_payload(comment), 200
     state().enqueue_scoring([comment.id])
-    return comment_view(comment), 202
+    return comment_payload(comment), 202

@@ -29,12 +29,10 @@ def init_app(app: Flask) -> None:
 
 
 def _store_gauges(app_state: AppState) -> StoreGauges:
-    from workers.broker import queue_length
-
     registry = Registry(app_state.settings.model_dir)
     return StoreGauges(
         app_state.sessions,
-        queue_depth=lambda: queue_length(app_state.celery),
+        queue_depth=app_state.queue_depth,
         model_version=registry.active_version,
     )
 

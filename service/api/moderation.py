@@ -23,7 +23,7 @@ from service.api.moderation_schemas import (
 )
 from service.api.moderator_auth import require_moderator
 from service.api.schemas import ErrorOut
-from service.decisions import Recorded
+from service.decisions.pipeline import Recorded
 from service.errors import NotFoundError
 from service.highlights import comment_highlights
 from service.models import Comment, Moderator, Site

@@ -8,8 +8,8 @@ from typing import Any
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from service.api.schemas import in_utc_range
+from service.decisions.policy import STANDINGS
 from service.moderation import ACTIONS, LABELS, MAX_BULK, MAX_PAGE, SORTS, STATUSES
-from service.policy import STANDINGS
 
 SCORE_RANGE = validate.Range(min=0.0, max=1.0)
 

@@ -17,15 +17,16 @@ from typing import Any
 from flask import Blueprint, Response, jsonify, request
 from werkzeug.exceptions import HTTPException
 
-from service import compat, policy
+from service import synchronous_checks
 from service.api.auth import bearer_token
 from service.api.inputs import MalformedJSONError, read_json, unstorable_paths
 from service.comments import MAX_CONTENT_CHARS
-from service.decisions import Scorer
+from service.decisions import policy
+from service.decisions.pipeline import Scorer
 from service.errors import CommentGateError
 from service.models import Site
 from service.sites import authenticate_site
-from service.state import db, state
+from service.state import ModelUnavailableError, db, scoring_model, state
 
 blp = Blueprint("perspective", __name__, url_prefix="/v1alpha1")
 
@@ -89,6 +90,11 @@ def _error(exc: PerspectiveError) -> tuple[Response, int]:
     return jsonify({"error": body}), exc.code
 
 
+@blp.errorhandler(ModelUnavailableError)
+def _unavailable(exc: ModelUnavailableError) -> tuple[Response, int]:
+    return _error(PerspectiveError(str(exc), 503, "UNAVAILABLE"))
+
+
 @blp.errorhandler(HTTPException)
 def _http_error(exc: HTTPException) -> tuple[Response, int]:
     code = exc.code or 400
@@ -114,15 +120,6 @@ def _site() -> Site:
         reason = {"@type": "type.googleapis.com/google.rpc.ErrorInfo", "reason": "API_KEY_INVALID"}
         raise PerspectiveError("API key not valid. Please pass a valid API key.", details=[reason])
     return site
-
-
-def _model() -> Scorer:
-    from classifier import ModelLoadError, RegistryError
-
-    try:
-        return state().model()
-    except (ModelLoadError, RegistryError) as exc:
-        raise PerspectiveError(str(exc), 503, "UNAVAILABLE") from exc
 
 
 def _body() -> dict[str, Any]:
@@ -212,7 +209,7 @@ def _probability(value: Any) -> bool:
 
 def _check_attributes(model: Scorer, names: list[str]) -> None:
     """An attribute the model neither has nor derives is a 400 that names it."""
-    outputs = compat.model_outputs(model)
+    outputs = synchronous_checks.model_outputs(model)
     for name in names:
         if ATTRIBUTES[name] not in outputs and not _derivable(name, outputs):
             supported = [a for a, o in ATTRIBUTES.items() if o in outputs or _derivable(a, outputs)]
@@ -233,7 +230,7 @@ def _check_languages(
     scored anyway unless the site's policy says ``perspective_languages: reject`` (then
     Perspective's own error, which its clients already handle); a site in trial mode always
     gets the scores."""
-    known = compat.model_languages(model)
+    known = synchronous_checks.model_languages(model)
     effective = languages or [known[0]]
     foreign = [x for x in effective if _primary(x) not in known]
     settings = policy.resolve(site.policy or {})
@@ -316,7 +313,9 @@ def _comment_data(
     if foreign:
         kept["outOfDomainLanguages"] = foreign
     return {
-        "external_id": compat.stable_id("pv_", token, text) if token else compat.random_id("pv_"),
+        "external_id": synchronous_checks.stable_id("pv_", token, text)
+        if token
+        else synchronous_checks.random_id("pv_"),
         "content": text,
         "language": _primary(language)[:16],
         "metadata": {SOURCE: {"attributes": names, **kept}},
@@ -330,12 +329,12 @@ def analyze() -> Response:
     body = _body()
     text = _text(body)
     requested = _requested(body)
-    _check_attributes(model := _model(), list(requested))
+    _check_attributes(model := scoring_model(), list(requested))
     languages, foreign = _check_languages(site, model, list(requested), _languages(body))
     token = _string(body, "clientToken")
     data = _comment_data(body, text, (languages, foreign), token, list(requested))
     session = db()
-    checked = compat.check_comment(
+    checked = synchronous_checks.check_comment(
         session,
         site,
         model,
@@ -353,7 +352,7 @@ def analyze() -> Response:
     spans = None
     if body.get("spanAnnotations") is True:
         bounds = sentence_spans(text)
-        span_scores = compat.score_texts(model, [text[b:e] for b, e in bounds])
+        span_scores = synchronous_checks.score_texts(model, [text[b:e] for b, e in bounds])
         spans = [(b, e, dict(s)) for (b, e), s in zip(bounds, span_scores, strict=True) if s]
     response: dict[str, Any] = {
         "attributeScores": _attribute_scores(requested, summary, spans),
@@ -413,15 +412,15 @@ def suggest_score() -> Response:
     languages = _languages(body)
     token = _string(body, "clientToken")
     session = db()
-    comment = compat.find_comment(
+    comment = synchronous_checks.find_comment(
         session,
         site,
-        external_id=compat.stable_id("pv_", token, text) if token else None,
+        external_id=synchronous_checks.stable_id("pv_", token, text) if token else None,
         content=text,
         source=SOURCE,
     )
     for task, label in labels.items():
-        compat.record_label(
+        synchronous_checks.record_label(
             session, site, task=task, label=label, text=text, source=SOURCE, comment=comment
         )
     session.commit()

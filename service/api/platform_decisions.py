@@ -18,8 +18,8 @@ from service.api.auth import require_site
 from service.api.inputs import Blueprint
 from service.api.moderation import commit_and_send
 from service.api.moderation_schemas import DecisionIn
+from service.api.payloads import comment_payload
 from service.api.schemas import CommentOut, ErrorOut
-from service.api.views import comment_view
 from service.state import db
 
 blp = Blueprint(
@@ -72,4 +72,4 @@ class PlatformDecision(MethodView):
             expected_status=data.get("expected_status"),
         )
         commit_and_send([recorded])
-        return comment_view(moderation.get_site_comment(db(), site.id, comment_id))
+        return comment_payload(moderation.get_site_comment(db(), site.id, comment_id))

@@ -1,8 +1,8 @@
 """A site's policy at the edge: the schema that validates it (API and CLI) and its document.
 
 The stored policy holds only what an admin set; everything else takes the defaults of
-``service.policy.DEFAULTS``, and thresholds not set follow the active model's. ``null`` for a
-setting puts it back to its default. The document shown by the API and the CLI is the stored
+``service.decisions.policy.DEFAULTS``, and thresholds not set follow the active model's. ``null``
+for a setting puts it back to its default. The document shown by the API and the CLI is the stored
 policy over the defaults, plus the read-only ``site_id``, ``effective_thresholds`` and
 ``model_version``, which are ignored when a document is sent back.
 """
@@ -25,9 +25,9 @@ from marshmallow import (
 )
 
 from classifier import Registry, squash_text
-from service import policy
+from service.decisions import policy
+from service.decisions.reputation import HISTORY_LIMIT
 from service.errors import ValidationError as InvalidInputError
-from service.reputation import HISTORY_LIMIT
 
 READ_ONLY = ("site_id", "effective_thresholds", "model_version")
 MAX_TERMS = 2000

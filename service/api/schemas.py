@@ -9,8 +9,8 @@ from typing import Any
 
 from marshmallow import INCLUDE, Schema, ValidationError, fields, pre_load, validate
 
-from service import policy
 from service.comments import MAX_CONTENT_CHARS
+from service.decisions import policy
 
 MAX_ID_CHARS = 200
 MAX_FIELD_CHARS = 2_000

@@ -19,11 +19,12 @@ from flask import (
 from marshmallow import EXCLUDE
 from marshmallow import ValidationError as SchemaError
 
-from service import delivery_badges, moderation, policy, undo
+from service import delivery_badges, moderation, undo
 from service.api.inputs import check_fields
 from service.api.moderation_schemas import QueueArgs
 from service.api.policy_schemas import active_thresholds
-from service.decisions import STATUS_OF_ACTION, Recorded
+from service.decisions import policy
+from service.decisions.pipeline import STATUS_OF_ACTION, Recorded
 from service.errors import CommentGateError, UnauthorizedError, ValidationError
 from service.models import Comment, Moderator, Site
 from service.state import db, state
@@ -250,8 +251,8 @@ def _commit_and_send(recorded: Sequence[Recorded]) -> None:
     state().enqueue_delivery(ids, countdown=undo.UNDO_SECONDS)
 
 
-@blp.post("/comments/<string:comment_id>/decision")
-def decide(comment_id: str):  # noqa: ANN201
+@blp.post("/comments/<string:comment_id>/decision", endpoint="decide")
+def post_decision(comment_id: str):  # noqa: ANN201
     moderator = _require()
     action, label = _choice()
     reason = request.form.get("reason", "").strip()[:1000] or None

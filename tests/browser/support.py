@@ -9,8 +9,8 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from service.decisions.policy import Facts, ModelOutput, judge
 from service.models import Comment, Decision, new_id, utcnow
-from service.policy import Facts, ModelOutput, decide
 from service.security import hash_identifier
 
 # The seeded comments' e-mail hashes only need to match one another.
@@ -66,7 +66,7 @@ def policy_reasons(
 ) -> list[dict[str, Any]]:
     """The reasons the real policy gives a comment with these scores and model terms."""
     model = ModelOutput(scores=scores, terms=terms, version="demo", thresholds={})
-    return decide(Facts(content=content), model, site_policy).reasons
+    return judge(Facts(content=content), model, site_policy).reasons
 
 
 def store_held(session: Session, site_id: str, rows: Sequence[dict[str, Any]]) -> list[str]:

@@ -7,8 +7,9 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from service import authors, standings
+from service import authors
 from service.db import session_scope
+from service.decisions import standings
 from service.errors import ValidationError
 from service.models import AuditEntry, AuthorStanding, Comment, Moderator, utcnow
 from service.moderators import create_moderator

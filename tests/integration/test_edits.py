@@ -15,10 +15,10 @@ from sqlalchemy import select
 from standardwebhooks import Webhook
 
 from service.db import session_scope
-from service.decisions import record_verdict
-from service.edits import EDITED_AFTER_APPROVAL
+from service.decisions.edits import EDITED_AFTER_APPROVAL
+from service.decisions.pipeline import record_verdict
+from service.decisions.policy import ModelOutput, Verdict
 from service.models import Comment, CommentRevision, Decision, LabeledExample, WebhookDelivery
-from service.policy import ModelOutput, Verdict
 from tests.conftest import auth, wait_for
 from tests.support.stored import bearer, count_rows, moderator_token, store_policy
 from tests.support.texts import HAM, MORE_SPAM, SPAM, SPAM_THRESHOLDS

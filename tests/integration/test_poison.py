@@ -82,7 +82,7 @@ def test_a_poisoned_comment_is_held_and_another_sites_batch_is_decided(
 
 
 def test_each_failed_attempt_counts_and_the_third_holds(app, make_site) -> None:  # noqa: ANN001
-    from service.decisions import MAX_DECIDE_ATTEMPTS, decide_pending
+    from service.decisions.pipeline import MAX_DECIDE_ATTEMPTS, decide_pending
 
     site = make_site()
     sessions = app.extensions["commentgate"].sessions

@@ -16,8 +16,8 @@ from sqlalchemy import select
 
 from service.cli import cli
 from service.db import session_scope
-from service.decisions import decide_pending
-from service.floods import fingerprint
+from service.decisions.floods import fingerprint
+from service.decisions.pipeline import decide_pending
 from service.models import AuditEntry, Comment, Site
 from service.sites import NewSite
 from tests.conftest import BEFORE_STORAGE, auth, wait_for

@@ -7,8 +7,8 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from service import floods
 from service.db import session_scope
+from service.decisions import floods
 from service.models import Comment, CommentBand, new_id, utcnow
 
 pytestmark = pytest.mark.integration

@@ -18,7 +18,7 @@ from sqlalchemy import func, select
 from classifier import Scores
 from service.comments import comment_row, insert_comment
 from service.db import session_scope
-from service.decisions import decide_pending
+from service.decisions.pipeline import decide_pending
 from service.models import Comment, Site, new_id, utcnow
 from service.moderators import NewModerator, create_moderator
 from service.security import hash_identifier

@@ -9,8 +9,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from service.comments import comment_row, get_comment, insert_comment, mark_enqueued
+from service.decisions.floods import fingerprint
 from service.errors import NotFoundError
-from service.floods import fingerprint
 from service.models import Comment, Site, utcnow
 from service.security import hash_identifier
 from tests.support.domain import Domain

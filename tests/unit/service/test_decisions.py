@@ -9,8 +9,9 @@ from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
-from service import decisions, policy
-from service.decisions import (
+from service.decisions import pipeline as decisions
+from service.decisions import policy
+from service.decisions.pipeline import (
     MAX_DECIDE_ATTEMPTS,
     decide_pending,
     record_decision,
@@ -83,14 +84,14 @@ def test_a_trial_site_is_decided_as_usual_and_its_event_says_trial(
 @pytest.fixture
 def policy_fails_on_poison(monkeypatch: pytest.MonkeyPatch) -> None:
     """A bug in the policy for one text (the model scores it fine)."""
-    decide = policy.decide
+    judge = policy.judge
 
     def failing(facts: policy.Facts, *args: Any) -> policy.Verdict:
         if facts.content == POISON:
             raise RuntimeError("the policy cannot cope with this text")
-        return decide(facts, *args)
+        return judge(facts, *args)
 
-    monkeypatch.setattr(policy, "decide", failing)
+    monkeypatch.setattr(policy, "judge", failing)
 
 
 @pytest.mark.usefixtures("policy_fails_on_poison")

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from service.edits import EDITED_AFTER_APPROVAL, REJECTED_BEFORE_EDIT, after_edit, settle
+from service.decisions.edits import EDITED_AFTER_APPROVAL, REJECTED_BEFORE_EDIT, after_edit, settle
+from service.decisions.policy import Verdict
 from service.models import Comment
-from service.policy import Verdict
 
 SPAM = Verdict("reject", "model", [{"code": "spam_score", "action": "reject"}])
 HELD = Verdict("hold", "rule", [{"code": "too_many_links", "action": "hold"}])

@@ -9,8 +9,8 @@ from datetime import timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from service import floods
-from service.floods import (
+from service.decisions import floods
+from service.decisions.floods import (
     MAX_WINDOW,
     SURE_BANDS,
     copy_params,
@@ -19,9 +19,9 @@ from service.floods import (
     remember,
     signature,
 )
-from service.history import history_of
+from service.decisions.history import history_of
+from service.decisions.policy import resolve
 from service.models import Comment, CommentBand, utcnow
-from service.policy import resolve
 from tests.support.domain import Domain
 from tests.support.stored import new_site, store_and_decide, store_comment
 

@@ -6,8 +6,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from service.floods import NEAR_JACCARD, fingerprint, jaccard, signature
-from service.policy import Author, Facts, History, ModelOutput, decide, merge, resolve
+from service.decisions.floods import NEAR_JACCARD, fingerprint, jaccard, signature
+from service.decisions.policy import Author, Facts, History, ModelOutput, judge, merge, resolve
 
 THRESHOLDS = {
     "spam": {"approve_below": 0.4, "reject_at": 0.9},
@@ -39,15 +39,15 @@ def history(copies: int = 0, copies_here: int | None = None, **author: object) -
 
 def test_honeypot_filled_rejects_and_empty_passes() -> None:
     policy = {"honeypot_field": "website2"}
-    filled = decide(Facts(content="Hi", metadata={"website2": "http://x"}), output(), policy)
+    filled = judge(Facts(content="Hi", metadata={"website2": "http://x"}), output(), policy)
     assert (filled.action, filled.decided_by) == ("reject", "rule")
     assert filled.reasons[0]["code"] == "honeypot" and filled.reasons[0]["field"] == "website2"
-    empty = decide(Facts(content="Hi", metadata={"website2": " "}), output(), policy)
+    empty = judge(Facts(content="Hi", metadata={"website2": " "}), output(), policy)
     assert (empty.action, codes(empty)) == ("approve", ["below_thresholds"])
 
 
 def test_blocked_term_rejects_with_term_and_field() -> None:
-    verdict = decide(Facts(content="Best casino here"), output(), {"blocked_terms": ["casino"]})
+    verdict = judge(Facts(content="Best casino here"), output(), {"blocked_terms": ["casino"]})
     assert (verdict.action, verdict.decided_by) == ("reject", "rule")
     reason = verdict.reasons[0]
     assert reason["code"] == "blocked_term"
@@ -56,7 +56,7 @@ def test_blocked_term_rejects_with_term_and_field() -> None:
 
 
 def test_suspect_term_holds() -> None:
-    verdict = decide(Facts(content="Try crypto today"), output(), {"suspect_terms": ["crypto"]})
+    verdict = judge(Facts(content="Try crypto today"), output(), {"suspect_terms": ["crypto"]})
     assert (verdict.action, verdict.decided_by, codes(verdict)) == (
         "hold",
         "rule",
@@ -66,26 +66,26 @@ def test_suspect_term_holds() -> None:
 
 def test_repeat_post_holds_by_default_and_rejects_when_configured() -> None:
     facts = Facts(content="x", history=history(copies=3))
-    held = decide(facts, output(), {})
+    held = judge(facts, output(), {})
     assert (held.action, codes(held)) == ("hold", ["repeat_post"])
     assert held.reasons[0]["copies"] == 3 and held.reasons[0]["max"] == 3
     assert held.reasons[0]["other_sites"] is False
-    rejected = decide(facts, output(), {"flood": {"action": "reject"}})
+    rejected = judge(facts, output(), {"flood": {"action": "reject"}})
     assert rejected.action == "reject"
-    below = decide(Facts(content="x", history=history(copies=2)), output(), {})
+    below = judge(Facts(content="x", history=history(copies=2)), output(), {})
     assert below.action == "approve"
-    off = decide(facts, output(), {"flood": {"enabled": False}})
+    off = judge(facts, output(), {"flood": {"enabled": False}})
     assert off.action == "approve"
 
 
 def test_repeat_post_counts_only_the_sites_own_copies() -> None:
     """Copies on other sites decide, but their number is never shown to this site."""
-    mixed = decide(Facts(content="x", history=history(copies=8, copies_here=2)), output(), {})
+    mixed = judge(Facts(content="x", history=history(copies=8, copies_here=2)), output(), {})
     [reason] = mixed.reasons
     assert (mixed.action, reason["copies"], reason["other_sites"]) == ("hold", 2, True)
     assert "at least 2 times before on this site" in reason["message"]
     assert "other sites" in reason["message"] and "8" not in reason["message"]
-    elsewhere = decide(Facts(content="x", history=history(copies=8, copies_here=0)), output(), {})
+    elsewhere = judge(Facts(content="x", history=history(copies=8, copies_here=0)), output(), {})
     [reason] = elsewhere.reasons
     assert (elsewhere.action, reason["copies"], reason["other_sites"]) == ("hold", 0, True)
     assert reason["message"] == (
@@ -94,19 +94,19 @@ def test_repeat_post_counts_only_the_sites_own_copies() -> None:
 
 
 def test_toxicity_score_holds_and_rejects() -> None:
-    held = decide(Facts(content="x"), output(toxicity=0.6), {})
+    held = judge(Facts(content="x"), output(toxicity=0.6), {})
     assert (held.action, held.decided_by, codes(held)) == ("hold", "model", ["toxicity_score"])
-    assert decide(Facts(content="x"), output(toxicity=0.96), {}).action == "reject"
+    assert judge(Facts(content="x"), output(toxicity=0.96), {}).action == "reject"
 
 
 def test_language_outside_the_accepted_ones_holds() -> None:
     policy = {"languages": ["en", "de"]}
-    held = decide(Facts(content="Привет", language="ru"), output(), policy)
+    held = judge(Facts(content="Привет", language="ru"), output(), policy)
     assert (held.action, codes(held)) == ("hold", ["language"])
     assert held.reasons[0]["language"] == "ru" and held.reasons[0]["allowed"] == ["en", "de"]
-    assert decide(Facts(content="Hi", language="en-GB"), output(), policy).action == "approve"
-    assert decide(Facts(content="Hi"), output(), policy).action == "approve"
-    assert decide(Facts(content="Hi", language="ru"), output(), {}).action == "approve"
+    assert judge(Facts(content="Hi", language="en-GB"), output(), policy).action == "approve"
+    assert judge(Facts(content="Hi"), output(), policy).action == "approve"
+    assert judge(Facts(content="Hi", language="ru"), output(), {}).action == "approve"
 
 
 @pytest.mark.parametrize(
@@ -122,25 +122,25 @@ def test_language_outside_the_accepted_ones_holds() -> None:
 def test_too_fast_from_each_metadata_form(metadata: dict[str, object]) -> None:
     sent = datetime(2026, 1, 1, 10, 0, 2, tzinfo=UTC)
     facts = Facts(content="Hi", metadata=metadata, submitted_at=sent)
-    verdict = decide(facts, output(), {"min_submit_seconds": 3})
+    verdict = judge(facts, output(), {"min_submit_seconds": 3})
     assert (verdict.action, codes(verdict)) == ("hold", ["too_fast"])
     assert verdict.reasons[0]["seconds"] < 3 and verdict.reasons[0]["min"] == 3
 
 
 def test_too_fast_does_not_fire_when_slow_unmeasured_or_off() -> None:
     slow = Facts(content="Hi", metadata={"submit_seconds": 40})
-    assert decide(slow, output(), {"min_submit_seconds": 3}).action == "approve"
+    assert judge(slow, output(), {"min_submit_seconds": 3}).action == "approve"
     unknown = Facts(content="Hi", metadata={"form_rendered_at": "not a time"})
-    assert decide(unknown, output(), {"min_submit_seconds": 3}).action == "approve"
+    assert judge(unknown, output(), {"min_submit_seconds": 3}).action == "approve"
     skewed = Facts(content="Hi", metadata={"submit_seconds": -5})
-    assert decide(skewed, output(), {"min_submit_seconds": 3}).action == "approve"
+    assert judge(skewed, output(), {"min_submit_seconds": 3}).action == "approve"
     fast = Facts(content="Hi", metadata={"submit_seconds": 0.2})
-    assert decide(fast, output(), {}).action == "approve"
+    assert judge(fast, output(), {}).action == "approve"
 
 
 def test_recent_rejections_hold() -> None:
     facts = Facts(content="x", history=history(rejected=2, recent_rejections=2))
-    verdict = decide(facts, output(), {})
+    verdict = judge(facts, output(), {})
     assert (verdict.action, verdict.decided_by) == ("hold", "rule")
     reason = verdict.reasons[0]
     assert (reason["code"], reason["kind"], reason["rejections"]) == (
@@ -149,23 +149,23 @@ def test_recent_rejections_hold() -> None:
         2,
     )
     old = Facts(content="x", history=history(rejected=2, recent_rejections=0))
-    assert decide(old, output(), {}).action == "approve"
+    assert judge(old, output(), {}).action == "approve"
 
 
 @pytest.mark.parametrize("by", ["author", "ip"])
 def test_burst_from_one_author_or_ip_holds(by: str) -> None:
     facts = Facts(content="x", history=history(**{f"recent_by_{by}": 5}))
-    verdict = decide(facts, output(), {})
+    verdict = judge(facts, output(), {})
     assert verdict.action == "hold"
     assert (verdict.reasons[0]["kind"], verdict.reasons[0]["by"]) == ("burst", by)
     calm = Facts(content="x", history=history(**{f"recent_by_{by}": 4}))
-    assert decide(calm, output(), {}).action == "approve"
-    assert decide(facts, output(), {"burst": {"max_comments": 10}}).action == "approve"
+    assert judge(calm, output(), {}).action == "approve"
+    assert judge(facts, output(), {"burst": {"max_comments": 10}}).action == "approve"
 
 
 def test_trusted_author_mid_spam_is_approved_by_rule_with_every_reason() -> None:
     facts = Facts(content="x", history=history(approved=3))
-    verdict = decide(facts, output(spam=0.6), {})
+    verdict = judge(facts, output(spam=0.6), {})
     assert (verdict.action, verdict.decided_by) == ("approve", "rule")
     assert codes(verdict) == ["spam_score", "model_terms", "author_history"]
     assert verdict.reasons[-1]["kind"] == "trusted" and verdict.reasons[-1]["waived"] == [
@@ -175,15 +175,15 @@ def test_trusted_author_mid_spam_is_approved_by_rule_with_every_reason() -> None
 
 def test_trust_needs_approvals_and_no_rejection() -> None:
     newcomer = Facts(content="x", history=history(approved=0))
-    assert decide(newcomer, output(spam=0.6), {}).action == "hold"
+    assert judge(newcomer, output(spam=0.6), {}).action == "hold"
     mixed = Facts(content="x", history=history(approved=5, rejected=1))
-    assert decide(mixed, output(spam=0.6), {}).action == "hold"
+    assert judge(mixed, output(spam=0.6), {}).action == "hold"
     policy = {"reputation": {"trusted_after": 5}}
-    assert decide(Facts(content="x", history=history(approved=4)), output(0.6), policy).action == (
+    assert judge(Facts(content="x", history=history(approved=4)), output(0.6), policy).action == (
         "hold"
     )
     off = {"reputation": {"enabled": False}}
-    assert decide(Facts(content="x", history=history(approved=9)), output(0.6), off).action == (
+    assert judge(Facts(content="x", history=history(approved=9)), output(0.6), off).action == (
         "hold"
     )
 
@@ -192,26 +192,24 @@ def test_trust_needs_approvals_and_no_rejection() -> None:
 
 
 def test_blocked_term_rejects_even_a_low_spam_score() -> None:
-    verdict = decide(
-        Facts(content="cheap c4sino"), output(spam=0.01), {"blocked_terms": ["casino"]}
-    )
+    verdict = judge(Facts(content="cheap c4sino"), output(spam=0.01), {"blocked_terms": ["casino"]})
     assert (verdict.action, verdict.decided_by) == ("reject", "rule")
 
 
 def test_very_high_score_rejects_a_trusted_author() -> None:
     facts = Facts(content="x", history=history(approved=3))
-    verdict = decide(facts, output(spam=0.97), {})
+    verdict = judge(facts, output(spam=0.97), {})
     assert (verdict.action, verdict.decided_by) == ("reject", "model")
     assert "author_history" not in codes(verdict)
-    lenient = decide(facts, output(spam=0.97), {"reputation": {"trusted_max_score": 0.99}})
+    lenient = judge(facts, output(spam=0.97), {"reputation": {"trusted_max_score": 0.99}})
     assert (lenient.action, lenient.decided_by) == ("approve", "rule")
-    strict = decide(facts, output(spam=0.6), {"reputation": {"trusted_max_score": 0.5}})
+    strict = judge(facts, output(spam=0.6), {"reputation": {"trusted_max_score": 0.5}})
     assert strict.action == "hold"
 
 
 def test_trust_waives_only_the_model_not_the_rules() -> None:
     facts = Facts(content="buy crypto", history=history(approved=3))
-    verdict = decide(facts, output(spam=0.6), {"suspect_terms": ["crypto"]})
+    verdict = judge(facts, output(spam=0.6), {"suspect_terms": ["crypto"]})
     assert (verdict.action, verdict.decided_by) == ("hold", "rule")
     assert codes(verdict) == ["spam_score", "model_terms", "suspect_term", "author_history"]
 
@@ -230,7 +228,7 @@ def test_every_fired_rule_is_listed_in_the_documented_order() -> None:
         "languages": ["en"],
         "min_submit_seconds": 3,
     }
-    verdict = decide(facts, output(spam=0.95, toxicity=0.6), policy)
+    verdict = judge(facts, output(spam=0.95, toxicity=0.6), policy)
     assert (verdict.action, verdict.decided_by) == ("reject", "rule")
     assert codes(verdict) == [
         "honeypot",
@@ -251,11 +249,11 @@ def test_every_fired_rule_is_listed_in_the_documented_order() -> None:
 
 def test_ties_go_to_the_earlier_step() -> None:
     links = "http://a.example http://b.example http://c.example"
-    model_first = decide(Facts(content=links), output(spam=0.5), {})
+    model_first = judge(Facts(content=links), output(spam=0.5), {})
     assert (model_first.action, model_first.decided_by) == ("hold", "model")
-    flood_first = decide(Facts(content="x", history=history(copies=4)), output(spam=0.5), {})
+    flood_first = judge(Facts(content="x", history=history(copies=4)), output(spam=0.5), {})
     assert (flood_first.action, flood_first.decided_by) == ("hold", "rule")
-    model_rejects = decide(Facts(content=links), output(spam=0.95), {})
+    model_rejects = judge(Facts(content=links), output(spam=0.95), {})
     assert (model_rejects.action, model_rejects.decided_by) == ("reject", "model")
 
 
@@ -285,7 +283,7 @@ OBFUSCATED_CASINO = [
 
 @pytest.mark.parametrize("text", OBFUSCATED_CASINO)
 def test_obfuscated_blocked_terms_are_caught(text: str) -> None:
-    verdict = decide(
+    verdict = judge(
         Facts(content=f"Win big at {text} tonight"), output(), {"blocked_terms": ["casino"]}
     )
     assert verdict.action == "reject", text
@@ -294,16 +292,16 @@ def test_obfuscated_blocked_terms_are_caught(text: str) -> None:
 
 @pytest.mark.parametrize("text", ["occasionally", "casinos", "Casablanca", "cash in on it"])
 def test_whole_words_only_unless_a_prefix_is_asked(text: str) -> None:
-    assert decide(Facts(content=text), output(), {"blocked_terms": ["casino"]}).action == "approve"
+    assert judge(Facts(content=text), output(), {"blocked_terms": ["casino"]}).action == "approve"
 
 
 def test_prefix_terms_and_phrases() -> None:
-    assert decide(
-        Facts(content="top casinos"), output(), {"blocked_terms": ["casino*"]}
-    ).action == ("reject")
+    assert judge(Facts(content="top casinos"), output(), {"blocked_terms": ["casino*"]}).action == (
+        "reject"
+    )
     phrase = {"blocked_terms": ["free money"]}
     for text in ["get FR33 M0NEY", "free-money", "f r e e  m o n e y", "freemoney"]:
-        assert decide(Facts(content=text), output(), phrase).action == "reject", text
+        assert judge(Facts(content=text), output(), phrase).action == "reject", text
 
 
 @pytest.mark.parametrize(
@@ -315,7 +313,7 @@ def test_prefix_terms_and_phrases() -> None:
     ],
 )
 def test_terms_are_matched_in_author_fields(facts: Facts, field: str) -> None:
-    verdict = decide(facts, output(), {"blocked_terms": ["casino"]})
+    verdict = judge(facts, output(), {"blocked_terms": ["casino"]})
     assert verdict.action == "reject"
     assert (verdict.reasons[0]["term"], verdict.reasons[0]["field"]) == ("casino", field)
 
@@ -331,14 +329,14 @@ def test_terms_are_matched_in_author_fields(facts: Facts, field: str) -> None:
     ],
 )
 def test_ip_terms_match_the_author_ip(term: str, ip: str, blocked: bool) -> None:
-    verdict = decide(Facts(content="hello", author_ip=ip), output(), {"blocked_terms": [term]})
+    verdict = judge(Facts(content="hello", author_ip=ip), output(), {"blocked_terms": [term]})
     assert (verdict.action == "reject") is blocked
     if blocked:
         assert verdict.reasons[0]["field"] == "author_ip"
 
 
 def test_suspect_terms_use_the_same_matching() -> None:
-    verdict = decide(Facts(content="v i a g r a"), output(), {"suspect_terms": ["viagra"]})
+    verdict = judge(Facts(content="v i a g r a"), output(), {"suspect_terms": ["viagra"]})
     assert (verdict.action, verdict.reasons[0]["field"]) == ("hold", "content")
 
 

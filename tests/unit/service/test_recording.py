@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from service import recording
+from service.decisions import recording
 from service.models import Comment, Decision, WebhookDelivery, new_id, utcnow
 from tests.support.domain import Domain
 from tests.support.stored import new_site, store_comment

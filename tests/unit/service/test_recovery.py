@@ -7,7 +7,7 @@ from datetime import timedelta
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
-from service.decisions import record_decision
+from service.decisions.pipeline import record_decision
 from service.models import Comment, WebhookDelivery, utcnow
 from service.recovery import claim_overdue_deliveries, claim_stale_comments
 from tests.support.domain import Domain

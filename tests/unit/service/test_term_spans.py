@@ -6,7 +6,7 @@ from hypothesis import strategies as st
 
 from classifier import normalize_text
 from classifier.text import normalize_spans
-from service.terms import term_spans
+from service.decisions.terms import term_spans
 
 
 @pytest.mark.parametrize(

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from classifier import tradeoff
 from service import moderation
 from service.comments import comment_row, insert_comment
-from service.decisions import record_decision
+from service.decisions.pipeline import record_decision
 from service.errors import ConflictError, ValidationError
 from service.models import AuditEntry, Comment, Moderator, Site
 from service.moderators import create_moderator

@@ -14,7 +14,7 @@ from standardwebhooks import Webhook
 from standardwebhooks.webhooks import WebhookVerificationError
 
 from service import webhooks
-from service.decisions import decide_pending
+from service.decisions.pipeline import decide_pending
 from service.errors import NotFoundError
 from service.models import Comment, Decision, WebhookDelivery, utcnow
 from service.security import new_webhook_secret

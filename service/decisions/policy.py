@@ -1,7 +1,7 @@
 """The decision step: model scores, a site's rules and the author's history become a verdict.
 
 Pure functions, no I/O: the queue worker, the synchronous compatibility endpoints and re-scoring
-all call :func:`decide` (through ``decisions.verdict_for``), so every path decides the same way.
+all call :func:`judge` (through ``pipeline.verdict_for``), so every path decides the same way.
 
 Order of evaluation (the README's "Policy" section says the same):
 
@@ -29,11 +29,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
-from service import terms
+from service.decisions import terms
 
 SEVERITY = {"approve": 0, "hold": 1, "reject": 2}
 # The metadata keys the policy reads besides the site's own honeypot field (the API checks their
@@ -223,7 +223,7 @@ def count_links(text: str) -> int:
     return len(LINK_PATTERN.findall(text))
 
 
-def decide(facts: Facts, model: ModelOutput, site_policy: Mapping[str, Any]) -> Verdict:
+def judge(facts: Facts, model: ModelOutput, site_policy: Mapping[str, Any]) -> Verdict:
     """Apply the rules in the documented order; every fired rule is a reason."""
     settings = resolve(site_policy)
     thresholds = effective_thresholds(site_policy, model.thresholds)
@@ -242,7 +242,7 @@ def decide(facts: Facts, model: ModelOutput, site_policy: Mapping[str, Any]) -> 
         *_author_history(facts, settings),
         *_standing(facts),
     ]
-    fired.extend(_trusted(facts, settings, model, thresholds, fired))
+    fired = _trusted(facts, settings, model, thresholds, fired)
     deciding = [f for f in fired if f.action is not None]
     reasons = [f.reason for f in fired]
     if not deciding:
@@ -432,17 +432,18 @@ def _standing(facts: Facts) -> Iterator[_Fired]:
     yield _rule(action, code, message, **details)
 
 
-def _trusted_by_moderator(facts: Facts, fired: list[_Fired]) -> Iterator[_Fired]:
+def _trusted_by_moderator(facts: Facts, fired: Sequence[_Fired]) -> list[_Fired]:
     """A moderator trusts the author: every hold or reject is waived but the unwaivable."""
-    waived = []
-    for item in fired:
-        if item.action in ("hold", "reject") and item.reason["code"] not in UNWAIVED:
-            item.action = None
-            waived.append(item.reason["code"])
-    details: dict[str, Any] = {"standing": "trusted", "waived": waived}
+    waive = [
+        i
+        for i, item in enumerate(fired)
+        if item.action in ("hold", "reject") and item.reason["code"] not in UNWAIVED
+    ]
+    details: dict[str, Any] = {"standing": "trusted", "waived": _codes(fired, waive)}
     if facts.standing and facts.standing.reason:
         details["note"] = facts.standing.reason
-    yield _rule("approve", "author_trusted", "A moderator trusts this author.", **details)
+    reason = _rule("approve", "author_trusted", "A moderator trusts this author.", **details)
+    return [*_waived(fired, waive), reason]
 
 
 def _trusted(
@@ -450,38 +451,50 @@ def _trusted(
     settings: Mapping[str, Any],
     model: ModelOutput,
     thresholds: Mapping[str, Mapping[str, float]],
-    fired: list[_Fired],
-) -> Iterator[_Fired]:
-    """A trusted author's model outcomes are waived unless a score is very high; an author a
-    moderator trusts has every outcome waived but the unwaivable."""
+    fired: Sequence[_Fired],
+) -> list[_Fired]:
+    """``fired`` as trust leaves it, in a new list: a trusted author's model outcomes are
+    waived unless a score is very high; an author a moderator trusts has every outcome waived
+    but the unwaivable. A waived outcome stays as a reason that decides nothing, and the trust
+    adds its own reason last."""
     if facts.standing is not None and facts.standing.kind == "trusted":
-        yield from _trusted_by_moderator(facts, fired)
-        return
+        return _trusted_by_moderator(facts, fired)
     reputation = settings["reputation"]
     author = facts.history.author if facts.history else None
     if not reputation["enabled"] or author is None or author.rejected:
-        return
+        return list(fired)
     if author.approved < reputation["trusted_after"]:
-        return
-    waived = []
-    for item in fired:
-        if item.by != "model" or item.action is None or item.task is None:
-            continue
-        very_high = reputation["trusted_max_score"]
-        if very_high is None:
-            very_high = thresholds[item.task]["reject_at"]
-        if float(model.scores.get(item.task, 0.0)) < very_high:
-            item.action = None
-            waived.append(item.reason["code"])
-    if waived:
-        yield _rule(
-            "approve",
-            "author_history",
-            f"The author has {author.approved} approved comment(s) and no rejection: trusted.",
-            kind="trusted",
-            approved=author.approved,
-            waived=waived,
-        )
+        return list(fired)
+    very_high = reputation["trusted_max_score"]
+    waive = [
+        i
+        for i, item in enumerate(fired)
+        if item.by == "model"
+        and item.action is not None
+        and item.task is not None
+        and float(model.scores.get(item.task, 0.0))
+        < (thresholds[item.task]["reject_at"] if very_high is None else very_high)
+    ]
+    if not waive:
+        return list(fired)
+    reason = _rule(
+        "approve",
+        "author_history",
+        f"The author has {author.approved} approved comment(s) and no rejection: trusted.",
+        kind="trusted",
+        approved=author.approved,
+        waived=_codes(fired, waive),
+    )
+    return [*_waived(fired, waive), reason]
+
+
+def _waived(fired: Sequence[_Fired], waive: Sequence[int]) -> list[_Fired]:
+    """Copies of the outcomes at ``waive`` that no longer decide; the others as they are."""
+    return [replace(item, action=None) if i in waive else item for i, item in enumerate(fired)]
+
+
+def _codes(fired: Sequence[_Fired], waive: Sequence[int]) -> list[str]:
+    return [fired[i].reason["code"] for i in waive]
 
 
 def submit_seconds(metadata: Mapping[str, Any], submitted_at: datetime | None) -> float | None:

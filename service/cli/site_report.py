@@ -9,12 +9,12 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from service.cli_support import emit, fail_on_domain_errors, sessions_for
+from service.cli.support import emit, fail_on_domain_errors, sessions_for
+from service.cli.webhooks import parse_since
 from service.config import Settings
 from service.db import session_scope
 from service.site_report import ACTIONS, site_report
 from service.sites import site_by_name
-from service.webhooks_cli import parse_since
 
 
 @click.command("report")

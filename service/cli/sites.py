@@ -12,7 +12,7 @@ from rich.console import Console
 from rich.table import Table
 
 from service import endpoint_health
-from service.cli_support import emit, fail_on_domain_errors, sessions_for
+from service.cli.support import emit, fail_on_domain_errors, sessions_for
 from service.config import Settings
 from service.db import session_scope
 from service.errors import InvalidWebhookURLError
@@ -160,7 +160,7 @@ def _status_line(webhook: dict[str, Any]) -> str:
 def sites_enable_webhook(settings: Settings, name: str, as_json: bool) -> None:
     """Resume a site's webhooks: its health starts afresh, and the events kept while it was
     disabled are sent now, each with a fresh run of attempts."""
-    from service.webhooks_cli import queue_attempts
+    from service.cli.webhooks import queue_attempts
 
     with session_scope(sessions_for(settings)) as session:
         site = site_by_name(session, name)
@@ -195,7 +195,7 @@ def sites_disable_webhook(settings: Settings, name: str, reason: str, as_json: b
 def sites_set_webhook_url(settings: Settings, name: str, webhook_url: str, as_json: bool) -> None:
     """Send a site's webhooks to a new URL. A new endpoint starts healthy: a disabled site is
     enabled, and its kept events are sent there."""
-    from service.webhooks_cli import queue_attempts
+    from service.cli.webhooks import queue_attempts
 
     _check_url(settings, webhook_url)
     with session_scope(sessions_for(settings)) as session:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from service.cli_support import emit, fail_on_domain_errors, sessions_for
+from service.cli.support import emit, fail_on_domain_errors, sessions_for
 from service.config import Settings
 from service.db import session_scope
 from service.moderators import ROLES, create_moderator, list_moderators, revoke_moderator

@@ -1,8 +1,8 @@
 """Which standing a moderator set for a comment's author, read for the decision pipeline.
 
 An author is known the way their history knows them (``moderation.author_history``,
-``service.reputation``): by the keyed hash of their e-mail address, else by IP. Kept apart from
-``service.authors`` (the moderator's side) so the pipeline needs nothing of the queue.
+``service.decisions.reputation``): by the keyed hash of their e-mail address, else by IP. Kept
+apart from ``service.authors`` (the moderator's side) so the pipeline needs nothing of the queue.
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ from datetime import datetime
 from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
+from service.decisions.policy import Standing
 from service.models import AuthorStanding, Comment, utcnow
-from service.policy import Standing
 
 
 @dataclass(frozen=True)

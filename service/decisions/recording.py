@@ -75,7 +75,7 @@ def _status_change(conditional: bool) -> Update:
     comments = Comment.__table__
     statement = update(comments).where(comments.c.id == bindparam("c_id"))
     if conditional:
-        # and on the text it was made on: an edit meanwhile (``service.edits``) voids it
+        # and on the text it was made on: an edit meanwhile (``service.decisions.edits``) voids it
         revisions = bindparam("c_revisions", type_=Integer)
         statement = statement.where(
             comments.c.status == bindparam("c_expect"),

@@ -22,10 +22,16 @@ from sqlalchemy import func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, make_transient_to_detached
 
-from service import policy
 from service.comments import comment_row, insert_comment
-from service.decisions import Scorer, facts_of, record_verdict, score_facts_safely, verdict_for
-from service.edits import revise, settle
+from service.decisions import policy
+from service.decisions.edits import revise, settle
+from service.decisions.pipeline import (
+    Scorer,
+    facts_of,
+    record_verdict,
+    score_facts_safely,
+    verdict_for,
+)
 from service.models import Comment, LabeledExample, Site, label_subject, utcnow
 from service.security import hash_identifier
 
@@ -130,8 +136,8 @@ def check_comment(
     duplicate and no second decision, and a moderator's decision on it wins over the model.
     A hidden field the client names per request (``metadata["honeypot_field_name"]``) is checked
     by the shared policy; an author with ``trusted_role`` is approved whatever the scores.
-    ``existing`` is the stored comment a re-check is about (found by the caller); ``edited``
-    says its text was edited: the new one is kept as a revision (``service.edits``) and decided
+    ``existing`` is the stored comment a re-check is about (found by the caller); ``edited`` says
+    its text was edited: the new one is kept as a revision (``service.decisions.edits``) and decided
     again. A site in trial mode is answered as if nothing were wrong (``Checked.answer``). The
     caller commits.
     """

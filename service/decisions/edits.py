@@ -20,9 +20,9 @@ from datetime import datetime
 from sqlalchemy import delete
 from sqlalchemy.orm import Session
 
-from service.floods import fingerprint
+from service.decisions.floods import fingerprint
+from service.decisions.policy import Verdict
 from service.models import Comment, CommentBand, CommentRevision
-from service.policy import Verdict
 
 EDITED_AFTER_APPROVAL = "edited_after_approval"
 REJECTED_BEFORE_EDIT = "rejected_before_edit"

@@ -7,7 +7,7 @@ from datetime import timedelta
 
 import click
 
-from service.cli_support import emit, sessions_for
+from service.cli.support import emit, sessions_for
 from service.config import Settings
 from service.db import session_scope
 from service.models import utcnow

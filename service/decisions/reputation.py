@@ -16,8 +16,8 @@ from typing import Any
 
 from sqlalchemy import Select, bindparam, case, func, literal, select
 
+from service.decisions.policy import Author
 from service.models import Comment, utcnow
-from service.policy import Author
 
 HISTORY_LIMIT = 100
 

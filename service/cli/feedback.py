@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from service.cli_support import emit, fail_on_domain_errors, sessions_for
+from service.cli.support import emit, fail_on_domain_errors, sessions_for
 from service.config import Settings
 from service.db import session_scope
 from service.feedback import FORMATS, export

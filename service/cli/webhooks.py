@@ -14,7 +14,7 @@ import click
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from service.cli_support import emit, fail_on_domain_errors, sessions_for
+from service.cli.support import emit, fail_on_domain_errors, sessions_for
 from service.config import Settings
 from service.db import session_scope
 from service.models import Site, WebhookDelivery, utcnow

@@ -7,7 +7,7 @@ from typing import Any
 from service.models import Comment
 
 
-def decision_view(comment: Comment) -> dict[str, Any] | None:
+def decision_payload(comment: Comment) -> dict[str, Any] | None:
     if comment.action is None:
         return None
     return {
@@ -20,13 +20,13 @@ def decision_view(comment: Comment) -> dict[str, Any] | None:
     }
 
 
-def comment_view(comment: Comment) -> dict[str, Any]:
+def comment_payload(comment: Comment) -> dict[str, Any]:
     return {
         "id": comment.id,
         "external_id": comment.external_id,
         "status": comment.status,
         "received_at": comment.received_at,
-        "decision": decision_view(comment),
+        "decision": decision_payload(comment),
         "revisions": comment.revisions or 0,
         "edited_at": comment.edited_at,
     }

@@ -1,9 +1,9 @@
 """What the store knows around a comment, read in one statement per comment.
 
-The author's standing on the site (``service.reputation``) and the earlier copies of the text on
-any site and on the comment's own (``service.floods``) are selected together, so deciding a
-comment costs one read and one write (its near-duplicate bands) whatever the size of the store.
-On PostgreSQL the write rides in the same statement, so the whole history is one round trip.
+The author's standing on the site (``reputation``) and the earlier copies of the text on any site
+and on the comment's own (``floods``) are selected together, so deciding a comment costs one read
+and one write (its near-duplicate bands) whatever the size of the store. On PostgreSQL the write
+rides in the same statement, so the whole history is one round trip.
 """
 
 from __future__ import annotations
@@ -15,9 +15,9 @@ from typing import Any
 from sqlalchemy import Select
 from sqlalchemy.orm import Session
 
-from service import floods, reputation
+from service.decisions import floods, reputation
+from service.decisions.policy import History
 from service.models import Comment
-from service.policy import History
 
 
 @cache

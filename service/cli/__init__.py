@@ -1,4 +1,4 @@
-"""The ``commentgate`` command: one click group; subcommands live beside what they drive."""
+"""The ``commentgate`` command: one click group; each module of this package holds a subcommand."""
 
 from __future__ import annotations
 
@@ -178,15 +178,16 @@ def _supervise(children: list[subprocess.Popen]) -> None:
 
 
 def _register_commands() -> None:
-    """Subcommands live beside what they drive; the group only gathers them."""
+    """The group only gathers the subcommands: the service's from this package, the
+    classifier's from ``classifier``."""
     from classifier.cli import evaluate_command, models, score_command, train_command
     from classifier.corpora_cli import data
-    from service.feedback_cli import feedback
-    from service.moderators_cli import moderators
-    from service.privacy_cli import purge
-    from service.site_report_cli import sites_report
-    from service.sites_cli import sites
-    from service.webhooks_cli import webhooks
+    from service.cli.feedback import feedback
+    from service.cli.moderators import moderators
+    from service.cli.privacy import purge
+    from service.cli.site_report import sites_report
+    from service.cli.sites import sites
+    from service.cli.webhooks import webhooks
 
     sites.add_command(sites_report)
     for command in (sites, moderators, webhooks, feedback, purge):
@@ -200,7 +201,3 @@ _register_commands()
 
 def main() -> None:
     cli(prog_name="commentgate")
-
-
-if __name__ == "__main__":
-    main()

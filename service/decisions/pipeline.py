@@ -12,9 +12,10 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session, make_transient_to_detached, sessionmaker
 from sqlalchemy.orm.attributes import set_committed_value
 
-from service import edits, floods, policy, recording, standings, webhooks
+from service import webhooks
 from service.db import is_transient, session_scope
-from service.history import history_of
+from service.decisions import edits, floods, policy, recording, standings
+from service.decisions.history import history_of
 from service.metrics import series
 from service.models import Comment, Decision, Site, WebhookDelivery, utcnow
 
@@ -235,7 +236,7 @@ def verdict_for(
     if authors is None:
         authors = standings.standings_for(session, [comment])
     facts = replace(facts_of(comment), history=history, standing=authors.get(comment.id))
-    return policy.decide(facts, output, site_policy)
+    return policy.judge(facts, output, site_policy)
 
 
 def record_verdict(
