@@ -144,7 +144,8 @@ def test_a_scrape_reports_what_the_pipeline_did(
             lambda m: m.value("commentgate_oldest_pending_comment_age_seconds") >= 1,
         )
         assert waiting.value("commentgate_comments_pending") == len(ids) + 1
-        assert waiting.value("commentgate_queue_depth") == len(ids) + 1
+        # one message per group of comments accepted within the publisher's window
+        assert 1 <= waiting.value("commentgate_queue_depth") <= len(ids) + 1
 
         stack.start_worker()
         sent = _decide_and_deliver(stack, base, receiver, site, down, ids, lost_id)
