@@ -27,6 +27,7 @@ from service.config import Settings
 from service.db import session_scope
 from service.models import Comment, Decision, WebhookDelivery, new_id, utcnow
 from service.moderators import create_moderator
+from service.server import settle_heap
 from service.sites import create_site
 
 WORDS = "casino great post thanks idiot cheap pills free read more agree wrong news".split()
@@ -141,6 +142,7 @@ def main(held: int, requests: int, backend: str) -> None:
             site_id = site.site.id
         _store(sessions, site_id, held)
         _settle(app.extensions["commentgate"].engine)
+        settle_heap()  # as the server does once a process has started
         client = app.test_client()
         _signed_in(client, token)
         api = {"Authorization": f"Bearer {token}"}
