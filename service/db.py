@@ -7,7 +7,9 @@ from contextlib import contextmanager
 from functools import partial
 
 from sqlalchemy import Engine, create_engine, event, exc
+from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.pool import ConnectionPoolEntry
 
 # SQLite's write-ahead log is copied back into the database ("checkpointed") by whichever commit
 # finds it over this many pages, and that commit waits for the copy and its fsync: 10 ms and more
@@ -37,7 +39,9 @@ def make_engine(database_url: str, *, checkpoint_pages: int = CHECKPOINT_PAGES) 
     )
 
 
-def _sqlite_pragmas(checkpoint_pages: int, dbapi_connection, _record) -> None:  # noqa: ANN001
+def _sqlite_pragmas(
+    checkpoint_pages: int, dbapi_connection: DBAPIConnection, _record: ConnectionPoolEntry
+) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
