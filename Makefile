@@ -54,7 +54,7 @@ model: install ## Rebuild the shipped model (classifier/default_model) from DATA
 lint: install-test ## ruff check and format check, and the layers (lint-imports)
 	$(BIN)/ruff check . && $(BIN)/ruff format --check . && $(BIN)/lint-imports
 
-typecheck: install-test ## mypy on the packages that pyproject.toml lists (strict on classifier/)
+typecheck: install-test ## mypy on classifier/, service/, workers/ (strict on classifier/ and service/decisions/)
 	$(BIN)/mypy
 
 bench-install: install-test ## Install the benchmark-only extras (peers with pinned versions)

@@ -28,7 +28,7 @@ from bench.harness import create_site, installation, machine, percentile
 from bench.profiling import cpu_seconds, descendants, processes_named, record, summarize
 
 
-def offer(inst, rate: float, count: int, prefix: str) -> tuple[dict[str, float], float]:  # noqa: ANN001
+def offer(inst, rate: float, count: int, prefix: str) -> tuple[dict[str, float], float]:
     """Send ``count`` comments at ``rate``/s; returns comment id → send time, and the send span."""
     sent: dict[str, float] = {}
     lock = threading.Lock()
@@ -57,7 +57,7 @@ def offer(inst, rate: float, count: int, prefix: str) -> tuple[dict[str, float],
     return sent, time.time() - start
 
 
-def measure(inst, rate: float, count: int, prefix: str, drain_timeout: float) -> dict:  # noqa: ANN001
+def measure(inst, rate: float, count: int, prefix: str, drain_timeout: float) -> dict:
     depth = [0]
     stop = threading.Event()
 
@@ -166,7 +166,7 @@ class Profiled:
     """From 1 s into a rate: the CPU each part of the system used over 3 s (the machine's cores
     are shared by all of them), then py-spy on the worker and API processes for 6 s."""
 
-    def __init__(self, inst, title: str) -> None:  # noqa: ANN001
+    def __init__(self, inst, title: str) -> None:
         self.title = title
         self.groups = {
             "workers": [pid for p in inst.named("worker") for pid in descendants(p.pid)],
@@ -212,7 +212,7 @@ class Profiled:
         return lines
 
 
-def _drain(inst) -> None:  # noqa: ANN001
+def _drain(inst) -> None:
     deadline = time.time() + 60
     while time.time() < deadline and inst.pending() > 0:
         time.sleep(0.5)

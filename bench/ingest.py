@@ -143,7 +143,7 @@ def _up(port: int) -> bool:
         return sock.connect_ex(("127.0.0.1", port)) == 0
 
 
-def count_committed(inst) -> int:  # noqa: ANN001
+def count_committed(inst) -> int:
     from sqlalchemy import create_engine, text
 
     engine = create_engine(
@@ -225,7 +225,7 @@ def main() -> None:
         print("\n".join(lines))
 
 
-def profile_api(inst, backend: str, config: str, connections: int) -> list[str]:  # noqa: ANN001
+def profile_api(inst, backend: str, config: str, connections: int) -> list[str]:
     """py-spy on every API process during another wrk run (its figures are not reported)."""
     pids = descendants(inst.processes[-1].pid)
     load = threading.Thread(

@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from service import endpoint_health
 from service.config import Settings
-from service.db import session_scope
+from service.db import rowcount, session_scope
 from service.metrics import series
 from service.models import Site, WebhookAttempt, WebhookDelivery, utcnow
 from service.retry_schedule import RetrySchedule
@@ -165,7 +165,7 @@ def _claim(
                 entered = True
             claimed = _claim_attempt(session, loaded, rules)
     except BaseException:
-        if entered and share is not None:
+        if entered and share is not None and loaded is not None:
             share.leave(loaded.site_id)
         raise
     if entered and share is not None and not claimed:
@@ -178,15 +178,17 @@ def _claim_attempt(session: Session, loaded: _Loaded, rules: Rules) -> bool:
     attempts = loaded.target.attempts
     now = utcnow()
     table = WebhookDelivery.__table__
-    claimed = session.execute(
-        update(table)
-        .where(
-            table.c.id == loaded.delivery_id,
-            table.c.status == "pending",
-            table.c.attempts == attempts,
+    claimed = rowcount(
+        session.execute(
+            update(table)
+            .where(
+                table.c.id == loaded.delivery_id,
+                table.c.status == "pending",
+                table.c.attempts == attempts,
+            )
+            .values(attempts=attempts + 1, next_attempt_at=now + timedelta(seconds=rules.timeout))
         )
-        .values(attempts=attempts + 1, next_attempt_at=now + timedelta(seconds=rules.timeout))
-    ).rowcount
+    )
     return bool(claimed)
 
 

@@ -104,8 +104,10 @@ class Settings:
         variable not set keeps the field's default above."""
         env = dict(_read_dotenv(Path(".env")))
         env.update(os.environ if environ is None else environ)
-        get = lambda name, default="": env.get(PREFIX + name, default)  # noqa: E731
         defaults = cls()
+
+        def get(name: str, default: str = "") -> str:
+            return env.get(PREFIX + name, default)
 
         def read(name: str, parse: Callable[[str], Any] = str) -> Any:
             key = PREFIX + name

@@ -5,9 +5,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import partial
+from typing import Any
 
-from sqlalchemy import Engine, create_engine, event, exc
+from sqlalchemy import CursorResult, Engine, Result, create_engine, event, exc
+from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.pool import ConnectionPoolEntry
 
 # SQLite's write-ahead log is copied back into the database ("checkpointed") by whichever commit
 # finds it over this many pages, and that commit waits for the copy and its fsync: 10 ms and more
@@ -37,7 +40,9 @@ def make_engine(database_url: str, *, checkpoint_pages: int = CHECKPOINT_PAGES) 
     )
 
 
-def _sqlite_pragmas(checkpoint_pages: int, dbapi_connection, _record) -> None:  # noqa: ANN001
+def _sqlite_pragmas(
+    checkpoint_pages: int, dbapi_connection: DBAPIConnection, _record: ConnectionPoolEntry
+) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
@@ -71,3 +76,11 @@ def session_scope(factory: sessionmaker[Session]) -> Iterator[Session]:
         raise
     finally:
         session.close()
+
+
+def rowcount(result: Result[Any]) -> int:
+    """The rows an UPDATE or DELETE matched. ``Session.execute`` is typed to return a Result; for
+    those statements it is a CursorResult, the one that counts them."""
+    if not isinstance(result, CursorResult):
+        raise TypeError(f"{type(result).__name__} has no row count")
+    return result.rowcount

@@ -21,6 +21,7 @@ from typing import Any
 from sqlalchemy import func, literal, or_, select, update
 from sqlalchemy.orm import Session
 
+from service.db import rowcount
 from service.models import AuditEntry, Site, WebhookDelivery
 
 SUCCESS_NOTED_EVERY = timedelta(seconds=1)
@@ -107,11 +108,13 @@ def disable(
 ) -> bool:
     """Disable the site's webhooks; False if they already were. Audited."""
     sites = Site.__table__.c
-    changed = session.execute(
-        update(Site.__table__)
-        .where(sites.id == site_id, sites.webhook_disabled_at.is_(None))
-        .values(webhook_disabled_at=now, webhook_disabled_reason=reason)
-    ).rowcount
+    changed = rowcount(
+        session.execute(
+            update(Site.__table__)
+            .where(sites.id == site_id, sites.webhook_disabled_at.is_(None))
+            .values(webhook_disabled_at=now, webhook_disabled_reason=reason)
+        )
+    )
     if changed:
         session.add(
             AuditEntry(

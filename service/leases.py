@@ -23,9 +23,9 @@ def take(session: Session, name: str, now: datetime, seconds: float) -> bool:
     dialect = session.connection().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     statement = insert(Lease).values(name=name, until=until)
-    statement = statement.on_conflict_do_update(
+    upsert = statement.on_conflict_do_update(
         index_elements=[Lease.name],
         set_={"until": until},
         where=Lease.until <= now,
     ).returning(Lease.name)
-    return session.execute(statement).first() is not None
+    return session.execute(upsert).first() is not None

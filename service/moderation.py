@@ -17,7 +17,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, Text, and_, cast, delete, func, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from service.decisions.pipeline import Recorded, record_decision
 from service.errors import ConflictError, NotFoundError, ValidationError
@@ -98,7 +98,7 @@ def score_of(task: str) -> ColumnElement[float]:
     return Comment.scores[task].as_float()
 
 
-def _sort_key(sort: str) -> ColumnElement[Any]:
+def _sort_key(sort: str) -> InstrumentedAttribute[Any]:
     """The column a sort orders by; each leads an index with the site and status."""
     if sort in ("oldest", "newest"):
         return Comment.received_at
@@ -612,6 +612,6 @@ def audit_log(
             raise ValidationError("The cursor is not valid.")
         query = query.where(AuditEntry.id < position)
     rows = session.execute(query.order_by(AuditEntry.id.desc()).limit(limit + 1)).all()
-    items = [(entry, email) for entry, email in rows[:limit]]
+    items: list[tuple[AuditEntry, str | None]] = [(entry, email) for entry, email in rows[:limit]]
     next_cursor = encode_cursor({"s": "audit", "i": items[-1][0].id}) if len(rows) > limit else None
     return AuditPage(items, next_cursor)

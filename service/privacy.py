@@ -7,6 +7,7 @@ from datetime import datetime
 from sqlalchemy import or_, update
 from sqlalchemy.orm import Session
 
+from service.db import rowcount
 from service.models import Comment
 
 
@@ -28,4 +29,4 @@ def purge_personal_data(session: Session, before: datetime) -> int:
         .values(author_ip=None, author_email=None, author_user_agent=None)
         .execution_options(synchronize_session=False)
     )
-    return result.rowcount or 0
+    return rowcount(result) or 0

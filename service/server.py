@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import gc
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from gunicorn.app.base import BaseApplication
 
 from service.config import Settings
 from service.metrics import folders
+
+if TYPE_CHECKING:
+    from flask import Flask
 
 
 class _Gunicorn(BaseApplication):
@@ -21,7 +24,7 @@ class _Gunicorn(BaseApplication):
         for key, value in self.options.items():
             self.cfg.set(key, value)
 
-    def load(self):  # noqa: ANN201
+    def load(self) -> Flask:
         from service import create_app
 
         return create_app(self.settings)

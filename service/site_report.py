@@ -120,7 +120,7 @@ def _latest_labels(session: Session, in_range: list[Any]) -> list[Label]:
     """Each labeled comment's latest label per task, whatever its source."""
     rows = session.execute(
         select(
-            LabeledExample.comment_id,
+            Comment.id,  # the label's comment_id (the join), never null
             LabeledExample.task,
             LabeledExample.label,
         )

@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from functools import cache
 from typing import Any
 
-from sqlalchemy import Select, bindparam, or_, select
+from sqlalchemy import BindParameter, Select, bindparam, or_, select
 from sqlalchemy.orm import Session
 
 from service.errors import ConflictError, NotFoundError, ValidationError
@@ -86,9 +86,9 @@ def site_by_name(session: Session, name: str) -> Site:
 
 
 @cache
-def _by_key_hash() -> Select[tuple[Site]]:
+def _by_key_hash() -> Select[Site]:
     """Built once: every authenticated request runs it."""
-    digest = bindparam("digest")
+    digest: BindParameter[str] = bindparam("digest")
     return select(Site).where(
         or_(Site.api_key_hash == digest, Site.previous_api_key_hash == digest)
     )
@@ -115,8 +115,8 @@ def authenticate_site(
 
 
 @cache
-def _by_akismet_hash() -> Select[tuple[Site]]:
-    digest = bindparam("digest")
+def _by_akismet_hash() -> Select[Site]:
+    digest: BindParameter[str] = bindparam("digest")
     return select(Site).where(
         or_(Site.akismet_key_hash == digest, Site.previous_akismet_key_hash == digest)
     )

@@ -142,6 +142,7 @@ def check_comment(
     caller commits.
     """
     submitted = {**data, "source": source}
+    comment_id: str | None
     row = comment_row(site, submitted, identifier_key=identifier_key, hash_pii=hash_pii)
     if existing is not None:
         comment, comment_id, created = existing, existing.id, False
@@ -335,11 +336,11 @@ class Activity:
 
 
 def usage(session: Session, site: Site, source: str, since: datetime) -> int:
-    return session.scalar(
+    return session.execute(
         select(func.count())
         .select_from(Comment)
         .where(Comment.site_id == site.id, Comment.source == source, Comment.received_at >= since)
-    )
+    ).scalar_one()
 
 
 def activity(session: Session, site: Site, source: str, start: datetime) -> Activity:

@@ -167,7 +167,7 @@ def site_scores(session: Session, site_id: str) -> dict[str, tuple[np.ndarray, n
     comment labeled more than once for a task counts with its latest label."""
     query = (
         select(
-            LabeledExample.comment_id,
+            Comment.id,  # the label's comment_id (the join), never null
             LabeledExample.task,
             LabeledExample.label,
             *(score_of(task) for task in TASKS),

@@ -14,6 +14,7 @@ from datetime import timedelta
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
+from service.db import rowcount
 from service.decisions.pipeline import STATUS_OF_ACTION, Recorded
 from service.errors import ConflictError, ValidationError
 from service.models import (
@@ -49,14 +50,16 @@ def undo(session: Session, moderator: Moderator, comment_id: str, decision_id: i
     if utcnow() - latest.decided_at > timedelta(seconds=UNDO_SECONDS + GRACE_SECONDS):
         raise ConflictError(TOO_LATE)
     table = WebhookDelivery.__table__
-    unsent = session.execute(
-        delete(table).where(
-            table.c.comment_id == comment.id,
-            table.c.created_at >= latest.decided_at,
-            table.c.status == "pending",
-            table.c.attempts == 0,
+    unsent = rowcount(
+        session.execute(
+            delete(table).where(
+                table.c.comment_id == comment.id,
+                table.c.created_at >= latest.decided_at,
+                table.c.status == "pending",
+                table.c.attempts == 0,
+            )
         )
-    ).rowcount
+    )
     sent = session.scalar(
         select(WebhookDelivery.id).where(
             WebhookDelivery.comment_id == comment.id,
@@ -96,12 +99,14 @@ def _restore(
         "scores": previous.scores if previous else comment.scores,
         "model_version": previous.model_version if previous else comment.model_version,
     }
-    changed = session.execute(
-        update(Comment)
-        .where(Comment.id == comment.id, Comment.status == comment.status)
-        .values(**values)
-        .execution_options(synchronize_session=False)
-    ).rowcount
+    changed = rowcount(
+        session.execute(
+            update(Comment)
+            .where(Comment.id == comment.id, Comment.status == comment.status)
+            .values(**values)
+            .execution_options(synchronize_session=False)
+        )
+    )
     if not changed:
         raise ConflictError("The comment changed meanwhile; reload it.")
     session.execute(delete(Decision).where(Decision.id == undone.id))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import socket
+from collections.abc import Sequence
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -31,7 +32,7 @@ def check_host_allowed(host: str, port: int | None, *, allow_private: bool) -> N
 AddressInfo = tuple[socket.AddressFamily, socket.SocketKind, int, str, tuple[Any, ...]]
 
 
-def allowed_addresses(host: str, port: int | None, *, allow_private: bool) -> list[AddressInfo]:
+def allowed_addresses(host: str, port: int | None, *, allow_private: bool) -> Sequence[AddressInfo]:
     """Resolve ``host`` once; its addresses (``getaddrinfo``'s answers) if every one of them may
     be called. Connecting to one of these, not to the name again, is what makes the check hold:
     a second lookup may answer differently (DNS rebinding)."""

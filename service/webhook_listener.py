@@ -52,7 +52,8 @@ def describe(received: Received) -> str:
     """One line for people: time, type, external id, action and the reasons' codes."""
     data = received.event.get("data")
     data = data if isinstance(data, dict) else {}
-    reasons = data.get("reasons") if isinstance(data.get("reasons"), list) else []
+    reasons = data.get("reasons")
+    reasons = reasons if isinstance(reasons, list) else []
     codes = ",".join(str(r.get("code", "?")) for r in reasons if isinstance(r, dict)) or "-"
     parts = [
         received.received_at.strftime("%Y-%m-%d %H:%M:%S"),

@@ -34,7 +34,7 @@ def event_payload(
 ) -> dict[str, Any]:
     """The ``comment.decided`` event; ``status`` is the comment's status after the decision.
     A site in trial mode gets ``"trial": true``: the decision is to be looked at, not acted on."""
-    payload = {
+    payload: dict[str, Any] = {
         "type": EVENT_DECIDED,
         "timestamp": isoformat(decision.decided_at),
         "data": {

@@ -354,14 +354,14 @@ def pg_stack(
 
 
 @pytest.fixture
-def app(stack: Stack):  # noqa: ANN201
+def app(stack: Stack):
     flask_app = create_app(stack.settings)
     yield flask_app
     flask_app.extensions["commentgate"].engine.dispose()
 
 
 @pytest.fixture
-def client(app):  # noqa: ANN001, ANN201
+def client(app):
     return app.test_client()
 
 
@@ -440,7 +440,7 @@ def _port_open(port: int) -> bool:
 
 
 @pytest.fixture
-def make_site(app) -> Callable[..., NewSite]:  # noqa: ANN001
+def make_site(app) -> Callable[..., NewSite]:
     def make(webhook_url: str = CLOSED_HOOK, name: str | None = None) -> NewSite:
         return new_site(app, webhook_url, name)
 

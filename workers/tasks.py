@@ -16,7 +16,8 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 
-from celery import shared_task
+from celery import Celery, Task, shared_task
+from celery_batches import SimpleRequest
 
 from service import attempts, leases, recovery
 from service.db import session_scope
@@ -47,7 +48,7 @@ SWEEP_LEASE_SHARE = 0.5
 PRUNE_EVERY_SECONDS = 3600.0
 
 
-def _ids(requests: Sequence) -> list[str]:
+def _ids(requests: Sequence[SimpleRequest]) -> list[str]:
     """Distinct ids in arrival order (a message redelivered into the same batch counts once).
     A message carries one id (the sweep's) or several (an API process's grouped publish)."""
     return list(dict.fromkeys(str(item) for r in requests for item in (r.args or ())))
@@ -61,7 +62,7 @@ def _ids(requests: Sequence) -> list[str]:
     flush_every=BATCH_SIZE,
     flush_interval=BATCH_WAIT,
 )
-def score_comment(self, requests: Sequence) -> None:  # noqa: ANN001
+def score_comment(self: PoolAwareBatches, requests: Sequence[SimpleRequest]) -> None:
     """Score pending comments, decide them, and start their webhooks (idempotent)."""
     ctx = get_context(self.app)
     model = ctx.model.get()
@@ -73,19 +74,19 @@ def score_comment(self, requests: Sequence) -> None:  # noqa: ANN001
 
 
 @shared_task(name=DELIVER_TASK, bind=True, acks_late=True, ignore_result=True)
-def deliver_webhook(self, delivery_id: str, expected: int | None = None) -> None:  # noqa: ANN001
+def deliver_webhook(self: Task, delivery_id: str, expected: int | None = None) -> None:
     """A first attempt sent as a message (a moderator's decision), on the first-attempt lane."""
     _attempt_and_schedule(self.app, get_context(self.app), delivery_id, expected, True)
 
 
 @shared_task(name=RETRY_TASK, bind=True, acks_late=True, ignore_result=True)
-def retry_webhook(self, delivery_id: str, expected: int | None = None) -> None:  # noqa: ANN001
+def retry_webhook(self: Task, delivery_id: str, expected: int | None = None) -> None:
     """One attempt on the retry lane, if the delivery has still made ``expected`` attempts."""
     _attempt_and_schedule(self.app, get_context(self.app), delivery_id, expected, False)
 
 
 def _attempt_and_schedule(
-    app,  # noqa: ANN001
+    app: Celery,
     ctx: WorkerContext,
     delivery_id: str,
     expected: int | None,
@@ -120,7 +121,7 @@ def _attempt_and_schedule(
 
 
 @shared_task(name=SWEEP_TASK, bind=True, ignore_result=True)
-def sweep(self) -> None:  # noqa: ANN001
+def sweep(self: Task) -> None:
     """Re-enqueue comments and deliveries whose messages were lost (worker killed, broker down).
 
     While a queue still holds messages, what waits is most likely among them: re-enqueueing
@@ -150,7 +151,7 @@ def sweep(self) -> None:  # noqa: ANN001
         )
 
 
-def _drained(app, queue: str) -> bool:  # noqa: ANN001
+def _drained(app: Celery, queue: str) -> bool:
     try:
         backlog = queue_length(app, queue)
     except Exception:  # noqa: BLE001 - unknown length: sweep as usual
@@ -161,7 +162,7 @@ def _drained(app, queue: str) -> bool:  # noqa: ANN001
 
 
 @shared_task(name=PRUNE_TASK, bind=True, ignore_result=True)
-def prune(self) -> None:  # noqa: ANN001
+def prune(self: Task) -> None:
     """Drop near-copy bands older than any flood window; they can no longer match. Workers
     ask every minute; the lease, kept in the database across restarts, makes it hourly."""
     ctx = get_context(self.app)

@@ -83,7 +83,7 @@ def sites_list(settings: Settings, as_json: bool) -> None:
     """List sites (never their keys), with the state of their webhooks: ok, failing (the last
     attempts failed) or disabled (events kept, not sent)."""
     with session_scope(sessions_for(settings)) as session:
-        rows = [
+        rows: list[dict[str, Any]] = [
             {
                 "id": s.id,
                 "name": s.name,
@@ -113,7 +113,7 @@ def sites_show(settings: Settings, name: str, as_json: bool) -> None:
     `rotate-akismet-key` issue new ones."""
     with session_scope(sessions_for(settings)) as session:
         site = site_by_name(session, name)
-        data = {
+        data: dict[str, Any] = {
             "id": site.id,
             "name": site.name,
             "webhook_url": site.webhook_url,

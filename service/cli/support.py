@@ -5,12 +5,15 @@ from __future__ import annotations
 import functools
 import json
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from service.config import Settings
 from service.errors import CommentGateError
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session, sessionmaker
 
 
 def emit(data: dict[str, Any], as_json: bool, title: str | None = None) -> None:
@@ -25,7 +28,7 @@ def emit(data: dict[str, Any], as_json: bool, title: str | None = None) -> None:
         click.echo(f"  {key.ljust(width)}  {value}")
 
 
-def sessions_for(settings: Settings):  # noqa: ANN201
+def sessions_for(settings: Settings) -> sessionmaker[Session]:
     from service.db import make_engine, make_session_factory
 
     return make_session_factory(make_engine(settings.database_url))

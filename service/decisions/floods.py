@@ -28,6 +28,7 @@ from typing import Any
 import numpy as np
 from sqlalchemy import (
     JSON,
+    BindParameter,
     Connection,
     String,
     any_,
@@ -44,6 +45,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from classifier import normalize_text, squash_text
+from service.db import rowcount
 from service.models import Comment, CommentBand, utcnow
 
 SHINGLE_CHARS = 5
@@ -151,8 +153,9 @@ def copy_columns(dialect: str) -> tuple[Any, Any, Any]:
     PostgreSQL gets the bands as one array parameter (``= ANY``), so the statement's text is
     the same whatever the number of bands and stays prepared on the server."""
     comments, bands = Comment.__table__.c, CommentBand.__table__.c
-    since, until = bindparam("flood_since"), bindparam("until")
-    here = bindparam("flood_site")
+    since: BindParameter[datetime] = bindparam("flood_since")
+    until: BindParameter[datetime] = bindparam("until")
+    here: BindParameter[str] = bindparam("flood_site")
     exact = (
         select(case((comments.site_id == here, 1), else_=0).label("here"))
         .where(
@@ -222,7 +225,7 @@ def copy_params(comment: Comment, sign: Signature, settings: Mapping[str, Any]) 
     }
 
 
-def count_copies(row: Mapping[str, Any], sign: Signature, settings: Mapping[str, Any]) -> Copies:
+def count_copies(row: Mapping[Any, Any], sign: Signature, settings: Mapping[str, Any]) -> Copies:
     """Earlier copies of the text from a :func:`copy_columns` row: the exact ones, plus near
     candidates confirmed (the site's own, then most bands shared first) until the flood
     threshold is reached."""
@@ -320,4 +323,4 @@ def prune_bands(session: Session, now: datetime) -> int:
         .where(CommentBand.received_at < now - MAX_WINDOW)
         .execution_options(synchronize_session=False)
     )
-    return result.rowcount or 0
+    return rowcount(result) or 0

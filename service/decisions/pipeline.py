@@ -33,6 +33,9 @@ class Scorer(Protocol):
 
     def score(self, comments: Sequence[Any]) -> list[Any]: ...
 
+    # Hashable: what a model can score is probed once and cached per model.
+    def __hash__(self) -> int: ...
+
 
 def facts_of(comment: Comment) -> policy.Facts:
     return policy.Facts(
@@ -105,7 +108,8 @@ class _Terms(Mapping[str, Sequence[str]]):
         if task not in ("spam", "toxicity"):
             raise KeyError(task)
         try:
-            return getattr(self._scores, f"{task}_terms")
+            terms: Sequence[str] = getattr(self._scores, f"{task}_terms")
+            return terms
         except Exception:  # the score stands without its terms rather than failing the batch
             log.exception("explaining a %s score failed", task)
             return ()
@@ -295,8 +299,9 @@ def record_decision(
         site = session.get(Site, comment.site_id)
         site_policy = (site.policy if site is not None else None) or {}
         notify, trial = policy.sends_webhooks(site_policy), policy.is_trial(site_policy)
+    status = STATUS_OF_ACTION[action]
     values = {
-        "status": STATUS_OF_ACTION[action],
+        "status": status,
         "action": action,
         "decided_by": decided_by,
         "decided_at": now,
@@ -315,17 +320,16 @@ def record_decision(
         note=note,
         decided_at=now,
     )
-    delivery = (
-        webhooks.new_delivery(comment, decision, values["status"], trial=trial) if notify else None
-    )
-    decision.id = recording.write(
+    delivery = webhooks.new_delivery(comment, decision, status, trial=trial) if notify else None
+    decision_id = recording.write(
         session.connection(),
         {**values, "id": comment.id, "expect": expect_status, "revisions": comment.revisions},
         {c: getattr(decision, c) for c in recording.DECISION_FIELDS},
         None if delivery is None else {c: getattr(delivery, c) for c in recording.DELIVERY_FIELDS},
     )
-    if decision.id is None:
+    if decision_id is None:
         return None
+    decision.id = decision_id
     series.count_decision_on_commit(session, action, decided_by, reasons)
     for key, value in values.items():
         set_committed_value(comment, key, value)

@@ -179,13 +179,16 @@ def is_trial(site_policy: Mapping[str, Any]) -> bool:
     """A site in trial mode runs beside its current filter: its comments are decided and kept
     as usual, but the answers it gets act on nothing (webhooks say ``trial``, Akismet says
     "not spam", Perspective gives scores and never refuses)."""
-    return resolve(site_policy)["mode"] == "trial"
+    mode: str = resolve(site_policy)["mode"]
+    return mode == "trial"
 
 
 def sends_webhooks(site_policy: Mapping[str, Any]) -> bool:
     """Whether decisions go out by webhook: always, unless in trial mode with ``none``."""
     settings = resolve(site_policy)
-    return settings["mode"] != "trial" or settings["trial_webhooks"] == "send"
+    mode: str = settings["mode"]
+    trial_webhooks: str = settings["trial_webhooks"]
+    return mode != "trial" or trial_webhooks == "send"
 
 
 def _present(values: Mapping[str, Any]) -> dict[str, Any]:
@@ -302,8 +305,8 @@ def _repeat_message(here: int, elsewhere: bool, window: float) -> str:
 def _model(model: ModelOutput, thresholds: Mapping[str, Mapping[str, float]]) -> Iterator[_Fired]:
     if model.failed:
         message = "The model could not score this comment, so a moderator decides."
-        reason = {"code": "model_error", "message": message, "action": "hold"}
-        yield _Fired("hold", "model", reason, None)
+        failed: dict[str, Any] = {"code": "model_error", "message": message, "action": "hold"}
+        yield _Fired("hold", "model", failed, None)
         return
     for task in ("spam", "toxicity"):
         score = float(model.scores.get(task, 0.0))
@@ -315,7 +318,7 @@ def _model(model: ModelOutput, thresholds: Mapping[str, Mapping[str, float]]) ->
         else:
             continue
         message = f"The {task} score {score:.2f} reached the {action} threshold {limit:.2f}."
-        reason = {
+        reason: dict[str, Any] = {
             "code": f"{task}_score",
             "message": message,
             "score": round(score, 4),

@@ -14,6 +14,7 @@ from functools import cache
 from typing import Any
 
 from sqlalchemy import (
+    ColumnElement,
     Connection,
     Insert,
     Integer,
@@ -116,7 +117,7 @@ def _combined(conditional: bool, notify: bool) -> Select[Any]:
         .returning(decisions.c.id)
         .cte("decided")
     )
-    columns = [decided.c.id]
+    columns: list[ColumnElement[Any]] = [decided.c.id]
     if notify:
         event = (
             insert(deliveries)
@@ -153,7 +154,9 @@ def write(
         return None if row is None else int(row[0])
     if connection.execute(_status_change(conditional), params).rowcount != 1:
         return None
-    decision_id = connection.execute(_decision_insert(), params).inserted_primary_key[0]
+    inserted = connection.execute(_decision_insert(), params).inserted_primary_key
+    assert inserted is not None  # an INSERT of one row has its key
+    decision_id = inserted[0]
     if delivery is not None:
         connection.execute(_delivery_insert(), params)
     return int(decision_id)

@@ -83,7 +83,7 @@ def standing_params(comment: Comment, settings: Mapping[str, Any]) -> tuple[str,
     }
 
 
-def author_from(row: Mapping[str, Any], comment: Comment) -> Author:
+def author_from(row: Mapping[Any, Any], comment: Comment) -> Author:
     """The :class:`Author` a :func:`standing` row describes."""
     if comment.author_email_hash:
         known_by = "email"

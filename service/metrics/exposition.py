@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
-from typing import Any
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
 
 from service.metrics import folders
+
+if TYPE_CHECKING:
+    from prometheus_client.metrics_core import Metric
 
 
 class _InMemory:
     """The default registry's series, when this process keeps its metrics in memory."""
 
-    def collect(self) -> Iterator[Any]:
+    def collect(self) -> Iterable[Metric]:
         from prometheus_client import REGISTRY
 
         return REGISTRY.collect()

@@ -1,7 +1,7 @@
 """Alembic environment: the URL comes from the caller (``commentgate db upgrade``)."""
 
 from alembic import context
-from sqlalchemy import engine_from_config, pool
+from sqlalchemy import Connection, engine_from_config, pool
 
 from service.models import Base
 
@@ -35,7 +35,7 @@ def run_migrations_online() -> None:
         connection.commit()
 
 
-def _run(connection) -> None:  # noqa: ANN001
+def _run(connection: Connection) -> None:
     context.configure(connection=connection, target_metadata=target_metadata, render_as_batch=True)
     with context.begin_transaction():
         context.run_migrations()

@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from flask import flash, jsonify, redirect, render_template, request
+from flask.typing import ResponseReturnValue
 
 from service import authors
 from service.errors import ValidationError
@@ -35,7 +36,7 @@ def _who(view: authors.AuthorView) -> str:
 
 
 @blp.get("/comments/<string:comment_id>/author")
-def author_panel(comment_id: str):  # noqa: ANN201
+def author_panel(comment_id: str) -> str:
     moderator = _require()
     view = authors.author_of(db(), moderator.site_id, comment_id)
     return render_template(
@@ -49,7 +50,7 @@ def author_panel(comment_id: str):  # noqa: ANN201
 
 
 @blp.post("/comments/<string:comment_id>/author")
-def author_standing(comment_id: str):  # noqa: ANN201
+def author_standing(comment_id: str) -> ResponseReturnValue:
     """Set the standing; a suspension from the page lasts ``SUSPEND_HOURS``."""
     moderator = _require()
     standing = request.form.get("standing", "")
@@ -67,7 +68,7 @@ def author_standing(comment_id: str):  # noqa: ANN201
 
 
 @blp.post("/comments/<string:comment_id>/author/reject-held")
-def author_reject_held(comment_id: str):  # noqa: ANN201
+def author_reject_held(comment_id: str) -> ResponseReturnValue:
     moderator = _require()
     recorded = authors.reject_held(db(), moderator, comment_id)
     _commit_and_send(recorded)

@@ -79,10 +79,10 @@ def render(text: str, marks: Sequence[Highlight] = ()) -> Markup:
     """``text`` decoded and escaped, its safe links as links, each highlight in a ``<mark>``."""
     links = find_links(text)
     cuts = {0, len(text)}
-    for link in links:
-        cuts.update((link.start, link.end, link.shown_start, link.shown_end))
-    for mark in marks:
-        cuts.update((mark.start, mark.end))
+    for k in links:
+        cuts.update((k.start, k.end, k.shown_start, k.shown_end))
+    for m in marks:
+        cuts.update((m.start, m.end))
     out: list[str] = []
     open_link: Link | None = None
     open_mark: Highlight | None = None

@@ -3,7 +3,7 @@ the state of the cards on screen (decided elsewhere, delivered or not) with live
 
 from __future__ import annotations
 
-from flask import jsonify, render_template, request, url_for
+from flask import Response, jsonify, render_template, request, url_for
 from sqlalchemy import select
 
 from service import delivery_badges, moderation
@@ -14,7 +14,7 @@ from service.web.views import _queue_filter, _require, blp, card_context
 
 
 @blp.get("/cards")
-def cards():  # noqa: ANN201
+def cards() -> Response:
     """The queue's next cards (``cursor``) under the same filters, as HTML, and the URL after."""
     moderator = _require()
     queue_filter, filters = _queue_filter(request.args.to_dict())
@@ -34,7 +34,7 @@ def cards():  # noqa: ANN201
 
 
 @blp.get("/state")
-def cards_state():  # noqa: ANN201
+def cards_state() -> Response:
     """For the cards on screen (``ids``): status and delivery; for the site: counts, failing;
     under the page's filters, if any, how many comments match them (``matching``)."""
     moderator = _require()

@@ -16,6 +16,7 @@ from flask import (
     request,
     url_for,
 )
+from flask.typing import ResponseReturnValue
 from marshmallow import EXCLUDE
 from marshmallow import ValidationError as SchemaError
 
@@ -103,7 +104,7 @@ def _helpers() -> dict[str, Any]:
 
 
 @blp.errorhandler(CommentGateError)
-def _page_error(exc: CommentGateError):  # noqa: ANN202
+def _page_error(exc: CommentGateError) -> ResponseReturnValue:
     if _wants_json():
         body: dict[str, Any] = {"code": exc.code, "message": exc.message}
         if exc.details:
@@ -150,7 +151,7 @@ def _queue_filter(args: dict[str, str]) -> tuple[moderation.QueueFilter, dict[st
 
 
 @blp.get("")
-def index():  # noqa: ANN201
+def index() -> str:
     moderator = auth.current_moderator()
     if moderator is None:
         return render_template("moderate_signin.html")
@@ -191,20 +192,20 @@ def card_context(site: Site | None, comments: Sequence[Comment]) -> dict[str, An
 
 
 @blp.post("/sign-in")
-def sign_in():  # noqa: ANN201
+def sign_in() -> ResponseReturnValue:
     if auth.sign_in(request.form.get("token", "")) is None:
         return render_template("moderate_signin.html", failed=True), 401
     return redirect(url_for(".index"), 303)
 
 
 @blp.post("/sign-out")
-def sign_out():  # noqa: ANN201
+def sign_out() -> ResponseReturnValue:
     auth.sign_out()
     return redirect(url_for(".index"), 303)
 
 
 @blp.get("/comments/<string:comment_id>")
-def comment(comment_id: str):  # noqa: ANN201
+def comment(comment_id: str) -> ResponseReturnValue:
     moderator = auth.current_moderator()
     if moderator is None:
         return redirect(url_for(".index"))
@@ -252,7 +253,7 @@ def _commit_and_send(recorded: Sequence[Recorded]) -> None:
 
 
 @blp.post("/comments/<string:comment_id>/decision", endpoint="decide")
-def post_decision(comment_id: str):  # noqa: ANN201
+def post_decision(comment_id: str) -> ResponseReturnValue:
     moderator = _require()
     action, label = _choice()
     reason = request.form.get("reason", "").strip()[:1000] or None
@@ -266,7 +267,7 @@ def post_decision(comment_id: str):  # noqa: ANN201
         expected_status=request.form.get("expected_status") or None,
     )
     _commit_and_send([recorded])
-    decided = db().get(Comment, comment_id)
+    decided = db().get_one(Comment, comment_id)
     if _wants_json():
         return jsonify(
             {
@@ -290,7 +291,7 @@ def post_decision(comment_id: str):  # noqa: ANN201
 
 
 @blp.post("/comments/<string:comment_id>/undo")
-def undo_decision(comment_id: str):  # noqa: ANN201
+def undo_decision(comment_id: str) -> Response:
     """Take back the moderator's decision while its webhook is still held back."""
     moderator = _require()
     comment = undo.undo(db(), moderator, comment_id, _decision_id(request.form.get("decision_id")))
@@ -298,7 +299,7 @@ def undo_decision(comment_id: str):  # noqa: ANN201
 
 
 @blp.post("/decisions/undo")
-def undo_decisions():  # noqa: ANN201
+def undo_decisions() -> Response:
     """Take back a bulk decision (``decisions``: ``COMMENT_ID:DECISION_ID``), all or nothing."""
     moderator = _require()
     pairs = [item.partition(":") for item in request.form.getlist("decisions")]
@@ -313,7 +314,7 @@ def _decision_id(value: str | None) -> int:
         raise ValidationError("A decision is named by its number.") from exc
 
 
-def _undone(comments: Sequence[Comment]):  # noqa: ANN202
+def _undone(comments: Sequence[Comment]) -> Response:
     """Commit the undo; each comment's status, decider and delivery state as they are now."""
     db().commit()
     site_id = comments[0].site_id
@@ -333,7 +334,7 @@ def _undone(comments: Sequence[Comment]):  # noqa: ANN202
 
 
 @blp.post("/decisions")
-def decide_selected():  # noqa: ANN201
+def decide_selected() -> ResponseReturnValue:
     moderator = _require()
     action, label = _choice()
     ids, total = request.form.getlist("ids"), None

@@ -30,7 +30,7 @@ def chromium_path() -> str | None:
     return CHROMIUM if shutil.which(CHROMIUM) else None
 
 
-def launch(playwright: Any):  # noqa: ANN201
+def launch(playwright: Any):
     return playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
 
 

@@ -54,7 +54,7 @@ def test_a_ban_in_the_author_panel_decides_the_authors_next_comment(
     base,
     day_stack,
     new_site,
-) -> None:  # noqa: ANN001
+) -> None:
     from playwright.sync_api import expect
 
     site, token = new_site(thresholds=HOLD_ALL)

@@ -125,7 +125,7 @@ def sign_in(page: Any, base: str, token: str) -> None:
 
 def test_marks_point_at_disguised_terms_and_text_reads_as_on_the_site(
     browser, base, sessions, new_site
-) -> None:  # noqa: ANN001
+) -> None:
     from playwright.sync_api import expect
 
     site, token = new_site(**TERMS_POLICY)
@@ -167,7 +167,7 @@ def test_marks_point_at_disguised_terms_and_text_reads_as_on_the_site(
 
 def test_undo_sends_nothing_and_a_decision_waits_for_the_window_then_retries_until_sent(
     browser, base, day_stack, sessions, new_site, start_receiver
-) -> None:  # noqa: ANN001
+) -> None:
     from playwright.sync_api import expect
 
     receiver = start_receiver("--fail-first", "1")
@@ -229,7 +229,7 @@ def test_undo_sends_nothing_and_a_decision_waits_for_the_window_then_retries_unt
 
 def test_on_a_phone_everything_is_reachable_big_enough_and_accessible(
     browser, base, sessions, new_site
-) -> None:  # noqa: ANN001
+) -> None:
     from axe_playwright_python.sync_playwright import Axe
     from playwright.sync_api import expect
 
@@ -292,7 +292,7 @@ def test_on_a_phone_everything_is_reachable_big_enough_and_accessible(
 
 def test_signed_out_keeps_the_selection_and_a_checkbox_click_keeps_shortcuts(
     browser, base, sessions, new_site
-) -> None:  # noqa: ANN001
+) -> None:
     from playwright.sync_api import expect
 
     site, token = new_site()
@@ -342,7 +342,7 @@ def test_signed_out_keeps_the_selection_and_a_checkbox_click_keeps_shortcuts(
 
 def test_the_queue_flows_past_the_old_page_end_and_drops_what_a_colleague_decided(
     browser, base, sessions, new_site
-) -> None:  # noqa: ANN001
+) -> None:
     from playwright.sync_api import expect
 
     site, token = new_site()
@@ -397,7 +397,7 @@ def test_the_queue_flows_past_the_old_page_end_and_drops_what_a_colleague_decide
 
 def test_new_comments_flow_into_a_filtered_queue_and_others_stay_out(
     browser, base, sessions, new_site
-) -> None:  # noqa: ANN001
+) -> None:
     from playwright.sync_api import expect
 
     site, token = new_site()

@@ -31,7 +31,7 @@ HOLD_EVERYTHING = {"thresholds": {"spam": EVERYTHING_HELD, "toxicity": EVERYTHIN
 SCRIPT = "<script>window.__owned = 1</script> nice post"
 
 
-def submit(base: str, site, external_id: str, content: str) -> str:  # noqa: ANN001
+def submit(base: str, site, external_id: str, content: str) -> str:
     response = requests.post(
         f"{base}/v1/comments",
         json={
@@ -50,7 +50,7 @@ def submit(base: str, site, external_id: str, content: str) -> str:  # noqa: ANN
 @pytest.mark.parametrize("stack", ["embedded"], indirect=True)
 def test_sign_in_see_reasons_approve_with_keyboard_and_platform_gets_event(
     app, stack, live_server, worker, webhook_receiver, make_site
-) -> None:  # noqa: ANN001
+) -> None:
     from playwright.sync_api import expect, sync_playwright
 
     site = make_site(webhook_receiver.url)
@@ -97,7 +97,7 @@ def test_sign_in_see_reasons_approve_with_keyboard_and_platform_gets_event(
         expect(page.locator("#help")).to_be_visible()
         browser.close()
 
-    def moderator_event():  # noqa: ANN202
+    def moderator_event():
         events = [json.loads(e["body"]) for e in webhook_receiver.events_for(held_id)]
         return [e for e in events if e["data"]["decided_by"] == "moderator"]
 
@@ -121,7 +121,7 @@ def test_sign_in_see_reasons_approve_with_keyboard_and_platform_gets_event(
 @pytest.mark.parametrize("stack", ["embedded"], indirect=True)
 def test_a_stale_decision_shows_the_colleagues_and_overrides_only_when_pressed_again(
     app, stack, live_server, make_site
-) -> None:  # noqa: ANN001
+) -> None:
     from playwright.sync_api import expect, sync_playwright
 
     from tests.browser.support import store_held

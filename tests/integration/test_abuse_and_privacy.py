@@ -18,7 +18,7 @@ pytestmark = pytest.mark.integration
 
 
 @pytest.mark.parametrize("stack", ["embedded"], indirect=True)
-def test_rate_limit_answers_429_with_retry_after_per_key(stack, make_site_for) -> None:  # noqa: ANN001
+def test_rate_limit_answers_429_with_retry_after_per_key(stack, make_site_for) -> None:
     stack.env["COMMENTGATE_RATE_LIMITS"] = "5/minute"
     app = create_app(stack.settings)
     client = app.test_client()
@@ -46,7 +46,7 @@ def test_rate_limit_answers_429_with_retry_after_per_key(stack, make_site_for) -
     app.extensions["commentgate"].engine.dispose()
 
 
-def test_deeply_nested_metadata_is_refused(client, make_site) -> None:  # noqa: ANN001
+def test_deeply_nested_metadata_is_refused(client, make_site) -> None:
     nested: dict = {"a": 1}
     for _ in range(6):
         nested = {"n": nested}
@@ -67,7 +67,7 @@ def test_deeply_nested_metadata_is_refused(client, make_site) -> None:  # noqa: 
 
 
 @pytest.mark.parametrize("stack", ["embedded"], indirect=True)
-def test_pii_can_be_stored_as_hashes(stack, make_site_for) -> None:  # noqa: ANN001
+def test_pii_can_be_stored_as_hashes(stack, make_site_for) -> None:
     stack.env["COMMENTGATE_STORE_PII_HASHED"] = "true"
     app = create_app(stack.settings)
     site = make_site_for(stack, "http://127.0.0.1:9/h")
@@ -89,7 +89,7 @@ def test_pii_can_be_stored_as_hashes(stack, make_site_for) -> None:  # noqa: ANN
     app.extensions["commentgate"].engine.dispose()
 
 
-def test_purge_removes_personal_data_of_old_comments(stack, client, make_site) -> None:  # noqa: ANN001
+def test_purge_removes_personal_data_of_old_comments(stack, client, make_site) -> None:
     site = make_site()
     client.post(
         "/v1/comments",
@@ -123,7 +123,7 @@ def test_purge_removes_personal_data_of_old_comments(stack, client, make_site) -
 
 def test_logs_hold_no_secrets_or_raw_personal_data(
     stack, client, make_site, worker, start_receiver
-) -> None:  # noqa: ANN001
+) -> None:
     receiver = start_receiver("--fail-first", "1")
     site = make_site(receiver.url)
     email, ip = "secret.person@example.org", "198.51.100.77"

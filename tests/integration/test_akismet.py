@@ -46,7 +46,7 @@ COMMENT = {
 
 
 @pytest.fixture
-def wsgi(app) -> Iterator[Callable[..., httpx.Client]]:  # noqa: ANN001
+def wsgi(app) -> Iterator[Callable[..., httpx.Client]]:
     """``httpx`` clients whose transport reaches our Flask app in-process."""
     opened: list[httpx.Client] = []
 
@@ -62,31 +62,31 @@ def wsgi(app) -> Iterator[Callable[..., httpx.Client]]:  # noqa: ANN001
 
 
 @pytest.fixture
-def site(make_site, app) -> NewSite:  # noqa: ANN001
+def site(make_site, app) -> NewSite:
     made = make_site()
     set_policy(app, made, HOLD_SPAM)
     return made
 
 
 @pytest.fixture
-def akismet_client(site: NewSite, wsgi) -> akismet.SyncClient:  # noqa: ANN001
+def akismet_client(site: NewSite, wsgi) -> akismet.SyncClient:
     """The PyPI client, built the way its docs recommend (it verifies the key first)."""
     config = akismet.Config(key=site.api_key, url=BLOG)
     return akismet.SyncClient.validated_client(config=config, http_client=wsgi())
 
 
-def set_policy(app, site: NewSite, thresholds: dict[str, Any], **settings: Any) -> None:  # noqa: ANN001
+def set_policy(app, site: NewSite, thresholds: dict[str, Any], **settings: Any) -> None:
     with session_scope(app.extensions["commentgate"].sessions) as session:
         session.get(Site, site.site.id).policy = {"thresholds": thresholds, **settings}
 
 
-def labels(app, site: NewSite) -> list[LabeledExample]:  # noqa: ANN001
+def labels(app, site: NewSite) -> list[LabeledExample]:
     with app.extensions["commentgate"].sessions() as session:
         query = select(LabeledExample).where(LabeledExample.site_id == site.site.id)
         return list(session.scalars(query.order_by(LabeledExample.id)))
 
 
-def test_verify_key_accepts_a_site_key_and_refuses_others(site, wsgi, akismet_client) -> None:  # noqa: ANN001
+def test_verify_key_accepts_a_site_key_and_refuses_others(site, wsgi, akismet_client) -> None:
     assert akismet_client.verify_key() is True
     assert akismet_client.verify_key("cg_not-a-key", BLOG) is False
     with pytest.raises(akismet.APIKeyError):
@@ -95,7 +95,7 @@ def test_verify_key_accepts_a_site_key_and_refuses_others(site, wsgi, akismet_cl
         )
 
 
-def test_clean_comment_is_ham_and_stored_with_its_decision(app, site, akismet_client) -> None:  # noqa: ANN001
+def test_clean_comment_is_ham_and_stored_with_its_decision(app, site, akismet_client) -> None:
     assert akismet_client.comment_check("203.0.113.7", comment_content=HAM, **COMMENT) == (
         akismet.CheckResponse.HAM
     )
@@ -108,7 +108,7 @@ def test_clean_comment_is_ham_and_stored_with_its_decision(app, site, akismet_cl
     assert count_rows(app, WebhookDelivery, WebhookDelivery.comment_id == comment.id) == 0
 
 
-def test_spam_is_true_and_held_for_moderators(app, site, akismet_client) -> None:  # noqa: ANN001
+def test_spam_is_true_and_held_for_moderators(app, site, akismet_client) -> None:
     assert akismet_client.comment_check("203.0.113.8", comment_content=SPAM, **COMMENT) == (
         akismet.CheckResponse.SPAM
     )
@@ -117,7 +117,7 @@ def test_spam_is_true_and_held_for_moderators(app, site, akismet_client) -> None
     assert "spam_score" in {r["code"] for r in comment.reasons}
 
 
-def test_certain_spam_is_discard_only_where_the_site_opts_in(app, site, akismet_client) -> None:  # noqa: ANN001
+def test_certain_spam_is_discard_only_where_the_site_opts_in(app, site, akismet_client) -> None:
     """By default a rejection goes to the platform's spam folder, where a person can find it."""
     set_policy(app, site, REJECT_SPAM)
     assert akismet_client.comment_check("203.0.113.9", comment_content=SPAM, **COMMENT) == (
@@ -130,7 +130,7 @@ def test_certain_spam_is_discard_only_where_the_site_opts_in(app, site, akismet_
     assert [c.status for c in site_comments(app, site)] == ["rejected", "rejected"]
 
 
-def test_toxicity_is_never_discard(app, site, wsgi) -> None:  # noqa: ANN001
+def test_toxicity_is_never_discard(app, site, wsgi) -> None:
     """Rejected for toxicity, even where discard is allowed: spam folder, never deleted unseen."""
     set_policy(app, site, REJECT_TOXIC, akismet_discard=True)
     form = {"api_key": site.api_key, "blog": BLOG, "user_ip": "203.0.113.12"}
@@ -143,7 +143,7 @@ def test_toxicity_is_never_discard(app, site, wsgi) -> None:  # noqa: ANN001
     assert "toxicity_score" in {r["code"] for r in comment.reasons}
 
 
-def test_held_only_for_toxicity_is_not_spam(app, site, akismet_client) -> None:  # noqa: ANN001
+def test_held_only_for_toxicity_is_not_spam(app, site, akismet_client) -> None:
     set_policy(app, site, HOLD_TOXIC)
     assert akismet_client.comment_check("203.0.113.10", comment_content=TOXIC) == (
         akismet.CheckResponse.HAM
@@ -155,7 +155,7 @@ def test_held_only_for_toxicity_is_not_spam(app, site, akismet_client) -> None: 
 
 def test_a_comment_the_model_fails_on_is_spam_for_the_client_and_held(
     app, site, akismet_client
-) -> None:  # noqa: ANN001
+) -> None:
     """Not published unread: the client's spam folder keeps it, and a moderator sees it here."""
     poison = "The one comment the model fails on."
     serve_failing(app, poison)
@@ -174,7 +174,7 @@ def test_a_comment_the_model_fails_on_is_spam_for_the_client_and_held(
     assert fine.status == "approved"
 
 
-def test_recheck_finds_the_same_comment(app, site, wsgi, akismet_client) -> None:  # noqa: ANN001
+def test_recheck_finds_the_same_comment(app, site, wsgi, akismet_client) -> None:
     form = {"api_key": site.api_key, "blog": BLOG, "user_ip": "203.0.113.7", **COMMENT}
     form |= {"comment_content": SPAM, "recheck_reason": "edit"}
     first = wsgi().post("https://rest.akismet.com/1.1/comment-check", data=form)
@@ -187,7 +187,7 @@ def test_recheck_finds_the_same_comment(app, site, wsgi, akismet_client) -> None
     assert count_rows(app, Decision, Decision.comment_id == comment.id) == 1
 
 
-def test_submit_spam_labels_the_checked_comment(app, site, akismet_client) -> None:  # noqa: ANN001
+def test_submit_spam_labels_the_checked_comment(app, site, akismet_client) -> None:
     assert akismet_client.comment_check("203.0.113.7", comment_content=HAM, **COMMENT) == 0
     assert akismet_client.submit_spam("203.0.113.7", comment_content=HAM, **COMMENT) is True
     [comment] = site_comments(app, site)
@@ -203,7 +203,7 @@ def test_submit_spam_labels_the_checked_comment(app, site, akismet_client) -> No
 
 def test_submit_ham_labels_a_false_positive_and_replaces_the_earlier_label(
     app, site, akismet_client
-) -> None:  # noqa: ANN001
+) -> None:
     assert akismet_client.comment_check("203.0.113.7", comment_content=SPAM, **COMMENT) == 1
     assert akismet_client.submit_spam("203.0.113.7", comment_content=SPAM, **COMMENT) is True
     assert akismet_client.submit_ham("203.0.113.7", comment_content=SPAM, **COMMENT) is True
@@ -211,7 +211,7 @@ def test_submit_ham_labels_a_false_positive_and_replaces_the_earlier_label(
     assert (label.label, label.comment_id) == (0, site_comments(app, site)[0].id)
 
 
-def test_submit_finds_the_comment_by_its_guid(app, site, wsgi) -> None:  # noqa: ANN001
+def test_submit_finds_the_comment_by_its_guid(app, site, wsgi) -> None:
     base = {"api_key": site.api_key, "blog": BLOG, "user_ip": "198.51.100.4"}
     checked = wsgi().post(
         "https://rest.akismet.com/1.1/comment-check", data={**base, "comment_content": HAM}
@@ -223,7 +223,7 @@ def test_submit_finds_the_comment_by_its_guid(app, site, wsgi) -> None:  # noqa:
     assert (label.comment_id, label.text, label.label) == (guid, HAM, 1)
 
 
-def test_bad_key_and_missing_fields_are_invalid_with_debug_help(site, wsgi) -> None:  # noqa: ANN001
+def test_bad_key_and_missing_fields_are_invalid_with_debug_help(site, wsgi) -> None:
     bad = akismet.SyncClient(config=akismet.Config(key="cg_wrong", url=BLOG), http_client=wsgi())
     with pytest.raises(akismet.APIKeyError):
         bad.comment_check("203.0.113.7", comment_content=HAM)
@@ -241,13 +241,13 @@ def test_bad_key_and_missing_fields_are_invalid_with_debug_help(site, wsgi) -> N
         assert help_text in response.headers["X-akismet-debug-help"]
 
 
-def test_is_test_stores_nothing(app, site, akismet_client) -> None:  # noqa: ANN001
+def test_is_test_stores_nothing(app, site, akismet_client) -> None:
     assert akismet_client.comment_check("203.0.113.7", comment_content=SPAM, is_test=True) == 1
     assert akismet_client.submit_spam("203.0.113.7", comment_content=SPAM, is_test=True) is True
     assert site_comments(app, site) == [] and labels(app, site) == []
 
 
-def test_administrator_is_never_spam(app, site, akismet_client) -> None:  # noqa: ANN001
+def test_administrator_is_never_spam(app, site, akismet_client) -> None:
     set_policy(app, site, REJECT_SPAM)
     answer = akismet_client.comment_check(
         "203.0.113.7", comment_content=SPAM, user_role="administrator"
@@ -258,7 +258,7 @@ def test_administrator_is_never_spam(app, site, akismet_client) -> None:  # noqa
     assert {"user_role", "spam_score"} <= {r["code"] for r in comment.reasons}
 
 
-def test_key_as_subdomain(app, site, wsgi) -> None:  # noqa: ANN001
+def test_key_as_subdomain(app, site, wsgi) -> None:
     """Old plugins send the key only in the host name: ``KEY.rest.akismet.com``."""
     form = {"blog": BLOG, "user_ip": "203.0.113.7", "comment_content": SPAM}
     for host in (f"{site.api_key}.rest.akismet.com", f"{site.api_key}.commentgate.example"):
@@ -273,7 +273,7 @@ def test_key_as_subdomain(app, site, wsgi) -> None:  # noqa: ANN001
     assert bad.text == "invalid"
 
 
-def test_unknown_keys_are_ignored_and_a_filled_honeypot_is_discarded(app, site, wsgi) -> None:  # noqa: ANN001
+def test_unknown_keys_are_ignored_and_a_filled_honeypot_is_discarded(app, site, wsgi) -> None:
     """The WordPress plugin also sends $_SERVER and POST_ values; only known fields are kept.
     A filled honeypot alone is certain spam: discard, where the site allows it."""
     set_policy(app, site, HOLD_SPAM, akismet_discard=True)
@@ -310,7 +310,7 @@ def test_unknown_keys_are_ignored_and_a_filled_honeypot_is_discarded(app, site, 
     assert "HTTP_ACCEPT_LANGUAGE" not in str(comment.extra)
 
 
-def test_usage_limit_and_key_sites_count_our_own_traffic(app, site, akismet_client, wsgi) -> None:  # noqa: ANN001
+def test_usage_limit_and_key_sites_count_our_own_traffic(app, site, akismet_client, wsgi) -> None:
     akismet_client.comment_check("203.0.113.7", comment_content=SPAM, **COMMENT)
     akismet_client.comment_check("203.0.113.8", comment_content=HAM)
     akismet_client.submit_ham("203.0.113.7", comment_content=SPAM, **COMMENT)
@@ -345,7 +345,7 @@ def test_usage_limit_and_key_sites_count_our_own_traffic(app, site, akismet_clie
     assert sites_client.key_sites(month="2001-01")["total"] == 0
 
 
-def test_verify_key_judges_key_beside_api_key(site, wsgi, make_site) -> None:  # noqa: ANN001
+def test_verify_key_judges_key_beside_api_key(site, wsgi, make_site) -> None:
     """A wrong ``key`` is not made valid by a valid ``api_key`` sent with it, nor the reverse,
     nor a key of another site."""
     url = "https://rest.akismet.com/1.1/verify-key"
@@ -363,7 +363,7 @@ def test_verify_key_judges_key_beside_api_key(site, wsgi, make_site) -> None:  #
         assert response.text == answer, form
 
 
-def test_wordpress_recheck_and_feedback_find_the_first_checked_comment(app, site, wsgi) -> None:  # noqa: ANN001
+def test_wordpress_recheck_and_feedback_find_the_first_checked_comment(app, site, wsgi) -> None:
     """As WordPress sends them: the first check has no ``comment_date_gmt`` and still-escaped
     text; "Check for Spam" and submit-spam/ham come from its database row, with the date, the
     unescaped and filtered text and ``recheck_reason``. One comment, one decision, labels on it."""
@@ -401,7 +401,7 @@ def test_wordpress_recheck_and_feedback_find_the_first_checked_comment(app, site
     assert (label.comment_id, label.label) == (guid, 0)
 
 
-def test_another_comment_by_the_same_author_is_another_comment(app, site, wsgi) -> None:  # noqa: ANN001
+def test_another_comment_by_the_same_author_is_another_comment(app, site, wsgi) -> None:
     url = "https://rest.akismet.com/1.1/comment-check"
     base = {"api_key": site.api_key, "blog": BLOG, "user_ip": "203.0.113.7", **COMMENT}
     one = wsgi().post(url, data={**base, "comment_content": HAM})
@@ -413,7 +413,7 @@ def test_another_comment_by_the_same_author_is_another_comment(app, site, wsgi) 
     assert len(guids) == 3 and len(site_comments(app, site)) == 3
 
 
-def test_the_plugin_s_account_endpoints_answer_as_it_parses_them(app, site, wsgi) -> None:  # noqa: ANN001
+def test_the_plugin_s_account_endpoints_answer_as_it_parses_them(app, site, wsgi) -> None:
     """What the WordPress plugin reads: ``connected`` from /1.1/test, a JSON account with
     ``status`` from get-subscription (``invalid`` for a wrong key), JSON stats per ``from``
     period, ``deactivated``; every one takes the 12-hex key as ``key``."""
@@ -456,7 +456,7 @@ def test_the_plugin_s_account_endpoints_answer_as_it_parses_them(app, site, wsgi
     assert http.post(url + "verify-key", data=form).text == "valid", "still valid afterwards"
 
 
-def test_errors_carry_x_akismet_error_and_key_problems_an_alert(site, wsgi) -> None:  # noqa: ANN001
+def test_errors_carry_x_akismet_error_and_key_problems_an_alert(site, wsgi) -> None:
     """The plugin holds a comment for moderation on ``X-akismet-error`` and shows its admin
     ``X-akismet-alert-code``/``-msg`` until an answer comes without them."""
     url = "https://rest.akismet.com/1.1/comment-check"
@@ -477,7 +477,7 @@ def test_errors_carry_x_akismet_error_and_key_problems_an_alert(site, wsgi) -> N
     assert too_long.status_code >= 400 and too_long.headers["X-akismet-error"]
 
 
-def test_the_pypi_client_works_end_to_end_with_the_12_hex_key(app, site, wsgi) -> None:  # noqa: ANN001
+def test_the_pypi_client_works_end_to_end_with_the_12_hex_key(app, site, wsgi) -> None:
     """The ``akismet`` client from PyPI, configured with the site's Akismet key instead of its
     ``cg_`` key: verified, checks, feedback attached, usage and key-sites."""
     config = akismet.Config(key=site.akismet_key, url=BLOG)

@@ -18,7 +18,7 @@ BLOG = "https://blog.example"
 HEX12 = re.compile(r"[0-9a-f]{12}")
 
 
-def verify(app, form: dict[str, str], host: str = "rest.akismet.com") -> str:  # noqa: ANN001
+def verify(app, form: dict[str, str], host: str = "rest.akismet.com") -> str:
     response = app.test_client().post(
         "/1.1/verify-key", data={"blog": BLOG, **form}, headers={"Host": host}
     )
@@ -27,7 +27,7 @@ def verify(app, form: dict[str, str], host: str = "rest.akismet.com") -> str:  #
 
 def test_sites_create_prints_a_12_hex_akismet_key_that_works_wherever_akismet_s_goes(
     stack: Stack, app
-) -> None:  # noqa: ANN001
+) -> None:
     created = stack.cli_json("sites", "create", "blog", "--webhook-url", "http://127.0.0.1:9/h")
     key = created["akismet_key"]
     assert HEX12.fullmatch(key), key
@@ -54,7 +54,7 @@ def test_sites_create_prints_a_12_hex_akismet_key_that_works_wherever_akismet_s_
 )  # the CLI and the key check; no broker involved
 def test_rotate_akismet_key_keeps_the_old_one_for_the_overlap_and_show_tells(
     stack: Stack, app
-) -> None:  # noqa: ANN001
+) -> None:
     first = stack.cli_json("sites", "create", "blog", "--webhook-url", "http://127.0.0.1:9/h")
     second = stack.cli_json("sites", "rotate-akismet-key", "blog")
     assert HEX12.fullmatch(second["akismet_key"]) and second["akismet_key"] != first["akismet_key"]

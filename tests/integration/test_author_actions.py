@@ -20,7 +20,7 @@ pytestmark = pytest.mark.integration
 ANN = {"name": "Ann", "email": "ann@example.org", "ip": "203.0.113.9"}
 
 
-def post_and_decide(client, site, external_id: str, author: dict[str, Any]) -> dict[str, Any]:  # noqa: ANN001
+def post_and_decide(client, site, external_id: str, author: dict[str, Any]) -> dict[str, Any]:
     """The author's next comment, as the platform sends it, once the worker decided it."""
     body = {"external_id": external_id, "content": "Thanks, a thoughtful post.", "author": author}
     created = client.post("/v1/comments", json=body, headers=auth(site)).get_json()
@@ -37,7 +37,7 @@ def codes(comment: dict[str, Any]) -> list[str]:
 
 
 @pytest.mark.parametrize("stack", ["postgres-redis"], indirect=True)
-def test_author_actions_decide_the_authors_next_comment(app, client, make_site, worker) -> None:  # noqa: ANN001
+def test_author_actions_decide_the_authors_next_comment(app, client, make_site, worker) -> None:
     site = make_site()
     with session_scope(app.extensions["commentgate"].sessions) as session:
         # any spam score holds and none rejects: only a standing rejects, only trust approves
@@ -109,7 +109,7 @@ def test_author_actions_decide_the_authors_next_comment(app, client, make_site, 
 
 
 @pytest.mark.parametrize("stack", ["embedded"], indirect=True)
-def test_author_actions_answer_bad_input_with_json_errors(app, client, make_site) -> None:  # noqa: ANN001
+def test_author_actions_answer_bad_input_with_json_errors(app, client, make_site) -> None:
     site = make_site()
     ids = store_decided(app, site, [{"external_id": "a"}, {"external_id": "b", "ip": "10.1.1.1"}])
     headers = bearer(moderator_token(app, site))
@@ -143,7 +143,7 @@ def test_author_actions_answer_bad_input_with_json_errors(app, client, make_site
 @pytest.mark.parametrize("stack", ["embedded"], indirect=True)
 def test_page_author_actions_need_csrf_and_stay_on_the_moderators_site(
     app, client, make_site
-) -> None:  # noqa: ANN001
+) -> None:
     site, other = make_site(), make_site()
     ann = {"email": "ann@example.org"}
     mine = store_decided(app, site, [{"external_id": "m1", **ann}, {"external_id": "m2", **ann}])

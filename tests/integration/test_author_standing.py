@@ -19,7 +19,7 @@ pytestmark = pytest.mark.integration
 
 
 @pytest.mark.parametrize("stack", ["embedded"], indirect=True)
-def test_standing_is_set_audited_read_per_batch_and_cleared(app, make_site) -> None:  # noqa: ANN001
+def test_standing_is_set_audited_read_per_batch_and_cleared(app, make_site) -> None:
     site = make_site()
     ids = store_decided(
         app,

@@ -36,7 +36,7 @@ COMMENT = {
 }
 
 
-def post_json(client, path: str, body: Any, headers: dict[str, str]):  # noqa: ANN001, ANN201
+def post_json(client, path: str, body: Any, headers: dict[str, str]):
     """JSON as a client library sends it: lone surrogates escaped as ``\\ud800``."""
     headers = {**headers, "Content-Type": "application/json"}
     data = body if isinstance(body, str) else json.dumps(body)
@@ -76,7 +76,7 @@ FIELDS = [
 
 
 @UNSTORABLE
-def test_unstorable_text_in_any_comment_field_is_422(client, app, make_site, bad) -> None:  # noqa: ANN001
+def test_unstorable_text_in_any_comment_field_is_422(client, app, make_site, bad) -> None:
     site = make_site()
     for path in FIELDS:
         response = post_json(client, "/v1/comments", spoiled(COMMENT, path, bad), auth(site))
@@ -88,7 +88,7 @@ def test_unstorable_text_in_any_comment_field_is_422(client, app, make_site, bad
 
 
 @UNSTORABLE
-def test_unstorable_metadata_key_is_422(client, app, make_site, bad) -> None:  # noqa: ANN001
+def test_unstorable_metadata_key_is_422(client, app, make_site, bad) -> None:
     body = {**COMMENT, "metadata": {f"key{bad}": "value"}}
     response = post_json(client, "/v1/comments", body, auth(make_site()))
     assert response.status_code == 422
@@ -96,7 +96,7 @@ def test_unstorable_metadata_key_is_422(client, app, make_site, bad) -> None:  #
     assert count_rows(app, Comment) == 0
 
 
-def test_nul_in_the_path_or_query_is_422(client, app, make_site) -> None:  # noqa: ANN001
+def test_nul_in_the_path_or_query_is_422(client, app, make_site) -> None:
     site = make_site()
     moderator = moderator_headers(app, site)
     for path, headers in [
@@ -111,7 +111,7 @@ def test_nul_in_the_path_or_query_is_422(client, app, make_site) -> None:  # noq
 
 
 @UNSTORABLE
-def test_moderators_cannot_store_unstorable_text(client, app, make_site, bad) -> None:  # noqa: ANN001
+def test_moderators_cannot_store_unstorable_text(client, app, make_site, bad) -> None:
     site = make_site()
     moderator = moderator_headers(app, site)
     comment_id = post_json(client, "/v1/comments", COMMENT, auth(site)).get_json()["id"]
@@ -137,7 +137,7 @@ def test_moderators_cannot_store_unstorable_text(client, app, make_site, bad) ->
 @UNSTORABLE
 def test_perspective_refuses_unstorable_text_in_its_own_error_shape(
     client, app, make_site, bad
-) -> None:  # noqa: ANN001
+) -> None:
     site = make_site()
     analyze = f"/v1alpha1/comments:analyze?key={site.api_key}"
     body = {"comment": {"text": f"You are kind{bad}"}, "requestedAttributes": {"TOXICITY": {}}}
@@ -158,7 +158,7 @@ def test_perspective_refuses_unstorable_text_in_its_own_error_shape(
     assert count_rows(app, Comment) == count_rows(app, LabeledExample) == 0
 
 
-def test_akismet_refuses_nul_in_any_form_field(client, app, make_site) -> None:  # noqa: ANN001
+def test_akismet_refuses_nul_in_any_form_field(client, app, make_site) -> None:
     site = make_site()
     form = {"key": site.api_key, "blog": BLOG, "user_ip": "203.0.113.7", "comment_content": "Hi"}
     for path, extra in [
@@ -176,7 +176,7 @@ def test_akismet_refuses_nul_in_any_form_field(client, app, make_site) -> None: 
     assert count_rows(app, Comment) == count_rows(app, LabeledExample) == 0
 
 
-def test_moderator_page_refuses_nul_in_a_reason(client, app, make_site) -> None:  # noqa: ANN001
+def test_moderator_page_refuses_nul_in_a_reason(client, app, make_site) -> None:
     site = make_site()
     token = moderator_headers(app, site)["Authorization"].removeprefix("Bearer ")
     comment_id = post_json(client, "/v1/comments", COMMENT, auth(site)).get_json()["id"]
@@ -207,7 +207,7 @@ DEPTH = 20_000
 )
 def test_json_nested_20000_levels_is_400_on_every_json_endpoint(
     live_server, app, make_site, deep
-) -> None:  # noqa: ANN001
+) -> None:
     site = make_site()
     json_type = {"Content-Type": "application/json"}
     calls = [
@@ -226,7 +226,7 @@ def test_json_nested_20000_levels_is_400_on_every_json_endpoint(
     assert count_rows(app, Comment) == 0
 
 
-def test_numbers_json_does_not_have_are_400(client, app, make_site) -> None:  # noqa: ANN001
+def test_numbers_json_does_not_have_are_400(client, app, make_site) -> None:
     site = make_site()
     for number in ("NaN", "Infinity", "-Infinity", "1e400", "9" * 5000):
         body = '{"external_id": "n", "content": "numbers", "metadata": {"n": ' + number + "}}"
@@ -255,7 +255,7 @@ WRONG_TYPES = [
 ]
 
 
-def test_metadata_the_policy_reads_must_have_its_types(client, app, make_site) -> None:  # noqa: ANN001
+def test_metadata_the_policy_reads_must_have_its_types(client, app, make_site) -> None:
     site = make_site()
     for metadata in WRONG_TYPES:
         body = {"external_id": "m", "content": "Typed metadata.", "metadata": metadata}
@@ -265,7 +265,7 @@ def test_metadata_the_policy_reads_must_have_its_types(client, app, make_site) -
     assert count_rows(app, Comment) == 0
 
 
-def test_metadata_of_the_right_types_and_free_form_keys_are_kept(client, app, make_site) -> None:  # noqa: ANN001
+def test_metadata_of_the_right_types_and_free_form_keys_are_kept(client, app, make_site) -> None:
     site = make_site()
     metadata = {
         "honeypot_field_name": "website2",
@@ -283,7 +283,7 @@ def test_metadata_of_the_right_types_and_free_form_keys_are_kept(client, app, ma
     assert stored == {**metadata, "submit_seconds": 4.0}
 
 
-def test_moments_outside_the_years_utc_can_hold_are_422(client, app, make_site) -> None:  # noqa: ANN001
+def test_moments_outside_the_years_utc_can_hold_are_422(client, app, make_site) -> None:
     site = make_site()
     moderator = moderator_headers(app, site)
     for moment in ("0001-01-01T00:00:00+14:00", "9999-12-31T23:59:59-14:00"):
@@ -300,7 +300,7 @@ def test_moments_outside_the_years_utc_can_hold_are_422(client, app, make_site) 
 # --- one length limit ----------------------------------------------------------------------------
 
 
-def test_one_comment_length_limit_holds_on_every_endpoint(client, app, make_site) -> None:  # noqa: ANN001
+def test_one_comment_length_limit_holds_on_every_endpoint(client, app, make_site) -> None:
     site = make_site()
     longest, too_long = "word " * (MAX_CONTENT_CHARS // 5), "word " * 12_000
     assert len(longest) == MAX_CONTENT_CHARS and len(too_long) == 60_000
@@ -331,7 +331,7 @@ def test_one_comment_length_limit_holds_on_every_endpoint(client, app, make_site
 # --- Akismet's key-sites -------------------------------------------------------------------------
 
 
-def test_key_sites_answers_for_any_month_it_can_parse(client, make_site) -> None:  # noqa: ANN001
+def test_key_sites_answers_for_any_month_it_can_parse(client, make_site) -> None:
     site = make_site()
     for month in ("9999-12", "0001-01", "2024-02"):
         response = client.post("/1.2/key-sites", data={"key": site.api_key, "month": month})
@@ -343,7 +343,7 @@ def test_key_sites_answers_for_any_month_it_can_parse(client, make_site) -> None
         assert "\n" not in refused.headers["X-akismet-debug-help"]
 
 
-def test_a_honeypot_named_like_a_kept_key_keeps_key_sites_working(client, app, make_site) -> None:  # noqa: ANN001
+def test_a_honeypot_named_like_a_kept_key_keeps_key_sites_working(client, app, make_site) -> None:
     site, name = make_site(), "akismet"
     form = {
         "key": site.api_key,
@@ -361,7 +361,7 @@ def test_a_honeypot_named_like_a_kept_key_keeps_key_sites_working(client, app, m
     assert trapped.status_code == 200 and trapped.text == "true"
     assert "X-akismet-pro-tip" not in trapped.headers, "discarding is the site's opt-in"
 
-    def codes(response) -> set[str]:  # noqa: ANN001
+    def codes(response) -> set[str]:
         with session_scope(app.extensions["commentgate"].sessions) as session:
             comment = session.get(Comment, response.headers["X-akismet-guid"])
             return {reason["code"] for reason in comment.reasons}

@@ -13,7 +13,7 @@ from tests.conftest import BEFORE_STORAGE, auth
 pytestmark = pytest.mark.integration
 
 
-def test_resubmission_answers_200_with_the_same_comment(client, make_site) -> None:  # noqa: ANN001
+def test_resubmission_answers_200_with_the_same_comment(client, make_site) -> None:
     site = make_site()
     first = client.post(
         "/v1/comments", json={"external_id": "a", "content": "hi"}, headers=auth(site)
@@ -25,7 +25,7 @@ def test_resubmission_answers_200_with_the_same_comment(client, make_site) -> No
     assert again.get_json()["id"] == first.get_json()["id"]
 
 
-def test_twenty_concurrent_duplicates_make_one_comment(live_server, make_site, app) -> None:  # noqa: ANN001
+def test_twenty_concurrent_duplicates_make_one_comment(live_server, make_site, app) -> None:
     site = make_site()
     body = {"external_id": "dup-1", "content": "Posted twenty times at once by a retrying plugin."}
 
@@ -67,7 +67,7 @@ def test_twenty_concurrent_duplicates_make_one_comment(live_server, make_site, a
         ({"external_id": "x", "content": "hi", "surprise": True}, "surprise"),
     ],
 )
-def test_invalid_bodies_get_field_level_422(client, make_site, body, field) -> None:  # noqa: ANN001
+def test_invalid_bodies_get_field_level_422(client, make_site, body, field) -> None:
     response = client.post("/v1/comments", json=body, headers=auth(make_site()))
     assert response.status_code == 422
     error = response.get_json()["error"]
@@ -75,7 +75,7 @@ def test_invalid_bodies_get_field_level_422(client, make_site, body, field) -> N
     assert field in error["details"]
 
 
-def test_malformed_json_is_400_and_huge_body_is_413(client, make_site) -> None:  # noqa: ANN001
+def test_malformed_json_is_400_and_huge_body_is_413(client, make_site) -> None:
     headers = {**auth(make_site()), "Content-Type": "application/json"}
     bad = client.post("/v1/comments", data="{not json", headers=headers)
     assert bad.status_code == 400 and bad.get_json()["error"]["code"] == "bad_request"
@@ -95,7 +95,7 @@ def test_malformed_json_is_400_and_huge_body_is_413(client, make_site) -> None: 
         {"Authorization": "Bearer "},
     ],
 )
-def test_missing_or_wrong_key_is_401(client, headers) -> None:  # noqa: ANN001
+def test_missing_or_wrong_key_is_401(client, headers) -> None:
     response = client.post(
         "/v1/comments", json={"external_id": "x", "content": "hi"}, headers=headers
     )
@@ -104,7 +104,7 @@ def test_missing_or_wrong_key_is_401(client, headers) -> None:  # noqa: ANN001
     assert client.get("/v1/comments/abc", headers=headers).status_code == 401
 
 
-def test_sites_cannot_see_each_others_comments(client, make_site) -> None:  # noqa: ANN001
+def test_sites_cannot_see_each_others_comments(client, make_site) -> None:
     alice, bob = make_site(), make_site()
     created = client.post(
         "/v1/comments", json={"external_id": "same", "content": "alice's"}, headers=auth(alice)
@@ -118,7 +118,7 @@ def test_sites_cannot_see_each_others_comments(client, make_site) -> None:  # no
     assert other.status_code == 202 and other.get_json()["id"] != created["id"]
 
 
-def test_health_readiness_openapi_docs_and_metrics(client) -> None:  # noqa: ANN001
+def test_health_readiness_openapi_docs_and_metrics(client) -> None:
     assert client.get("/healthz").get_json() == {"status": "ok"}
     ready = client.get("/readyz").get_json()
     assert ready["status"] == "ready" and ready["checks"] == {"database": "ok", "broker": "ok"}

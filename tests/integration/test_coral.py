@@ -172,7 +172,7 @@ def burst(url: str) -> list[float]:
 @pytest.mark.parametrize("stack", ["postgres-redis"], indirect=True)
 def test_coral_client_gets_a_score_for_every_check_across_restart_idle_burst_and_promotion(
     coral_stack: Stack, coral_server: str, make_site_for
-) -> None:  # noqa: ANN001
+) -> None:
     site = make_site_for(coral_stack, "http://127.0.0.1:9/hook")
     url = coral_url(coral_server, site.api_key)
     coral = KeepAliveClient(coral_server, site.api_key)

@@ -29,7 +29,7 @@ POLICY = {"thresholds": SPAM_THRESHOLDS}
 ONE_BACK_END = pytest.mark.parametrize("stack", ["postgres-redis"], indirect=True)
 
 
-def decided(client, site, comment_id: str, decisions: int, app) -> dict[str, Any]:  # noqa: ANN001
+def decided(client, site, comment_id: str, decisions: int, app) -> dict[str, Any]:
     """The comment once its ``decisions``-th decision is recorded."""
 
     def done() -> dict[str, Any] | None:
@@ -41,7 +41,7 @@ def decided(client, site, comment_id: str, decisions: int, app) -> dict[str, Any
     return wait_for(done, timeout=15)
 
 
-def edit(client, site, comment_id: str, content: str) -> dict[str, Any]:  # noqa: ANN001
+def edit(client, site, comment_id: str, content: str) -> dict[str, Any]:
     response = client.patch(
         f"/v1/comments/{comment_id}", json={"content": content}, headers=auth(site)
     )
@@ -54,7 +54,7 @@ def edit(client, site, comment_id: str, content: str) -> dict[str, Any]:  # noqa
 @ONE_BACK_END
 def test_an_edit_is_decided_again_and_only_a_changed_action_is_sent(
     app, client, make_site, worker, webhook_receiver
-) -> None:  # noqa: ANN001
+) -> None:
     site = make_site(webhook_receiver.url)
     store_policy(app, site, POLICY)
     body = {"external_id": "c-1", "content": HAM, "post": {"id": "p-1"}}
@@ -111,7 +111,7 @@ def test_an_edit_is_decided_again_and_only_a_changed_action_is_sent(
         assert session.get(Comment, comment_id).content == SPAM + " Visit again!"
 
 
-def test_a_decision_on_the_text_before_an_edit_is_not_kept(app, client, make_site) -> None:  # noqa: ANN001
+def test_a_decision_on_the_text_before_an_edit_is_not_kept(app, client, make_site) -> None:
     """A worker that scored the old text while the edit came in loses: the new text's own
     decision (queued by the edit) is the one that counts."""
     site = make_site()
@@ -132,7 +132,7 @@ def test_a_decision_on_the_text_before_an_edit_is_not_kept(app, client, make_sit
     assert count_rows(app, Comment, Comment.id == comment_id, Comment.status == "pending") == 1
 
 
-def test_put_same_text_and_bad_edits(app, client, make_site) -> None:  # noqa: ANN001
+def test_put_same_text_and_bad_edits(app, client, make_site) -> None:
     site, other = make_site(), make_site()
     body = {"external_id": "c-2", "content": HAM}
     comment_id = client.post("/v1/comments", json=body, headers=auth(site)).get_json()["id"]
@@ -161,7 +161,7 @@ def test_put_same_text_and_bad_edits(app, client, make_site) -> None:  # noqa: A
     assert {"revisions", "edited_at"} <= set(schemas["CommentOut"]["properties"])
 
 
-def test_akismet_recheck_for_an_edit_decides_the_same_comment_again(app, client, make_site) -> None:  # noqa: ANN001
+def test_akismet_recheck_for_an_edit_decides_the_same_comment_again(app, client, make_site) -> None:
     site = make_site()
     store_policy(app, site, POLICY)
     form = {

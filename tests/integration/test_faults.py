@@ -33,7 +33,7 @@ def private_redis(tmp_path: Path) -> Iterator[RedisServer]:
     server.stop()
 
 
-def _post(base: str, site, external_id: str) -> requests.Response:  # noqa: ANN001
+def _post(base: str, site, external_id: str) -> requests.Response:
     return requests.post(
         f"{base}/v1/comments",
         json={"external_id": external_id, "content": f"Comment {external_id}, thanks."},
@@ -42,13 +42,13 @@ def _post(base: str, site, external_id: str) -> requests.Response:  # noqa: ANN0
     )
 
 
-def _delivered_ids(receiver) -> set[str]:  # noqa: ANN001
+def _delivered_ids(receiver) -> set[str]:
     return {json.loads(r["body"])["data"]["comment_id"] for r in receiver.delivered()}
 
 
 def test_redis_outage_under_load_loses_nothing(
     tmp_path, model_dir, postgres_url, private_redis, make_site_for, start_receiver
-) -> None:  # noqa: ANN001
+) -> None:
     stack = _make_stack(
         "redis-outage",
         tmp_path,
@@ -95,7 +95,7 @@ def test_redis_outage_under_load_loses_nothing(
 
 def test_postgres_restart_recovers_without_restarting_the_service(
     pg_stack, start_receiver, make_site_for
-) -> None:  # noqa: ANN001
+) -> None:
     receiver = start_receiver()
     site = make_site_for(pg_stack, receiver.url)
     server, base = serve(pg_stack)
@@ -125,7 +125,7 @@ def test_postgres_restart_recovers_without_restarting_the_service(
 
 def test_platform_down_for_long_is_dead_lettered_then_replayed(
     tmp_path, model_dir, start_receiver, make_site_for
-) -> None:  # noqa: ANN001
+) -> None:
     stack = _make_stack(
         "dead-letter",
         tmp_path,

@@ -26,7 +26,7 @@ from tests.support.stored import new_moderator
 pytestmark = pytest.mark.integration
 
 
-def decided_examples(app, site) -> None:  # noqa: ANN001
+def decided_examples(app, site) -> None:
     """Four moderator decisions, one of them given two days ago."""
     sessions = app.extensions["commentgate"].sessions
     choices = [
@@ -51,13 +51,13 @@ def decided_examples(app, site) -> None:  # noqa: ANN001
         )
 
 
-def export(stack, *args: str) -> dict:  # noqa: ANN001
+def export(stack, *args: str) -> dict:
     result = CliRunner().invoke(cli, ["feedback", "export", *args, "--json"], env=stack.env)
     assert result.exit_code == 0, result.output
     return json.loads(result.stdout)
 
 
-def test_export_writes_csv_and_jsonl_that_parse(app, stack, make_site, tmp_path: Path) -> None:  # noqa: ANN001
+def test_export_writes_csv_and_jsonl_that_parse(app, stack, make_site, tmp_path: Path) -> None:
     site = make_site()
     decided_examples(app, site)
     training = tmp_path / "training_data"
@@ -109,7 +109,7 @@ def test_export_writes_csv_and_jsonl_that_parse(app, stack, make_site, tmp_path:
 @pytest.mark.parametrize("stack", ["embedded"], indirect=True)
 def test_train_learns_from_exported_feedback_by_default(
     app, stack, make_site, tmp_path: Path
-) -> None:  # noqa: ANN001
+) -> None:
     site = make_site()
     decided_examples(app, site)
     training = tmp_path / "training_data"
@@ -141,7 +141,7 @@ def test_train_learns_from_exported_feedback_by_default(
 SHARED_TEXT = "Limited offer: replica watches at cheap-watch-shop.example, order today"
 
 
-def submit(client, site, verdict: str, text: str = SHARED_TEXT) -> None:  # noqa: ANN001
+def submit(client, site, verdict: str, text: str = SHARED_TEXT) -> None:
     """Akismet feedback for a text the site never had checked (so no comment is known)."""
     answer = client.post(
         f"/1.1/submit-{verdict}",
@@ -157,7 +157,7 @@ def submit(client, site, verdict: str, text: str = SHARED_TEXT) -> None:  # noqa
 
 def test_two_sites_labels_of_one_text_are_both_exported(
     app, client, stack, make_site, tmp_path: Path
-) -> None:  # noqa: ANN001
+) -> None:
     site_a, site_b = make_site(), make_site()
     submit(client, site_a, "spam")
     submit(client, site_b, "ham")
@@ -173,7 +173,7 @@ def test_two_sites_labels_of_one_text_are_both_exported(
 
 def test_a_sites_later_label_of_a_text_replaces_its_earlier_one(
     app, client, stack, make_site, tmp_path: Path
-) -> None:  # noqa: ANN001
+) -> None:
     site_a, site_b = make_site(), make_site()
     submit(client, site_a, "spam")
     submit(client, site_b, "spam")

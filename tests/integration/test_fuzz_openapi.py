@@ -32,7 +32,7 @@ SCHEMATHESIS = Path(sys.executable).with_name("schemathesis")
 HOOKS = REPO / "tests" / "support" / "fuzz_hooks.py"
 
 
-def test_openapi_fuzzing_finds_no_server_errors(live_server, app, worker, tmp_path) -> None:  # noqa: ANN001
+def test_openapi_fuzzing_finds_no_server_errors(live_server, app, worker, tmp_path) -> None:
     sessions = app.extensions["commentgate"].sessions
     with session_scope(sessions) as session:
         created = create_site(session, "fuzz", "http://127.0.0.1:9/hook", allow_private=True)

@@ -18,7 +18,7 @@ from workers.celery_app import QUEUE, SCORE_TASK
 pytestmark = pytest.mark.integration
 
 
-def _messages(celery) -> list[list[str]]:  # noqa: ANN001
+def _messages(celery) -> list[list[str]]:
     """The score messages waiting in the queue, as their lists of comment ids (taken off it)."""
     found = []
     with celery.connection_for_read() as connection:
@@ -37,7 +37,7 @@ def _messages(celery) -> list[list[str]]:  # noqa: ANN001
 
 def test_comments_posted_together_go_out_as_one_message_and_are_all_decided(
     app, client, make_site, stack
-) -> None:  # noqa: ANN001
+) -> None:
     site = make_site()
     headers = auth(site)
     celery = app.extensions["commentgate"].celery

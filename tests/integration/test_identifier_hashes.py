@@ -32,7 +32,7 @@ def plain(value: str) -> str:
     return hashlib.sha256(value.strip().lower().encode()).hexdigest()
 
 
-def post_and_read(stack: Stack, make_site_for, emails: list[str]) -> list[Comment]:  # noqa: ANN001
+def post_and_read(stack: Stack, make_site_for, emails: list[str]) -> list[Comment]:
     """Comments from the same IP with ``emails``, through the API served as in production."""
     site = make_site_for(stack, "http://127.0.0.1:9/h")
     process, base = serve(stack)
@@ -66,7 +66,7 @@ def post_and_read(stack: Stack, make_site_for, emails: list[str]) -> list[Commen
 )  # hashing happens before storage
 def test_hashed_pii_is_keyed_stable_and_differs_between_installations(
     stack: Stack, tmp_path: Path, model_dir: Path, make_site_for
-) -> None:  # noqa: ANN001
+) -> None:
     stack.env.update(HASHED)
     first, again = post_and_read(stack, make_site_for, [EMAIL, "jane@example.ORG"])
     assert first.author_ip != plain(IP) and len(first.author_ip) == 64

@@ -141,13 +141,13 @@ def not_json(value: Any) -> bool:
     return False
 
 
-def post_json(client, path: str, body: Any, headers: dict[str, str]):  # noqa: ANN001, ANN201
+def post_json(client, path: str, body: Any, headers: dict[str, str]):
     headers = {**headers, "Content-Type": JSON_TYPE}
     data = body if isinstance(body, str) else json.dumps(body)
     return client.post(path, data=data, headers=headers)
 
 
-def test_any_comment_is_refused_or_accepted_then_decided(client, app, make_site, worker) -> None:  # noqa: ANN001
+def test_any_comment_is_refused_or_accepted_then_decided(client, app, make_site, worker) -> None:
     site = make_site()
     accepted: set[str] = set()
 
@@ -182,7 +182,7 @@ def _processing_error(comment: Comment) -> bool:
     return any(r.get("code") == "processing_error" for r in comment.reasons or [])
 
 
-def test_any_nesting_on_any_json_endpoint_is_a_4xx(client, app, make_site) -> None:  # noqa: ANN001
+def test_any_nesting_on_any_json_endpoint_is_a_4xx(client, app, make_site) -> None:
     site = make_site()
     moderator = moderator_headers(app, site)
     endpoints = [
@@ -211,7 +211,7 @@ def test_any_nesting_on_any_json_endpoint_is_a_4xx(client, app, make_site) -> No
     send()
 
 
-def test_any_text_to_perspective_is_scored_or_refused(client, make_site) -> None:  # noqa: ANN001
+def test_any_text_to_perspective_is_scored_or_refused(client, make_site) -> None:
     site = make_site()
     analyze = f"/v1alpha1/comments:analyze?key={site.api_key}"
 
@@ -232,7 +232,7 @@ def test_any_text_to_perspective_is_scored_or_refused(client, make_site) -> None
     analyze_text()
 
 
-def test_any_akismet_form_gets_an_answer_or_a_4xx(client, app, make_site) -> None:  # noqa: ANN001
+def test_any_akismet_form_gets_an_answer_or_a_4xx(client, app, make_site) -> None:
     site = make_site()
     names = ["comment_content", "comment_author", "permalink", "guid", "month", "limit"]
     paths = ["/1.1/comment-check", "/1.1/submit-spam", "/1.1/submit-ham", "/1.2/key-sites"]
@@ -251,7 +251,7 @@ def test_any_akismet_form_gets_an_answer_or_a_4xx(client, app, make_site) -> Non
     check()
 
 
-def test_any_decision_is_made_or_refused(client, app, make_site) -> None:  # noqa: ANN001
+def test_any_decision_is_made_or_refused(client, app, make_site) -> None:
     site = make_site()
     moderator = moderator_headers(app, site)
 

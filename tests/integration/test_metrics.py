@@ -124,7 +124,7 @@ class Sent:
 
 def test_a_scrape_reports_what_the_pipeline_did(
     stack: Stack, make_site_for, start_receiver
-) -> None:  # noqa: ANN001
+) -> None:
     worker_port = free_port()
     stack.env.update(
         COMMENTGATE_METRICS_TOKEN=TOKEN,

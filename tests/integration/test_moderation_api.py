@@ -30,12 +30,12 @@ pytestmark = pytest.mark.integration
 QUEUE = "/v1/moderation/queue"
 
 
-def external_ids(response) -> list[str]:  # noqa: ANN001
+def external_ids(response) -> list[str]:
     assert response.status_code == 200, response.get_json()
     return [item["external_id"] for item in response.get_json()["items"]]
 
 
-def test_queue_filters_and_sorts(app, client, make_site) -> None:  # noqa: ANN001
+def test_queue_filters_and_sorts(app, client, make_site) -> None:
     site = make_site()
     store_decided(
         app,
@@ -95,7 +95,7 @@ def test_queue_filters_and_sorts(app, client, make_site) -> None:  # noqa: ANN00
 
 def test_queue_filters_by_whole_author_and_by_post_and_says_where_terms_matched(
     app, client, make_site
-) -> None:  # noqa: ANN001
+) -> None:
     site = make_site()
     suspect = {"code": "suspect_term", "term": "casino", "field": "content", "message": "held"}
     store_decided(
@@ -130,7 +130,7 @@ def test_queue_filters_by_whole_author_and_by_post_and_says_where_terms_matched(
     assert (mark["kind"], mark["code"], mark["term"]) == ("rule", "suspect_term", "casino")
 
 
-def test_cursor_pagination_is_complete_and_stable_under_inserts(app, client, make_site) -> None:  # noqa: ANN001
+def test_cursor_pagination_is_complete_and_stable_under_inserts(app, client, make_site) -> None:
     site = make_site()
     store_decided(
         app, site, [{"external_id": f"c{n}", "age": 100 - n, "spam": 0.5} for n in range(7)]
@@ -167,7 +167,7 @@ def test_cursor_pagination_is_complete_and_stable_under_inserts(app, client, mak
     assert client.get(QUEUE, query_string=other_sort, headers=headers).status_code == 422
 
 
-def test_score_sorts_page_one_by_one_with_unscored_comments_last(app, client, make_site) -> None:  # noqa: ANN001
+def test_score_sorts_page_one_by_one_with_unscored_comments_last(app, client, make_site) -> None:
     """The sort key is the database's copy of the score: a cursor taken from it lands exactly
     between comments whose scores no short decimal writes, and a comment without scores (an
     error hold) comes after every scored one."""
@@ -202,7 +202,7 @@ def test_score_sorts_page_one_by_one_with_unscored_comments_last(app, client, ma
     assert by_toxicity[0] == "toxic-only" and by_toxicity[-1] == "none"
 
 
-def test_moderators_see_and_decide_only_their_own_site(app, client, make_site) -> None:  # noqa: ANN001
+def test_moderators_see_and_decide_only_their_own_site(app, client, make_site) -> None:
     site_a, site_b = make_site(), make_site()
     [a_id] = store_decided(app, site_a, [{"external_id": "a"}])
     [b_id] = store_decided(app, site_b, [{"external_id": "b"}])
@@ -237,7 +237,7 @@ def test_moderators_see_and_decide_only_their_own_site(app, client, make_site) -
     assert revoked.get_json()["error"]["code"] == "unauthorized"
 
 
-def test_decision_updates_comment_keeps_history_labels_and_audit(app, client, make_site) -> None:  # noqa: ANN001
+def test_decision_updates_comment_keeps_history_labels_and_audit(app, client, make_site) -> None:
     site = make_site()
     reasons = [
         {"code": "spam_score", "message": "spam", "task": "spam"},
@@ -329,7 +329,7 @@ def test_decision_updates_comment_keeps_history_labels_and_audit(app, client, ma
     assert ids[0] in [item["id"] for item in queue["items"]]
 
 
-def test_bulk_decisions_are_all_or_nothing(app, client, make_site) -> None:  # noqa: ANN001
+def test_bulk_decisions_are_all_or_nothing(app, client, make_site) -> None:
     site = make_site()
     ids = store_decided(app, site, [{"external_id": f"b{n}", "spam": 0.9} for n in range(3)])
     headers = bearer(moderator_token(app, site))
@@ -385,7 +385,7 @@ def test_bulk_decisions_are_all_or_nothing(app, client, make_site) -> None:  # n
 
 def test_moderator_decision_reaches_the_platform_by_webhook(
     app, client, make_site, worker, webhook_receiver
-) -> None:  # noqa: ANN001
+) -> None:
     site = make_site(webhook_receiver.url)
     [comment_id] = store_decided(app, site, [{"external_id": "wp-77", "spam": 0.6}])
     headers = bearer(moderator_token(app, site))
@@ -434,7 +434,7 @@ def test_moderator_decision_reaches_the_platform_by_webhook(
     assert ("hold", "held") in [(d["action"], d["status"]) for d in data], "unapproved"
 
 
-def test_page_session_csrf_headers_and_site_isolation(app, client, make_site) -> None:  # noqa: ANN001
+def test_page_session_csrf_headers_and_site_isolation(app, client, make_site) -> None:
     site_a, site_b = make_site(), make_site()
     [a_id] = store_decided(app, site_a, [{"external_id": "mine", "content": "<b>bold</b> claim"}])
     [b_id] = store_decided(app, site_b, [{"external_id": "theirs"}])
@@ -490,7 +490,7 @@ def test_page_session_csrf_headers_and_site_isolation(app, client, make_site) ->
 
 def test_a_decision_on_a_stale_view_gets_409_with_the_current_decision(
     app, client, make_site
-) -> None:  # noqa: ANN001
+) -> None:
     site = make_site()
     [comment_id] = store_decided(app, site, [{"external_id": "s-1"}])
     ana = bearer(moderator_token(app, site, email="ana@example.org"))
@@ -524,7 +524,7 @@ def test_a_decision_on_a_stale_view_gets_409_with_the_current_decision(
     assert bad.status_code == 422
 
 
-def test_bulk_with_a_stale_comment_decides_nothing(app, client, make_site) -> None:  # noqa: ANN001
+def test_bulk_with_a_stale_comment_decides_nothing(app, client, make_site) -> None:
     site = make_site()
     ids = store_decided(app, site, [{"external_id": f"b-{i}"} for i in range(3)])
     token = bearer(moderator_token(app, site))

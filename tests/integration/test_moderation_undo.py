@@ -19,7 +19,7 @@ pytestmark = pytest.mark.integration
 JSON = {"Accept": "application/json"}
 
 
-def signed_in(client, token: str) -> str:  # noqa: ANN001
+def signed_in(client, token: str) -> str:
     """Sign the test client in; the page's CSRF token."""
     page = client.get("/moderate")
     csrf = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
@@ -28,7 +28,7 @@ def signed_in(client, token: str) -> str:  # noqa: ANN001
     return re.search(r'name="csrf-token" content="([^"]+)"', queue.text).group(1)
 
 
-def test_undo_restores_the_comment_and_sends_nothing_until_too_late(app, client, make_site) -> None:  # noqa: ANN001
+def test_undo_restores_the_comment_and_sends_nothing_until_too_late(app, client, make_site) -> None:
     site = make_site()
     sessions = app.extensions["commentgate"].sessions
     with session_scope(sessions) as session:
@@ -46,7 +46,7 @@ def test_undo_restores_the_comment_and_sends_nothing_until_too_late(app, client,
         assert response.status_code == 200, response.text
         return response.get_json()
 
-    def undo(decided: dict, token: str = csrf):  # noqa: ANN202
+    def undo(decided: dict, token: str = csrf):
         data = {"decision_id": decided["decision_id"], "csrf_token": token}
         return client.post(decided["undo_url"], data=data, headers=JSON)
 
@@ -95,7 +95,7 @@ def test_undo_restores_the_comment_and_sends_nothing_until_too_late(app, client,
         assert session.get(Comment, comment_id).status == "rejected"
 
 
-def test_a_bulk_decision_is_undone_all_or_nothing(app, client, make_site) -> None:  # noqa: ANN001
+def test_a_bulk_decision_is_undone_all_or_nothing(app, client, make_site) -> None:
     site = make_site()
     sessions = app.extensions["commentgate"].sessions
     rows = [{"external_id": f"b-{n}", "content": f"Comment {n}"} for n in range(3)]
@@ -115,7 +115,7 @@ def test_a_bulk_decision_is_undone_all_or_nothing(app, client, make_site) -> Non
         assert labels == [1, 1]
     assert bulk["counts"]["held"] == 1 and bulk["counts"]["rejected"] == 2
 
-    def undo(decisions: list[str]):  # noqa: ANN202
+    def undo(decisions: list[str]):
         data = {"decisions": decisions, "csrf_token": csrf}
         return client.post(bulk["undo_url"], data=data, headers=JSON)
 

@@ -23,7 +23,7 @@ FORM_CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 SIGN_IN_FORM = 'name="token"'
 
 
-def held_comment_and_token(app, site) -> tuple[str, str]:  # noqa: ANN001
+def held_comment_and_token(app, site) -> tuple[str, str]:
     """A held comment of the site and a moderator token for it."""
     with session_scope(app.extensions["commentgate"].sessions) as session:
         token = create_moderator(
@@ -55,7 +55,7 @@ def copy_of(browser: requests.Session) -> dict[str, str]:
 
 def test_a_cookie_copied_before_sign_out_is_refused_after_it(
     app, live_server: str, make_site
-) -> None:  # noqa: ANN001
+) -> None:
     comment_id, token = held_comment_and_token(app, make_site())
     browser, _ = sign_in(live_server, token)
     other_browser, _ = sign_in(live_server, token)
@@ -87,7 +87,7 @@ def test_a_cookie_copied_before_sign_out_is_refused_after_it(
     assert SIGN_IN_FORM in requests.get(f"{live_server}/moderate", headers=copied).text
 
 
-def test_the_session_cookie_has_the_pages_own_name(app, live_server: str, make_site) -> None:  # noqa: ANN001
+def test_the_session_cookie_has_the_pages_own_name(app, live_server: str, make_site) -> None:
     _, token = held_comment_and_token(app, make_site())
     browser, answer = sign_in(live_server, token)
     assert SESSION_COOKIE_NAME == "commentgate_session"

@@ -27,11 +27,11 @@ POISON = "This is the one sentence the model fails on."
 
 
 @pytest.fixture
-def site(make_site) -> NewSite:  # noqa: ANN001
+def site(make_site) -> NewSite:
     return make_site()
 
 
-def analyze(client, site: NewSite, body: dict[str, Any], **options: Any):  # noqa: ANN001, ANN201
+def analyze(client, site: NewSite, body: dict[str, Any], **options: Any):
     """POST the way Coral does: its endpoint setting + ``/comments:analyze`` + ``?key=``."""
     return client.post(f"/v1alpha1/comments:analyze?key={site.api_key}", json=body, **options)
 
@@ -68,7 +68,7 @@ def probability(score: dict[str, Any]) -> float:
     return score["value"]
 
 
-def test_documented_request_gets_documented_response(client, app, site) -> None:  # noqa: ANN001
+def test_documented_request_gets_documented_response(client, app, site) -> None:
     body = {
         "comment": {"text": DOCUMENTED},
         "languages": ["en"],
@@ -95,13 +95,13 @@ def test_documented_request_gets_documented_response(client, app, site) -> None:
         "&#" + "0" * 5000 + "65; is an A",  # as many, but leading zeros: a small code point
     ],
 )
-def test_character_references_of_any_length_are_scored(client, site, text: str) -> None:  # noqa: ANN001
+def test_character_references_of_any_length_are_scored(client, site, text: str) -> None:
     response = analyze(client, site, coral_analyze(text))
     assert response.status_code == 200, response.get_json()
     probability(response.get_json()["attributeScores"]["TOXICITY"]["summaryScore"])
 
 
-def test_span_annotations_score_each_sentence(client, site) -> None:  # noqa: ANN001
+def test_span_annotations_score_each_sentence(client, site) -> None:
     body = {
         "comment": {"text": DOCUMENTED},
         "requestedAttributes": {"TOXICITY": {"scoreType": "PROBABILITY"}, "SPAM": {}},
@@ -117,7 +117,7 @@ def test_span_annotations_score_each_sentence(client, site) -> None:  # noqa: AN
         probability(answer["attributeScores"][name]["summaryScore"])
 
 
-def test_coral_talk_analyze_with_do_not_store_stores_nothing(client, app, site) -> None:  # noqa: ANN001
+def test_coral_talk_analyze_with_do_not_store_stores_nothing(client, app, site) -> None:
     toxic = analyze(client, site, coral_analyze(TOXIC)).get_json()
     clean = analyze(client, site, coral_analyze(CLEAN)).get_json()
     # What Coral reads: result.data.attributeScores[model].summaryScore.value
@@ -129,7 +129,7 @@ def test_coral_talk_analyze_with_do_not_store_stores_nothing(client, app, site) 
 
 def test_coral_talk_suggestscore_keeps_a_label_against_the_analyzed_comment(
     client, app, site
-) -> None:  # noqa: ANN001
+) -> None:
     analyze(client, site, coral_analyze(TOXIC, do_not_store=False))
     [comment] = rows_of(app, Comment, Comment.site_id == site.site.id)
     response = client.post(
@@ -152,7 +152,7 @@ def test_coral_talk_suggestscore_keeps_a_label_against_the_analyzed_comment(
     assert [x.comment_id for x in labels] == [comment.id, None]
 
 
-def test_a_rejection_is_no_toxicity_label_unless_the_site_says_so(client, app, site) -> None:  # noqa: ANN001
+def test_a_rejection_is_no_toxicity_label_unless_the_site_says_so(client, app, site) -> None:
     spam = "Buy cheap watches at my shop, best prices on the whole internet."
     suggest = f"/v1alpha1/comments:suggestscore?key={site.api_key}"
     client.post(suggest, json=coral_suggest(spam, "c-1", "DELETED"))
@@ -176,7 +176,7 @@ def id_of(row: Any) -> int:
     return row.id
 
 
-def test_documented_suggestscore_example(client, app, site) -> None:  # noqa: ANN001
+def test_documented_suggestscore_example(client, app, site) -> None:
     body = {
         "comment": {
             "text": "I guess it comes down a simple choice: Get busy living, or get busy dying."
@@ -191,7 +191,7 @@ def test_documented_suggestscore_example(client, app, site) -> None:  # noqa: AN
     assert (label.task, label.label) == ("moderation", 0)
 
 
-def test_client_token_makes_a_resent_request_idempotent(client, app, site) -> None:  # noqa: ANN001
+def test_client_token_makes_a_resent_request_idempotent(client, app, site) -> None:
     body = {**coral_analyze(CLEAN, do_not_store=False), "clientToken": "comment:c-9"}
     first = analyze(client, site, body).get_json()
     again = analyze(client, site, body).get_json()
@@ -199,7 +199,7 @@ def test_client_token_makes_a_resent_request_idempotent(client, app, site) -> No
     assert count_rows(app, Comment) == 1
 
 
-def test_score_threshold_leaves_out_low_scores(client, site) -> None:  # noqa: ANN001
+def test_score_threshold_leaves_out_low_scores(client, site) -> None:
     body = {
         "comment": {"text": CLEAN},
         "requestedAttributes": {"TOXICITY": {"scoreThreshold": 0.99}, "SPAM": {}},
@@ -209,7 +209,7 @@ def test_score_threshold_leaves_out_low_scores(client, site) -> None:  # noqa: A
     assert set(answer["attributeScores"]) == {"SPAM"}
 
 
-def google_error(response, code: int, status: str) -> dict[str, Any]:  # noqa: ANN001
+def google_error(response, code: int, status: str) -> dict[str, Any]:
     assert response.status_code == code
     error = response.get_json()["error"]
     assert (error["code"], error["status"]) == (code, status)
@@ -217,7 +217,7 @@ def google_error(response, code: int, status: str) -> dict[str, Any]:  # noqa: A
     return error
 
 
-def test_unknown_and_unsupported_attributes_get_errors_that_name_them(client, app, site) -> None:  # noqa: ANN001
+def test_unknown_and_unsupported_attributes_get_errors_that_name_them(client, app, site) -> None:
     # The documented example also asks for UNSUBSTANTIAL, an attribute Perspective has retired.
     body = {
         "comment": {"text": DOCUMENTED},
@@ -241,7 +241,7 @@ def test_unknown_and_unsupported_attributes_get_errors_that_name_them(client, ap
 
 def test_severe_toxicity_and_threat_are_derived_from_toxicity_at_a_stricter_calibration(
     client, site
-) -> None:  # noqa: ANN001
+) -> None:
     scores = {}
     for text in (CLEAN, TOXIC):
         body = {
@@ -261,7 +261,7 @@ def test_severe_toxicity_and_threat_are_derived_from_toxicity_at_a_stricter_cali
 @pytest.mark.parametrize("language", ["es", "fr", "de", "pt", "pt-BR"])
 def test_other_languages_are_scored_and_marked_out_of_domain_by_default(
     client, app, site, language: str
-) -> None:  # noqa: ANN001
+) -> None:
     body = {**coral_analyze("Eres un idiota inútil.", do_not_store=False), "languages": [language]}
     response = analyze(client, site, body)
     assert response.status_code == 200
@@ -277,7 +277,7 @@ def test_other_languages_are_scored_and_marked_out_of_domain_by_default(
     assert "X-CommentGate-Out-Of-Domain-Languages" not in english.headers
 
 
-def test_a_site_may_reject_other_languages_with_perspectives_error(client, app, site) -> None:  # noqa: ANN001
+def test_a_site_may_reject_other_languages_with_perspectives_error(client, app, site) -> None:
     set_policy(app, site, perspective_languages="reject")
     german = {**coral_analyze("Das ist ein Kommentar."), "languages": ["de"]}
     error = google_error(analyze(client, site, german), 400, "INVALID_ARGUMENT")
@@ -288,7 +288,7 @@ def test_a_site_may_reject_other_languages_with_perspectives_error(client, app, 
     assert analyze(client, site, coral_analyze(CLEAN)).status_code == 200
 
 
-def set_policy(app, site: NewSite, **settings: Any) -> None:  # noqa: ANN001
+def set_policy(app, site: NewSite, **settings: Any) -> None:
     with session_scope(app.extensions["commentgate"].sessions) as session:
         stored = session.get(Site, site.site.id)
         stored.policy = {**(stored.policy or {}), **settings}
@@ -310,12 +310,12 @@ TOXICITY = {"TOXICITY": {}}
         ({"comment": {"text": "hi"}, "requestedAttributes": TOXICITY, "languages": "en"}, "list"),
     ],
 )
-def test_invalid_requests_get_400_in_googles_shape(client, site, body, message) -> None:  # noqa: ANN001
+def test_invalid_requests_get_400_in_googles_shape(client, site, body, message) -> None:
     error = google_error(analyze(client, site, body), 400, "INVALID_ARGUMENT")
     assert message in error["message"]
 
 
-def test_keys(client, site) -> None:  # noqa: ANN001
+def test_keys(client, site) -> None:
     body = coral_analyze(CLEAN)
     missing = client.post("/v1alpha1/comments:analyze", json=body)
     google_error(missing, 403, "PERMISSION_DENIED")
@@ -329,14 +329,14 @@ def test_keys(client, site) -> None:  # noqa: ANN001
 
 
 @pytest.fixture
-def failing_model(app) -> FailsOn:  # noqa: ANN001
+def failing_model(app) -> FailsOn:
     """The active model, given a bug for one text: the API process scores with it."""
     return serve_failing(app, POISON)
 
 
 def test_a_comment_the_model_fails_on_is_a_clear_error_and_kept_for_a_moderator(
     client, app, site, failing_model
-) -> None:  # noqa: ANN001
+) -> None:
     response = analyze(client, site, coral_analyze(POISON, do_not_store=False))
     error = google_error(response, 400, "INVALID_ARGUMENT")
     assert "could not score" in error["message"]
@@ -347,7 +347,7 @@ def test_a_comment_the_model_fails_on_is_a_clear_error_and_kept_for_a_moderator(
 
 def test_a_sentence_the_model_fails_on_leaves_out_only_its_span(
     client, site, failing_model
-) -> None:  # noqa: ANN001
+) -> None:
     text = f"{CLEAN} {POISON}"
     body = {"comment": {"text": text}, "requestedAttributes": {"TOXICITY": {}}}
     answer = analyze(client, site, {**body, "spanAnnotations": True}).get_json()
@@ -356,7 +356,7 @@ def test_a_sentence_the_model_fails_on_leaves_out_only_its_span(
     probability(answer["attributeScores"]["TOXICITY"]["summaryScore"])
 
 
-def test_policy_of_the_site_decides_the_stored_comment(client, app, site) -> None:  # noqa: ANN001
+def test_policy_of_the_site_decides_the_stored_comment(client, app, site) -> None:
     with session_scope(app.extensions["commentgate"].sessions) as session:
         session.get(Site, site.site.id).policy = {
             "thresholds": {
@@ -370,7 +370,7 @@ def test_policy_of_the_site_decides_the_stored_comment(client, app, site) -> Non
     assert "toxicity_score" in {r["code"] for r in comment.reasons}
 
 
-def test_the_perspective_endpoint_takes_the_per_key_compat_limit(stack) -> None:  # noqa: ANN001
+def test_the_perspective_endpoint_takes_the_per_key_compat_limit(stack) -> None:
     """A busy site's synchronous checks are a burst: the compat limit (default 100/second per
     key) applies, not the general one, and a key over it hears 429 in Google's shape."""
     stack.env["COMMENTGATE_RATE_LIMITS"] = "5/minute"
@@ -391,7 +391,7 @@ def test_the_perspective_endpoint_takes_the_per_key_compat_limit(stack) -> None:
         app.extensions["commentgate"].engine.dispose()
 
 
-def busy_site(app) -> NewSite:  # noqa: ANN001
+def busy_site(app) -> NewSite:
     state = app.extensions["commentgate"]
     with session_scope(state.sessions) as session:
         return create_site(

@@ -23,7 +23,7 @@ pytestmark = pytest.mark.integration
 
 def test_comment_is_decided_and_signed_webhook_verifies(
     client, make_site, worker, webhook_receiver
-) -> None:  # noqa: ANN001
+) -> None:
     site = make_site(webhook_receiver.url)
     started = time.monotonic()
     response = submit(
@@ -37,7 +37,7 @@ def test_comment_is_decided_and_signed_webhook_verifies(
     created = response.get_json()
     assert created["status"] == "pending" and created["external_id"] == "c-1"
 
-    def decided():  # noqa: ANN202
+    def decided():
         body = client.get(f"/v1/comments/{created['id']}", headers=auth(site)).get_json()
         return body if body["status"] != "pending" else None
 
@@ -62,7 +62,7 @@ def test_comment_is_decided_and_signed_webhook_verifies(
 
 def test_failing_receiver_gets_event_later_and_attempts_are_recorded(
     app, client, make_site, worker, start_receiver
-) -> None:  # noqa: ANN001
+) -> None:
     receiver = start_receiver("--fail-first", "2")
     site = make_site(receiver.url)
     comment_id = submit(client, site, "flaky-1").get_json()["id"]
@@ -75,7 +75,7 @@ def test_failing_receiver_gets_event_later_and_attempts_are_recorded(
 
     sessions = app.extensions["commentgate"].sessions
 
-    def recorded():  # noqa: ANN202
+    def recorded():
         with session_scope(sessions) as session:
             delivery = session.scalar(
                 select(WebhookDelivery).where(WebhookDelivery.comment_id == comment_id)
@@ -96,7 +96,7 @@ def test_failing_receiver_gets_event_later_and_attempts_are_recorded(
 
 def test_worker_killed_holding_tasks_loses_nothing(
     stack, client, make_site, start_receiver
-) -> None:  # noqa: ANN001
+) -> None:
     """SIGKILL a worker while it holds tasks (a slow platform keeps it busy); a new one finishes."""
     slow = start_receiver("--delay", "30")
     site = make_site(slow.url)

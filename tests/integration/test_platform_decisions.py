@@ -17,7 +17,7 @@ from tests.support.stored import store_decided
 pytestmark = pytest.mark.integration
 
 
-def test_platform_decision_is_a_moderators_decision(app, client, make_site) -> None:  # noqa: ANN001
+def test_platform_decision_is_a_moderators_decision(app, client, make_site) -> None:
     site, other = make_site(), make_site()
     [comment_id] = store_decided(app, site, [{"external_id": "17", "spam": 0.7, "toxicity": 0.1}])
     url = f"/v1/comments/{comment_id}/decision"

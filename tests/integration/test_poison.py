@@ -25,7 +25,7 @@ pytestmark = pytest.mark.integration
 POISON = {"honeypot_field_name": ["website", "email"]}
 
 
-def store_unchecked(app, site: NewSite, metadata: dict[str, Any]) -> str:  # noqa: ANN001
+def store_unchecked(app, site: NewSite, metadata: dict[str, Any]) -> str:
     """Store a comment without the API's checks; returns its id."""
     data = {"external_id": uuid.uuid4().hex, "content": "Old comment.", "metadata": metadata}
     with session_scope(app.extensions["commentgate"].sessions) as session:
@@ -35,12 +35,12 @@ def store_unchecked(app, site: NewSite, metadata: dict[str, Any]) -> str:  # noq
     return comment_id
 
 
-def comment(app, comment_id: str) -> Comment:  # noqa: ANN001
+def comment(app, comment_id: str) -> Comment:
     with session_scope(app.extensions["commentgate"].sessions) as session:
         return session.get(Comment, comment_id)
 
 
-def test_the_api_refuses_metadata_the_policy_cannot_read(client, app, make_site) -> None:  # noqa: ANN001
+def test_the_api_refuses_metadata_the_policy_cannot_read(client, app, make_site) -> None:
     body = {"external_id": "p-1", "content": "Hello.", "metadata": POISON}
     response = client.post("/v1/comments", json=body, headers=auth(make_site()))
     assert response.status_code == 422
@@ -49,7 +49,7 @@ def test_the_api_refuses_metadata_the_policy_cannot_read(client, app, make_site)
 
 def test_a_poisoned_comment_is_held_and_another_sites_batch_is_decided(
     stack, client, app, make_site, start_receiver
-) -> None:  # noqa: ANN001
+) -> None:
     hook_a, hook_b = start_receiver(), start_receiver()
     site_a, site_b = make_site(hook_a.url), make_site(hook_b.url)
     poison = store_unchecked(app, site_a, POISON)
@@ -81,7 +81,7 @@ def test_a_poisoned_comment_is_held_and_another_sites_batch_is_decided(
     assert (data["action"], [r["code"] for r in data["reasons"]]) == ("hold", ["processing_error"])
 
 
-def test_each_failed_attempt_counts_and_the_third_holds(app, make_site) -> None:  # noqa: ANN001
+def test_each_failed_attempt_counts_and_the_third_holds(app, make_site) -> None:
     from service.decisions.pipeline import MAX_DECIDE_ATTEMPTS, decide_pending
 
     site = make_site()

@@ -42,7 +42,7 @@ PERMISSIVE = {
 FLOOD_TEXT = "Amazing deals on replica watches in our shop today, the best prices guaranteed!"
 
 
-def test_a_comment_the_model_fails_on_is_held_and_its_batch_is_decided(app, make_site) -> None:  # noqa: ANN001
+def test_a_comment_the_model_fails_on_is_held_and_its_batch_is_decided(app, make_site) -> None:
     site = make_site()
     poison = "the one text the model fails on"
     ids = [
@@ -59,7 +59,7 @@ def test_a_comment_the_model_fails_on_is_held_and_its_batch_is_decided(app, make
 # --- rules on stored history -----------------------------------------------------------------
 
 
-def test_trusted_author_mid_spam_is_approved_and_others_are_held(app, make_site) -> None:  # noqa: ANN001
+def test_trusted_author_mid_spam_is_approved_and_others_are_held(app, make_site) -> None:
     site = make_site()
     for i in range(2):
         earlier = store_and_decide(
@@ -88,7 +88,7 @@ def test_trusted_author_mid_spam_is_approved_and_others_are_held(app, make_site)
     assert elsewhere.status == "held", "reputation is per site"
 
 
-def test_recent_rejection_holds_the_authors_next_comment(app, make_site) -> None:  # noqa: ANN001
+def test_recent_rejection_holds_the_authors_next_comment(app, make_site) -> None:
     site = make_site()
     assert (
         store_and_decide(app, site, "spam spam", spam=0.99, ip="198.51.100.4").status == "rejected"
@@ -107,7 +107,7 @@ def test_recent_rejection_holds_the_authors_next_comment(app, make_site) -> None
     )
 
 
-def test_burst_from_one_ip_is_held(app, make_site) -> None:  # noqa: ANN001
+def test_burst_from_one_ip_is_held(app, make_site) -> None:
     site = make_site()
     store_policy(app, site, {"reputation": {"enabled": False}})
     statuses = [
@@ -120,7 +120,7 @@ def test_burst_from_one_ip_is_held(app, make_site) -> None:  # noqa: ANN001
     assert burst and burst[0]["by"] == "ip" and burst[0]["count"] == 7
 
 
-def test_flood_of_copies_across_posts_and_sites_is_held_after_the_first_few(app, make_site) -> None:  # noqa: ANN001
+def test_flood_of_copies_across_posts_and_sites_is_held_after_the_first_few(app, make_site) -> None:
     first, second = make_site(), make_site()
     decided = [store_and_decide(app, (first, second)[i % 2], FLOOD_TEXT) for i in range(20)]
     assert [c.status for c in decided] == ["approved"] * 3 + ["held"] * 17
@@ -140,7 +140,7 @@ def copy_numbers(reason: dict[str, Any]) -> set[Any]:
     return {v for v in reason.values() if isinstance(v, int | float)} | figures
 
 
-def test_a_site_is_not_shown_how_often_another_site_received_a_text(app, client, make_site) -> None:  # noqa: ANN001
+def test_a_site_is_not_shown_how_often_another_site_received_a_text(app, client, make_site) -> None:
     site_a, site_b = make_site(), make_site()
     for _ in range(7):
         store_and_decide(app, site_a, FLOOD_TEXT)
@@ -173,7 +173,7 @@ def test_a_site_is_not_shown_how_often_another_site_received_a_text(app, client,
     assert not copy_numbers(reason) & {5, "5", 4, "4"}, reason
 
 
-def test_near_copies_count_as_a_flood(app, make_site) -> None:  # noqa: ANN001
+def test_near_copies_count_as_a_flood(app, make_site) -> None:
     site = make_site()
     names = ["Anna", "Bert", "Carl", "Dora", "Emil", "Fritz"]
     decided = [
@@ -191,7 +191,7 @@ def test_near_copies_count_as_a_flood(app, make_site) -> None:  # noqa: ANN001
     assert unrelated.status == "approved"
 
 
-def test_ingest_stores_the_fingerprint(app, client, make_site) -> None:  # noqa: ANN001
+def test_ingest_stores_the_fingerprint(app, client, make_site) -> None:
     site = make_site()
     body = {"external_id": "fp-1", "content": "Great  POST, visit c\u0430sino!"}
     created = client.post("/v1/comments", json=body, headers=auth(site)).get_json()
@@ -203,7 +203,7 @@ def test_ingest_stores_the_fingerprint(app, client, make_site) -> None:  # noqa:
 # --- the admin API ---------------------------------------------------------------------------
 
 
-def test_policy_api_needs_an_admin_of_the_site(app, client, make_site) -> None:  # noqa: ANN001
+def test_policy_api_needs_an_admin_of_the_site(app, client, make_site) -> None:
     site, other = make_site(), make_site()
     url = f"/v1/sites/{site.site.id}/policy"
     assert client.get(url).status_code == 401
@@ -218,7 +218,7 @@ def test_policy_api_needs_an_admin_of_the_site(app, client, make_site) -> None: 
         assert session.get(Site, site.site.id).policy == {}
 
 
-def test_policy_api_reads_replaces_and_patches(app, client, make_site) -> None:  # noqa: ANN001
+def test_policy_api_reads_replaces_and_patches(app, client, make_site) -> None:
     site = make_site()
     admin = moderator_headers(app, site)
     url = f"/v1/sites/{site.site.id}/policy"
@@ -271,7 +271,7 @@ def test_policy_api_reads_replaces_and_patches(app, client, make_site) -> None: 
         {"max_links": -1},
     ],
 )
-def test_invalid_policies_are_422(app, client, make_site, body: dict[str, Any]) -> None:  # noqa: ANN001
+def test_invalid_policies_are_422(app, client, make_site, body: dict[str, Any]) -> None:
     site = make_site()
     response = client.put(
         f"/v1/sites/{site.site.id}/policy", json=body, headers=moderator_headers(app, site)
@@ -281,7 +281,7 @@ def test_invalid_policies_are_422(app, client, make_site, body: dict[str, Any]) 
     assert error["code"] == "validation_error" and error["details"]
 
 
-def test_patch_is_checked_against_the_stored_policy(app, client, make_site) -> None:  # noqa: ANN001
+def test_patch_is_checked_against_the_stored_policy(app, client, make_site) -> None:
     site = make_site()
     admin = moderator_headers(app, site)
     url = f"/v1/sites/{site.site.id}/policy"
@@ -300,7 +300,7 @@ def test_patch_is_checked_against_the_stored_policy(app, client, make_site) -> N
 
 def test_policy_change_applies_to_the_next_comment_without_restart(
     app, client, make_site, worker
-) -> None:  # noqa: ANN001
+) -> None:
     site, other = make_site(), make_site()
     for each in (site, other):
         response = client.put(
@@ -342,7 +342,7 @@ def test_policy_change_applies_to_the_next_comment_without_restart(
 # --- the command -----------------------------------------------------------------------------
 
 
-def test_sites_policy_command_shows_and_sets(stack, app, make_site) -> None:  # noqa: ANN001
+def test_sites_policy_command_shows_and_sets(stack, app, make_site) -> None:
     site = make_site()
     runner = CliRunner()
     name = site.site.name
@@ -378,7 +378,7 @@ def test_sites_policy_command_shows_and_sets(stack, app, make_site) -> None:  # 
     assert bad.exit_code != 0 and "action" in bad.output
 
 
-def test_every_decision_has_a_reason_approvals_included(app, make_site) -> None:  # noqa: ANN001
+def test_every_decision_has_a_reason_approvals_included(app, make_site) -> None:
     site = make_site()
     plain = store_and_decide(app, site, "Thanks, this helped.")
     assert (plain.status, reason_codes(plain)) == ("approved", ["below_thresholds"])

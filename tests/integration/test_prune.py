@@ -14,7 +14,7 @@ from service.models import Comment, CommentBand, new_id, utcnow
 pytestmark = pytest.mark.integration
 
 
-def test_prune_drops_only_bands_past_the_longest_window(app, make_site) -> None:  # noqa: ANN001
+def test_prune_drops_only_bands_past_the_longest_window(app, make_site) -> None:
     site = make_site()
     now = utcnow()
     sessions = app.extensions["commentgate"].sessions

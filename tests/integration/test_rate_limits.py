@@ -69,7 +69,7 @@ def post_comment(client: FlaskClient, site: NewSite, number: int) -> int:
     return client.post("/v1/comments", json=body, headers=headers).status_code
 
 
-def test_made_up_keys_count_against_their_address(limited, make_site_for, stack) -> None:  # noqa: ANN001
+def test_made_up_keys_count_against_their_address(limited, make_site_for, stack) -> None:
     app = limited()
     client = app.test_client()
     for kind in KINDS:
@@ -81,7 +81,7 @@ def test_made_up_keys_count_against_their_address(limited, make_site_for, stack)
     assert post_comment(client, site, 0) == 202, "a real site from the same address has its own"
 
 
-def test_each_site_and_moderator_has_a_budget_of_its_own(limited, make_site_for, stack) -> None:  # noqa: ANN001
+def test_each_site_and_moderator_has_a_budget_of_its_own(limited, make_site_for, stack) -> None:
     app = limited()
     client = app.test_client()
     noisy, quiet = (make_site_for(stack, "http://127.0.0.1:9/h") for _ in range(2))
@@ -98,7 +98,7 @@ def test_each_site_and_moderator_has_a_budget_of_its_own(limited, make_site_for,
     assert queue(tokens[1]) == 200, "each moderator has a budget of their own"
 
 
-def test_behind_a_trusted_proxy_forwarded_clients_have_their_own_budget(limited) -> None:  # noqa: ANN001
+def test_behind_a_trusted_proxy_forwarded_clients_have_their_own_budget(limited) -> None:
     client = limited(COMMENTGATE_TRUSTED_PROXIES="1").test_client()
 
     def from_client(address: str, number: int) -> int:
@@ -110,7 +110,7 @@ def test_behind_a_trusted_proxy_forwarded_clients_have_their_own_budget(limited)
     assert from_client("198.51.100.2", 0) != 429, "another client behind the same proxy"
 
 
-def test_without_trusted_proxies_forwarded_for_is_ignored(limited) -> None:  # noqa: ANN001
+def test_without_trusted_proxies_forwarded_for_is_ignored(limited) -> None:
     client = limited(COMMENTGATE_TRUSTED_PROXIES="0").test_client()
     codes = [
         made_up_key_request(
@@ -126,7 +126,7 @@ def test_without_trusted_proxies_forwarded_for_is_ignored(limited) -> None:  # n
 
 def test_the_served_api_limits_forwarded_clients_across_processes(
     pg_stack: Stack, make_site_for
-) -> None:  # noqa: ANN001
+) -> None:
     """gunicorn with two processes and the limits in Redis, reached through one proxy hop."""
     pg_stack.env.update(COMMENTGATE_RATE_LIMITS=f"{LIMIT}/minute", COMMENTGATE_TRUSTED_PROXIES="1")
     process, base = serve(pg_stack)

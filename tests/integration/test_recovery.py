@@ -28,14 +28,14 @@ pytestmark = pytest.mark.integration
 WITHIN_SECONDS = 12.0
 
 
-def status_of(app, comment_id: str) -> str:  # noqa: ANN001
+def status_of(app, comment_id: str) -> str:
     with session_scope(app.extensions["commentgate"].sessions) as session:
         return session.get(Comment, comment_id).status
 
 
 def test_a_pending_comment_no_message_names_is_decided_by_a_worker_alone(
     app, stack: Stack, make_site
-) -> None:  # noqa: ANN001
+) -> None:
     """Stored but never published (the API's publish was lost): only the sweep can find it."""
     site: NewSite = make_site()
     comment_id = store_comment(app, site, "A comment whose queue message was lost.")
@@ -51,7 +51,7 @@ def test_a_pending_comment_no_message_names_is_decided_by_a_worker_alone(
 
 def test_a_killed_workers_comments_are_decided_by_the_next_worker_alone(
     app, client, stack: Stack, make_site, start_receiver
-) -> None:  # noqa: ANN001
+) -> None:
     """SIGKILL a worker holding messages (on Redis they would wait an hour to come back); a
     worker started after it, without any scheduler, decides and delivers everything."""
     slow = start_receiver("--delay", "30")
@@ -81,7 +81,7 @@ def test_a_killed_workers_comments_are_decided_by_the_next_worker_alone(
     assert {status_of(app, comment_id) for comment_id in ids} <= {"approved", "held", "rejected"}
 
 
-def test_one_lease_holder_at_a_time(app) -> None:  # noqa: ANN001
+def test_one_lease_holder_at_a_time(app) -> None:
     """Workers all publish the sweep; the lease lets one of them do it per period."""
     now = utcnow()
     sessions = app.extensions["commentgate"].sessions

@@ -17,7 +17,7 @@ from tests.conftest import Stack, auth, wait_for
 pytestmark = pytest.mark.integration
 
 
-def delivered(client, site, receiver, external_id: str) -> dict:  # noqa: ANN001
+def delivered(client, site, receiver, external_id: str) -> dict:
     body = {"external_id": external_id, "content": "Thanks, a thoughtful post."}
     comment_id = client.post("/v1/comments", json=body, headers=auth(site)).get_json()["id"]
     [event] = wait_for(lambda: receiver.events_for(comment_id), timeout=15)
@@ -27,7 +27,7 @@ def delivered(client, site, receiver, external_id: str) -> dict:  # noqa: ANN001
 @pytest.mark.parametrize("stack", ["postgres-redis"], indirect=True)
 def test_both_secrets_verify_during_the_overlap_and_only_the_new_one_after(
     stack: Stack, app, client, make_site, worker, webhook_receiver
-) -> None:  # noqa: ANN001
+) -> None:
     site = make_site(webhook_receiver.url)
     old = site.site.webhook_secret
     rotated = stack.cli_json("sites", "rotate-secret", site.site.name, "--overlap-hours", "2")

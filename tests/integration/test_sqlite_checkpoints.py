@@ -9,12 +9,12 @@ from sqlalchemy import text
 from service.db import API_CHECKPOINT_PAGES, CHECKPOINT_PAGES, make_engine
 
 
-def _checkpoint_pages(engine) -> int:  # noqa: ANN001
+def _checkpoint_pages(engine) -> int:
     with engine.connect() as connection:
         return int(connection.execute(text("PRAGMA wal_autocheckpoint")).scalar_one())
 
 
-def test_api_connections_checkpoint_rarely_and_workers_as_usual(app, tmp_path: Path) -> None:  # noqa: ANN001
+def test_api_connections_checkpoint_rarely_and_workers_as_usual(app, tmp_path: Path) -> None:
     engine = app.extensions["commentgate"].engine
     if engine.dialect.name != "sqlite":
         assert engine.dialect.name == "postgresql"  # nothing to set: PostgreSQL checkpoints itself

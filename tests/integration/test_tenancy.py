@@ -20,7 +20,7 @@ pytestmark = pytest.mark.integration
 
 
 @pytest.fixture
-def tenants(app, client, make_site):  # noqa: ANN001, ANN201
+def tenants(app, client, make_site):
     """Site A with a comment and an audit entry; site B with an admin moderator."""
     site_a, site_b = make_site(), make_site()
     admin_a = moderator_token(app, site_a, "admin", "a@example.org")
@@ -41,7 +41,7 @@ def tenants(app, client, make_site):  # noqa: ANN001, ANN201
     return site_a, site_b, admin_b, comment_id
 
 
-def _snapshot(app, comment_id: str) -> tuple:  # noqa: ANN001
+def _snapshot(app, comment_id: str) -> tuple:
     with session_scope(app.extensions["commentgate"].sessions) as session:
         comment = session.get(Comment, comment_id)
         labels = session.scalar(
@@ -52,7 +52,7 @@ def _snapshot(app, comment_id: str) -> tuple:  # noqa: ANN001
         return (comment.status, comment.action, comment.decided_by, labels)
 
 
-def test_platform_endpoints_refuse_another_sites_comment(app, client, tenants) -> None:  # noqa: ANN001
+def test_platform_endpoints_refuse_another_sites_comment(app, client, tenants) -> None:
     site_a, site_b, _, comment_id = tenants
     before = _snapshot(app, comment_id)
     assert client.get(f"/v1/comments/{comment_id}", headers=auth(site_b)).status_code == 404
@@ -82,7 +82,7 @@ def test_platform_endpoints_refuse_another_sites_comment(app, client, tenants) -
     assert _snapshot(app, comment_id) == before
 
 
-def test_moderation_endpoints_refuse_another_sites_comment(app, client, tenants) -> None:  # noqa: ANN001
+def test_moderation_endpoints_refuse_another_sites_comment(app, client, tenants) -> None:
     site_a, _, admin_b, comment_id = tenants
     before = _snapshot(app, comment_id)
     headers = bearer(admin_b)
@@ -117,7 +117,7 @@ def test_moderation_endpoints_refuse_another_sites_comment(app, client, tenants)
     assert _snapshot(app, comment_id) == before
 
 
-def test_moderator_page_refuses_another_sites_comment(app, client, tenants) -> None:  # noqa: ANN001
+def test_moderator_page_refuses_another_sites_comment(app, client, tenants) -> None:
     _, _, admin_b, comment_id = tenants
     before = _snapshot(app, comment_id)
     page = client.get("/moderate")

@@ -34,12 +34,12 @@ def point(curve: dict[str, Any], target: float) -> dict[str, Any]:
     return next(p for p in curve["points"] if p["target"] == target)
 
 
-def stored_thresholds(app, site: NewSite) -> dict[str, Any]:  # noqa: ANN001
+def stored_thresholds(app, site: NewSite) -> dict[str, Any]:
     with session_scope(sessions_of(app)) as session:
         return (session.get(Site, site.site.id).policy or {}).get("thresholds") or {}
 
 
-def scored(app, site: NewSite, spam: float) -> str:  # noqa: ANN001
+def scored(app, site: NewSite, spam: float) -> str:
     """A comment stored as the API does and decided by a model that gives it ``spam``."""
     return store_and_decide(app, site, f"A comment {uuid.uuid4().hex}", spam).id
 
@@ -47,7 +47,7 @@ def scored(app, site: NewSite, spam: float) -> str:  # noqa: ANN001
 # --- the admin API ---------------------------------------------------------------------------
 
 
-def test_thresholds_api_needs_an_admin_of_the_site(app, client, make_site) -> None:  # noqa: ANN001
+def test_thresholds_api_needs_an_admin_of_the_site(app, client, make_site) -> None:
     site, other = make_site(), make_site()
     body = {"task": "spam", "approve_legit": 0.9}
     assert client.get(url(site)).status_code == 401
@@ -62,7 +62,7 @@ def test_thresholds_api_needs_an_admin_of_the_site(app, client, make_site) -> No
     assert stored_thresholds(app, site) == {}
 
 
-def test_a_target_from_the_model_curve_sets_the_sites_threshold(app, client, make_site) -> None:  # noqa: ANN001
+def test_a_target_from_the_model_curve_sets_the_sites_threshold(app, client, make_site) -> None:
     site = make_site()
     admin = moderator_headers(app, site)
     shown = client.get(url(site), headers=admin)
@@ -108,7 +108,7 @@ def test_a_target_from_the_model_curve_sets_the_sites_threshold(app, client, mak
         {"task": "spam", "approve_legit": 0.9, "reject_at": 0.99},
     ],
 )
-def test_invalid_targets_are_422(app, client, make_site, body: dict[str, Any]) -> None:  # noqa: ANN001
+def test_invalid_targets_are_422(app, client, make_site, body: dict[str, Any]) -> None:
     site = make_site()
     response = client.put(url(site), json=body, headers=moderator_headers(app, site))
     assert response.status_code == 422, response.get_json()
@@ -117,7 +117,7 @@ def test_invalid_targets_are_422(app, client, make_site, body: dict[str, Any]) -
     assert stored_thresholds(app, site) == {}
 
 
-def test_with_enough_labels_the_site_curve_sets_the_threshold(app, client, make_site) -> None:  # noqa: ANN001
+def test_with_enough_labels_the_site_curve_sets_the_threshold(app, client, make_site) -> None:
     site = make_site()
     admin = moderator_headers(app, site)
     labels = [(i / 100, "ham") for i in range(1, MIN_SITE_LEGIT + 1)]
@@ -151,7 +151,7 @@ def test_with_enough_labels_the_site_curve_sets_the_threshold(app, client, make_
 # --- the command -----------------------------------------------------------------------------
 
 
-def test_sites_thresholds_command_shows_and_sets(stack, app, make_site) -> None:  # noqa: ANN001
+def test_sites_thresholds_command_shows_and_sets(stack, app, make_site) -> None:
     site = make_site()
     runner = CliRunner()
     args = ["sites", "thresholds", site.site.name]

@@ -22,12 +22,12 @@ from tests.support.texts import HAM, MORE_SPAM, SPAM, SPAM_THRESHOLDS
 pytestmark = pytest.mark.integration
 
 
-def post(client, site, external_id: str, content: str) -> str:  # noqa: ANN001
+def post(client, site, external_id: str, content: str) -> str:
     body = {"external_id": external_id, "content": content}
     return client.post("/v1/comments", json=body, headers=auth(site)).get_json()["id"]
 
 
-def akismet_check(client, site, content: str, author: str) -> Any:  # noqa: ANN001
+def akismet_check(client, site, content: str, author: str) -> Any:
     form = {
         "api_key": site.api_key,
         "blog": "https://blog.example",
@@ -42,7 +42,7 @@ def akismet_check(client, site, content: str, author: str) -> Any:  # noqa: ANN0
 @pytest.mark.parametrize("stack", ["postgres-redis"], indirect=True)
 def test_trial_mode_decides_and_keeps_everything_and_acts_on_nothing(
     stack: Stack, app, client, make_site, worker, start_receiver
-) -> None:  # noqa: ANN001
+) -> None:
     webhook_receiver = start_receiver()
     site = make_site(webhook_receiver.url)
     name = site.site.name

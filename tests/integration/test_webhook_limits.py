@@ -19,7 +19,7 @@ pytestmark = pytest.mark.integration
 TIMEOUT_MS = 3000
 
 
-def recorded(app, comment_id: str) -> tuple[Any, list[tuple[Any, ...]]] | None:  # noqa: ANN001
+def recorded(app, comment_id: str) -> tuple[Any, list[tuple[Any, ...]]] | None:
     """The comment's delivery and its attempts so far, once there is a delivery."""
     with session_scope(app.extensions["commentgate"].sessions) as session:
         delivery = session.scalar(
@@ -39,7 +39,7 @@ def recorded(app, comment_id: str) -> tuple[Any, list[tuple[Any, ...]]] | None: 
 @pytest.mark.parametrize("stack", ["postgres-redis"], indirect=True)  # the HTTP client's limit
 def test_a_trickling_answer_is_cut_off_at_the_timeout_and_retried(
     app, client, make_site, worker, start_receiver
-) -> None:  # noqa: ANN001
+) -> None:
     """Headers at once, then a byte a second: no read ever times out, and the whole answer would
     take a minute. Each attempt ends at 3 s, is recorded as failed, and another follows."""
     receiver = start_receiver("--drip", "1")
@@ -47,7 +47,7 @@ def test_a_trickling_answer_is_cut_off_at_the_timeout_and_retried(
     assert response.status_code == 202
     comment_id = response.get_json()["id"]
 
-    def two_attempts():  # noqa: ANN202
+    def two_attempts():
         found = recorded(app, comment_id)
         return found if found and len(found[1]) >= 2 else None
 
@@ -62,14 +62,14 @@ def test_a_trickling_answer_is_cut_off_at_the_timeout_and_retried(
 
 def test_a_huge_answer_is_left_unread_and_the_event_delivered(
     app, client, make_site, worker, start_receiver
-) -> None:  # noqa: ANN001
+) -> None:
     size = 64 << 20
     receiver = start_receiver("--body-bytes", str(size))
     response = submit(client, make_site(receiver.url), "slow-1")
     assert response.status_code == 202
     comment_id = response.get_json()["id"]
 
-    def delivered():  # noqa: ANN202
+    def delivered():
         found = recorded(app, comment_id)
         return found if found and found[0].status == "delivered" else None
 

@@ -44,7 +44,7 @@ def cli(stack: Stack, *args: str, as_json: bool = True) -> Any:
     return json.loads(result.stdout) if as_json else result.stdout + result.stderr
 
 
-def post(client, site, external_id: str) -> str:  # noqa: ANN001
+def post(client, site, external_id: str) -> str:
     body = {"external_id": external_id, "content": f"Thanks for the post ({external_id})."}
     response = client.post("/v1/comments", json=body, headers=auth(site))
     assert response.status_code == 202, response.get_json()
@@ -55,7 +55,7 @@ def comment_ids(receiver: Receiver) -> list[str]:
     return [json.loads(r["body"])["data"]["comment_id"] for r in receiver.delivered()]
 
 
-def deliveries(app, site) -> list[WebhookDelivery]:  # noqa: ANN001
+def deliveries(app, site) -> list[WebhookDelivery]:
     with session_scope(app.extensions["commentgate"].sessions) as session:
         rows = session.scalars(
             select(WebhookDelivery).where(WebhookDelivery.site_id == site.site.id)
@@ -65,7 +65,7 @@ def deliveries(app, site) -> list[WebhookDelivery]:  # noqa: ANN001
         return list(rows)
 
 
-def site_row(app, site) -> Site:  # noqa: ANN001
+def site_row(app, site) -> Site:
     with session_scope(app.extensions["commentgate"].sessions) as session:
         row = session.get_one(Site, site.site.id)
         session.expunge(row)
@@ -89,7 +89,7 @@ def start(stack: Stack, **settings: str) -> None:
 )
 def test_an_endpoint_down_for_a_while_gets_every_event_and_none_fails(
     stack: Stack, app, client, make_site, start_receiver: Callable[..., Receiver], outage: str
-) -> None:  # noqa: ANN001
+) -> None:
     """Comments keep arriving through a (compressed) ten-minute outage, answered 503 or with
     the receiver stopped and started again on its port: every event arrives once the endpoint
     is back, none is marked failed, and the site's health reads as recovered."""
@@ -142,7 +142,7 @@ def test_an_endpoint_down_for_a_while_gets_every_event_and_none_fails(
 # --- 410 Gone, the disabled signal, enabling and replaying ---------------------------------------
 
 
-def scrape(client) -> dict[tuple[str, str], float]:  # noqa: ANN001
+def scrape(client) -> dict[tuple[str, str], float]:
     text = client.get("/metrics").get_data(as_text=True)
     return {
         (sample.name, sample.labels.get("site", "")): sample.value
@@ -154,7 +154,7 @@ def scrape(client) -> dict[tuple[str, str], float]:  # noqa: ANN001
 @pytest.mark.parametrize("stack", ["postgres-redis"], indirect=True)
 def test_gone_disables_at_once_and_another_site_is_unaffected(
     stack: Stack, app, client, make_site, start_receiver: Callable[..., Receiver]
-) -> None:  # noqa: ANN001
+) -> None:
     """410 Gone disables the site at its first answer: its events are kept, not attempted,
     while another site's are delivered promptly. The CLI and /metrics show it; enabling sends
     the kept events, and replay --since sends the range again."""
@@ -222,7 +222,7 @@ def test_gone_disables_at_once_and_another_site_is_unaffected(
 @pytest.mark.parametrize("stack", ["embedded"], indirect=True)
 def test_failing_for_long_disables_keeps_the_events_and_a_new_url_resumes(
     stack: Stack, app, client, make_site, start_receiver: Callable[..., Receiver]
-) -> None:  # noqa: ANN001
+) -> None:
     """An endpoint failing for COMMENTGATE_WEBHOOK_DISABLE_AFTER is disabled before any event
     runs out of attempts: its events are kept, none fails; a new URL enables it again."""
     start(stack, webhook_retry_schedule=",".join(["0.3s"] * 30), webhook_disable_after="2s")
@@ -249,7 +249,7 @@ def test_failing_for_long_disables_keeps_the_events_and_a_new_url_resumes(
     assert site_row(app, site).webhook_disabled_at is None
 
 
-def attempt_count(app, rows: list[WebhookDelivery]) -> int:  # noqa: ANN001
+def attempt_count(app, rows: list[WebhookDelivery]) -> int:
     with session_scope(app.extensions["commentgate"].sessions) as session:
         attempts = session.scalars(
             select(WebhookAttempt.id).where(WebhookAttempt.delivery_id.in_([r.id for r in rows]))
@@ -263,7 +263,7 @@ def attempt_count(app, rows: list[WebhookDelivery]) -> int:  # noqa: ANN001
 @pytest.mark.parametrize("stack", ["postgres-redis"], indirect=True)  # the shape that scales
 def test_a_hanging_endpoints_retries_do_not_delay_another_sites_webhooks(
     stack: Stack, app, client, make_site, start_receiver: Callable[..., Receiver]
-) -> None:  # noqa: ANN001
+) -> None:
     """One site's endpoint accepts and never answers: its retries hold every thread of the
     retry lane, each for the whole timeout (4 s). Another site's webhooks still arrive within
     a few seconds of the POST: first attempts have a lane of their own."""
@@ -298,7 +298,7 @@ def test_a_hanging_endpoints_retries_do_not_delay_another_sites_webhooks(
 # --- the moderator page --------------------------------------------------------------------------
 
 
-def test_admins_see_a_banner_while_the_site_webhooks_are_disabled(app, client, make_site) -> None:  # noqa: ANN001
+def test_admins_see_a_banner_while_the_site_webhooks_are_disabled(app, client, make_site) -> None:
     from service import endpoint_health
     from service.models import utcnow
 

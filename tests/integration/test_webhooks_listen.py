@@ -94,7 +94,7 @@ def listen(tmp_path: Path) -> Iterator[Callable[..., Listening]]:
         stop_process(listening.process)
 
 
-def test_a_signed_event_is_printed_and_answered_2xx_a_forged_or_stale_one_401(listen) -> None:  # noqa: ANN001
+def test_a_signed_event_is_printed_and_answered_2xx_a_forged_or_stale_one_401(listen) -> None:
     secret = new_webhook_secret()
     listening = listen("--secret", secret, "--json")
 
@@ -119,7 +119,7 @@ def test_a_signed_event_is_printed_and_answered_2xx_a_forged_or_stale_one_401(li
 
 def test_forward_passes_the_verified_body_and_headers_on_and_answers_with_its_status(
     listen, start_receiver: Callable[..., Receiver]
-) -> None:  # noqa: ANN001
+) -> None:
     secret = new_webhook_secret()
     receiver = start_receiver("--fail-first", "1")
     listening = listen("--secret", secret, "--forward", receiver.url)
@@ -144,7 +144,7 @@ def test_forward_passes_the_verified_body_and_headers_on_and_answers_with_its_st
     assert lines[1].endswith("-> 200")
 
 
-def test_forward_to_nothing_answers_502(listen) -> None:  # noqa: ANN001
+def test_forward_to_nothing_answers_502(listen) -> None:
     secret = new_webhook_secret()
     listening = listen("--secret", secret, "--forward", f"http://127.0.0.1:{free_port()}/x")
     body, headers = signed(secret, EVENT)
@@ -152,7 +152,7 @@ def test_forward_to_nothing_answers_502(listen) -> None:  # noqa: ANN001
     assert "-> failed: ConnectionError" in wait_for(lambda: listening.lines(), 5)[0]
 
 
-def test_site_reads_the_secret_from_the_database(listen, tmp_path: Path) -> None:  # noqa: ANN001
+def test_site_reads_the_secret_from_the_database(listen, tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("COMMENTGATE_")}
     env["COMMENTGATE_HOME"] = str(tmp_path / "var")
     engine = make_engine(Settings.from_env(env).database_url)

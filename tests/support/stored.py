@@ -210,7 +210,7 @@ def reason_codes(comment: Comment) -> list[str]:
 # --- comments sent to the API ----------------------------------------------------------------
 
 
-def submit(client: Any, site: NewSite, external_id: str, content: str = THOUGHTFUL, **extra: Any):  # noqa: ANN201
+def submit(client: Any, site: NewSite, external_id: str, content: str = THOUGHTFUL, **extra: Any):
     """POST a comment to ``/v1/comments`` with the site's API key; the response."""
     body = {"external_id": external_id, "content": content, **extra}
     return client.post("/v1/comments", json=body, headers=bearer(site.api_key))

@@ -15,7 +15,7 @@ FINE = Verdict("approve", "model", [{"code": "below_thresholds", "action": "appr
 
 @pytest.mark.parametrize("verdict", [SPAM, HELD, FINE])
 @pytest.mark.parametrize("by", ["model", "rule"])
-def test_an_automatic_decision_gives_way_to_the_new_texts_verdict(verdict, by) -> None:  # noqa: ANN001
+def test_an_automatic_decision_gives_way_to_the_new_texts_verdict(verdict, by) -> None:
     assert after_edit("approve", by, verdict) == verdict
 
 
@@ -54,5 +54,5 @@ def test_a_first_decision_always_notifies() -> None:
         ("hold", FINE, True),
     ],
 )
-def test_a_redecision_notifies_only_when_the_action_changes(before, verdict, notify) -> None:  # noqa: ANN001
+def test_a_redecision_notifies_only_when_the_action_changes(before, verdict, notify) -> None:
     assert settle(pending(before), verdict) == (verdict, notify)

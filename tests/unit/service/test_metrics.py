@@ -48,7 +48,7 @@ def test_with_a_token_only_its_bearer_may_scrape(authorization: str | None, stat
 def test_the_endpoint_applies_the_rule(tmp_path: Path) -> None:
     from service import create_app
 
-    def client(**env: str):  # noqa: ANN202
+    def client(**env: str):
         settings = Settings.from_env({"COMMENTGATE_HOME": str(tmp_path), **env})
         return create_app(settings).test_client()
 

@@ -24,7 +24,7 @@ def output(spam: float = 0.0, toxicity: float = 0.0) -> ModelOutput:
     )
 
 
-def codes(verdict) -> list[str]:  # noqa: ANN001
+def codes(verdict) -> list[str]:
     return [r["code"] for r in verdict.reasons]
 
 

@@ -49,7 +49,7 @@ def test_a_worker_warms_its_model_before_its_first_request(monkeypatch: pytest.M
     assert warmed == [1]
 
 
-def test_a_worker_without_a_loadable_model_still_starts(tmp_path) -> None:  # noqa: ANN001
+def test_a_worker_without_a_loadable_model_still_starts(tmp_path) -> None:
     """A broken or missing model must not stop the API from booting (gunicorn would give up
     on a worker that fails in its hook): scoring answers 503 until a model loads."""
     from classifier import ModelLoadError

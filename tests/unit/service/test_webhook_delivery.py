@@ -59,7 +59,7 @@ def target(url: str) -> Target:
     return Target("blog", url, new_webhook_secret(), "msg_test", body, 0)
 
 
-def send(url: str, *, timeout: float = 5, allow_private: bool = False, verify: Any = True):  # noqa: ANN201
+def send(url: str, *, timeout: float = 5, allow_private: bool = False, verify: Any = True):
     http = webhook_session(2)
     http.verify = verify
     try:
