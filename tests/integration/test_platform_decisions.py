@@ -24,7 +24,7 @@ def test_platform_decision_is_a_moderators_decision(app, client, make_site) -> N
 
     assert client.post(url, json={"action": "approve"}).status_code == 401
     assert client.post(url, json={"action": "approve"}, headers=auth(other)).status_code == 404
-    assert client.post(url, json={"action": "hold"}, headers=auth(site)).status_code == 422
+    assert client.post(url, json={"action": "defer"}, headers=auth(site)).status_code == 422
     answer = client.post(
         url,
         json={"action": "reject", "label": "spam", "moderator": "admin"},
