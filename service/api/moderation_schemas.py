@@ -1,4 +1,8 @@
-"""Schemas of ``/v1/moderation``: the queue's query, decisions in, comments and audit out."""
+"""Schemas of ``/v1/moderation``: the queue's query, decisions in, comments and audit out.
+
+The Out schemas dump what the domain returns (a ``Comment``, ``moderation.Page``...): handlers
+build no dicts. Each ``OneOf`` reads the domain's own tuple, which the domain checks again for
+the callers without a schema (see ``service.api.schemas``)."""
 
 from __future__ import annotations
 
@@ -7,7 +11,13 @@ from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from service.api.schemas import StoredCommentOut, in_utc_range
+from service.api.schemas import (
+    ACTION_ENUM,
+    DECIDED_BY_ENUM,
+    STATUS_ENUM,
+    StoredCommentOut,
+    in_utc_range,
+)
 from service.decisions.policy import STANDINGS
 from service.highlights import comment_highlights
 from service.moderation import ACTIONS, LABELS, MAX_BULK, MAX_PAGE, SORTS, STATUSES
@@ -110,7 +120,7 @@ class QueueItemOut(StoredCommentOut):
 
     id = fields.String()
     external_id = fields.String()
-    status = fields.String(metadata={"enum": list(STATUSES)})
+    status = fields.String(metadata={"enum": STATUS_ENUM})
     content = fields.String()
     scores = fields.Dict(keys=fields.String(), values=fields.Float())
     reasons = fields.List(fields.Dict())
@@ -121,8 +131,8 @@ class QueueItemOut(StoredCommentOut):
     author = fields.Nested(AuthorOut)
     post = fields.Nested(PostOut)
     received_at = fields.DateTime()
-    action = fields.String(allow_none=True, metadata={"enum": ["approve", "hold", "reject"]})
-    decided_by = fields.String(allow_none=True, metadata={"enum": ["model", "rule", "moderator"]})
+    action = fields.String(allow_none=True, metadata={"enum": ACTION_ENUM})
+    decided_by = fields.String(allow_none=True, metadata={"enum": DECIDED_BY_ENUM})
     decided_at = fields.DateTime(allow_none=True)
     model_version = fields.String(allow_none=True)
     edited_at = fields.DateTime(

@@ -12,9 +12,18 @@ from marshmallow.utils import get_value
 
 from service.comments import MAX_CONTENT_CHARS
 from service.decisions import policy
+from service.moderation import ACTIONS, STATUSES
 
 MAX_ID_CHARS = 200
 MAX_FIELD_CHARS = 2_000
+
+# Enumerations are validated once, by the domain that owns them (``service.moderation``,
+# ``service.authors``, ``service.thresholds``): the moderator page and the command line call it
+# without a schema. A schema's ``OneOf`` reads the same tuple, for the OpenAPI document's
+# ``enum`` and a field error before anything is read; responses list the same sets.
+ACTION_ENUM = sorted(ACTIONS)
+STATUS_ENUM = list(STATUSES)
+DECIDED_BY_ENUM = ["model", "rule", "moderator"]
 
 
 def _text(max_chars: int = MAX_FIELD_CHARS, **kwargs: object) -> fields.String:
@@ -150,11 +159,11 @@ class StoredCommentOut(Schema):
 class DecisionOut(StoredCommentOut):
     """The decision columns of a decided ``Comment``."""
 
-    action = fields.String(metadata={"enum": ["approve", "hold", "reject"]})
+    action = fields.String(metadata={"enum": ACTION_ENUM})
     scores = fields.Dict(keys=fields.String(), values=fields.Float())
     reasons = fields.List(fields.Dict())
     model_version = fields.String(allow_none=True)
-    decided_by = fields.String(metadata={"enum": ["model", "rule", "moderator"]})
+    decided_by = fields.String(metadata={"enum": DECIDED_BY_ENUM})
     decided_at = fields.DateTime()
 
 
@@ -164,7 +173,7 @@ class CommentOut(StoredCommentOut):
 
     id = fields.String()
     external_id = fields.String()
-    status = fields.String(metadata={"enum": ["pending", "approved", "held", "rejected"]})
+    status = fields.String(metadata={"enum": STATUS_ENUM})
     received_at = fields.DateTime()
     decision = fields.Nested(
         DecisionOut,
