@@ -8,7 +8,6 @@ here commits; the caller commits once and sends the webhooks returned.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -134,15 +133,3 @@ def reject_held(
     details = {"known_by": who.known_by, "rejected": ids, "reason": reason}
     moderation.audit(session, moderator.id, comment, AUDIT_REJECT_HELD, details)
     return recorded
-
-
-def standing_view(row: AuthorStanding | None) -> Mapping[str, object] | None:
-    if row is None:
-        return None
-    return {
-        "kind": row.standing,
-        "until": row.until,
-        "reason": row.reason,
-        "moderator_id": row.moderator_id,
-        "updated_at": row.updated_at,
-    }

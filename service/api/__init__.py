@@ -77,7 +77,7 @@ def register_api(app: Flask) -> Api:
     api.register_blueprint(platform_decisions.blp)
 
     @app.get("/docs/assets/<path:filename>")
-    def docs_assets(filename: str):  # noqa: ANN202
+    def docs_assets(filename: str) -> Response:
         return send_from_directory(assets, filename)
 
     docs_headers = docs_security_headers()

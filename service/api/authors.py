@@ -8,7 +8,7 @@ from typing import Any
 from flask.views import MethodView
 
 from service import authors
-from service.api.moderation import SECURITY, blp, commit_and_send, item_view
+from service.api.moderation import SECURITY, blp, commit_and_send, decided
 from service.api.moderation_schemas import (
     AuthorPanelOut,
     BulkDecisionOut,
@@ -17,29 +17,7 @@ from service.api.moderation_schemas import (
 )
 from service.api.moderator_auth import require_moderator
 from service.api.schemas import ErrorOut
-from service.models import Comment
 from service.state import db
-
-
-def panel_view(view: authors.AuthorView) -> dict[str, Any]:
-    comment = view.comment
-    return {
-        "comment_id": comment.id,
-        "known_by": view.identity.known_by if view.identity else None,
-        "author": {
-            "name": comment.author_name,
-            "url": comment.author_url,
-            "email": comment.author_email,
-            "ip": comment.author_ip,
-            "user_agent": comment.author_user_agent,
-        },
-        "standing": authors.standing_view(view.standing),
-        "history": {
-            "matched_by": view.history.matched_by,
-            "counts": view.history.counts,
-            "comments": view.history.comments,
-        },
-    }
 
 
 @blp.route("/comments/<string:comment_id>/author")
@@ -47,10 +25,10 @@ class CommentAuthor(MethodView):
     @blp.response(200, AuthorPanelOut)
     @blp.alt_response(404, schema=ErrorOut, description="No such comment on the site.")
     @blp.doc(security=SECURITY)
-    def get(self, comment_id: str):  # noqa: ANN201
+    def get(self, comment_id: str) -> authors.AuthorView:
         """The comment's author: standing in force and recent comments on the site."""
         moderator = require_moderator()
-        return panel_view(authors.author_of(db(), moderator.site_id, comment_id))
+        return authors.author_of(db(), moderator.site_id, comment_id)
 
     @blp.arguments(StandingIn)
     @blp.response(200, AuthorPanelOut)
@@ -64,7 +42,7 @@ class CommentAuthor(MethodView):
         409, schema=ErrorOut, description="A colleague set this author's standing at once."
     )
     @blp.doc(security=SECURITY)
-    def post(self, data: dict[str, Any], comment_id: str):  # noqa: ANN201
+    def post(self, data: dict[str, Any], comment_id: str) -> authors.AuthorView:
         """Set the author's standing on the site; it decides their next comments.
 
         The author is known as their history knows them: by e-mail, else by IP.
@@ -79,7 +57,7 @@ class CommentAuthor(MethodView):
             reason=data.get("reason"),
         )
         db().commit()
-        return panel_view(view)
+        return view
 
 
 @blp.route("/comments/<string:comment_id>/author/reject-held")
@@ -89,11 +67,10 @@ class RejectHeld(MethodView):
     @blp.alt_response(404, schema=ErrorOut, description="No such comment on the site.")
     @blp.alt_response(422, schema=ErrorOut, description="An author with no e-mail or IP.")
     @blp.doc(security=SECURITY)
-    def post(self, data: dict[str, Any], comment_id: str):  # noqa: ANN201
+    def post(self, data: dict[str, Any], comment_id: str) -> dict[str, Any]:
         """Reject every held comment of this author on the site (up to 500); each is audited
         and sent to the platform by webhook, as any moderator decision."""
         moderator = require_moderator()
         recorded = authors.reject_held(db(), moderator, comment_id, reason=data.get("reason"))
         commit_and_send(recorded)
-        comments = [db().get(Comment, r.decision.comment_id) for r in recorded]
-        return {"decided": len(recorded), "items": [item_view(c) for c in comments]}
+        return decided(recorded)

@@ -9,7 +9,6 @@ from flask.views import MethodView
 
 from service.api.auth import require_site
 from service.api.inputs import Blueprint
-from service.api.payloads import comment_payload
 from service.api.schemas import CommentEditIn, CommentIn, CommentOut, ErrorOut
 from service.comments import comment_row, get_comment, insert_comment
 from service.decisions.edits import revise
@@ -39,7 +38,7 @@ class Comments(MethodView):
     @blp.alt_response(401, schema=ErrorOut, description="Missing or invalid API key.")
     @blp.alt_response(413, schema=ErrorOut, description="Request body too large.")
     @blp.doc(security=[{"apiKey": []}])
-    def post(self, data: dict[str, Any]):  # noqa: ANN201
+    def post(self, data: dict[str, Any]) -> dict[str, Any] | tuple[Comment, int]:
         """Submit a comment; the decision follows by webhook."""
         site = require_site()
         app_state = state()
@@ -55,15 +54,9 @@ class Comments(MethodView):
         ) as connection:
             comment_id, created = insert_comment(connection, row)
         if not created:
-            return comment_payload(db().get(Comment, comment_id)), 200
+            return db().get(Comment, comment_id), 200
         app_state.enqueue_scoring([comment_id])
-        return {
-            "id": comment_id,
-            "external_id": row["external_id"],
-            "status": "pending",
-            "received_at": row["received_at"],
-            "decision": None,
-        }
+        return row  # the columns just stored, as CommentOut reads them
 
 
 @blp.route("/<string:comment_id>")
@@ -71,17 +64,17 @@ class CommentById(MethodView):
     @blp.response(200, CommentOut)
     @blp.alt_response(404, schema=ErrorOut, description="No such comment for this site.")
     @blp.doc(security=[{"apiKey": []}])
-    def get(self, comment_id: str):  # noqa: ANN201
+    def get(self, comment_id: str) -> Comment:
         """A comment with its status and, once decided, the decision."""
         site = require_site()
-        return comment_payload(get_comment(db(), site, comment_id))
+        return get_comment(db(), site, comment_id)
 
     @blp.arguments(CommentEditIn())
     @blp.response(202, CommentOut, description="The new text is kept and queued for a decision.")
     @blp.alt_response(200, schema=CommentOut, description="The same text: nothing changed.")
     @blp.alt_response(404, schema=ErrorOut, description="No such comment for this site.")
     @blp.doc(security=[{"apiKey": []}])
-    def patch(self, data: dict[str, Any], comment_id: str):  # noqa: ANN201
+    def patch(self, data: dict[str, Any], comment_id: str) -> tuple[Comment, int]:
         """Edit a comment's text: the earlier one is kept as a revision and the comment is
         decided again; a webhook follows only if the action changes."""
         return _edit(comment_id, data["content"])
@@ -92,7 +85,7 @@ class CommentById(MethodView):
     @blp.alt_response(404, schema=ErrorOut, description="No such comment for this site.")
     @blp.alt_response(409, schema=ErrorOut, description="external_id is another comment's.")
     @blp.doc(security=[{"apiKey": []}])
-    def put(self, data: dict[str, Any], comment_id: str):  # noqa: ANN201
+    def put(self, data: dict[str, Any], comment_id: str) -> tuple[Comment, int]:
         """The comment sent again in full, with its edited text: as ``PATCH`` with its
         ``content``. The ``external_id`` must be the comment's; the other fields stay as first
         received."""
@@ -106,7 +99,7 @@ class CommentById(MethodView):
         return _edit(comment_id, data["content"])
 
 
-def _edit(comment_id: str, content: str) -> tuple[dict[str, Any], int]:
+def _edit(comment_id: str, content: str) -> tuple[Comment, int]:
     """Keep the new text and queue its decision after the commit, as a new comment's is (the
     sweep picks it up if publishing fails)."""
     site = require_site()
@@ -115,6 +108,6 @@ def _edit(comment_id: str, content: str) -> tuple[dict[str, Any], int]:
     changed = revise(session, comment, content, utcnow())
     session.commit()
     if not changed:
-        return comment_payload(comment), 200
+        return comment, 200
     state().enqueue_scoring([comment.id])
-    return comment_payload(comment), 202
+    return comment, 202

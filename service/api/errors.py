@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from flask import Flask, jsonify
+from flask import Flask, Response, jsonify
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
@@ -28,7 +28,7 @@ CODES = {
 }
 
 
-def error_response(status: int, code: str, message: str, details: Any = None):  # noqa: ANN201
+def error_response(status: int, code: str, message: str, details: Any = None) -> Response:
     body: dict[str, Any] = {"code": code, "message": message}
     if details:
         body["details"] = details
@@ -37,7 +37,7 @@ def error_response(status: int, code: str, message: str, details: Any = None):  
     return response
 
 
-def _http_error(exc: HTTPException):  # noqa: ANN202
+def _http_error(exc: HTTPException) -> Response:
     status = exc.code or 500
     data = getattr(exc, "data", None) or {}
     details = data.get("messages") if isinstance(data, dict) else None
@@ -57,14 +57,14 @@ def _http_error(exc: HTTPException):  # noqa: ANN202
     return response
 
 
-def _domain_error(exc: CommentGateError):  # noqa: ANN202
+def _domain_error(exc: CommentGateError) -> Response:
     response = error_response(exc.status, exc.code, exc.message, exc.details)
     if exc.status == 503:
         response.headers["Retry-After"] = "5"
     return response
 
 
-def _database_unavailable(exc: DBAPIError):  # noqa: ANN202
+def _database_unavailable(exc: DBAPIError) -> Response:
     """The store is down or restarting: say so, and when to retry; never a 500."""
     log.warning("database unavailable: %s", type(exc.orig).__name__ if exc.orig else exc)
     response = error_response(
@@ -74,7 +74,7 @@ def _database_unavailable(exc: DBAPIError):  # noqa: ANN202
     return response
 
 
-def _unexpected(exc: Exception):  # noqa: ANN202
+def _unexpected(exc: Exception) -> Response:
     log.exception("unhandled error", exc_info=exc)
     return error_response(500, "internal_error", InternalServerError.description)
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict
 from typing import Any
 
 from flask.views import MethodView
@@ -25,7 +24,6 @@ from service.api.moderator_auth import require_moderator
 from service.api.schemas import ErrorOut
 from service.decisions.pipeline import Recorded
 from service.errors import NotFoundError
-from service.highlights import comment_highlights
 from service.models import Comment, Moderator, Site
 from service.state import db, state
 
@@ -43,65 +41,6 @@ def _authenticate() -> None:
     require_moderator()
 
 
-def item_view(comment: Comment) -> dict[str, Any]:
-    return {
-        "id": comment.id,
-        "external_id": comment.external_id,
-        "status": comment.status,
-        "content": comment.content,
-        "scores": comment.scores or {},
-        "reasons": comment.reasons or [],
-        "highlights": [asdict(h) for h in comment_highlights(comment.content, comment.reasons)],
-        "author": {"name": comment.author_name, "url": comment.author_url},
-        "post": {"id": comment.post_id, "url": comment.post_url, "title": comment.post_title},
-        "received_at": comment.received_at,
-        "action": comment.action,
-        "decided_by": comment.decided_by,
-        "decided_at": comment.decided_at,
-        "model_version": comment.model_version,
-        "edited_at": comment.edited_at,
-    }
-
-
-def detail_view(detail: moderation.CommentDetail) -> dict[str, Any]:
-    comment = detail.comment
-    view = item_view(comment)
-    view["author"].update(
-        email=comment.author_email, ip=comment.author_ip, user_agent=comment.author_user_agent
-    )
-    view["language"] = comment.language
-    view["terms"] = detail.terms
-    view["author_history"] = {
-        "matched_by": detail.author.matched_by,
-        "counts": detail.author.counts,
-        "comments": detail.author.comments,
-    }
-    view["decisions"] = [
-        {
-            "id": entry.decision.id,
-            "action": entry.decision.action,
-            "decided_by": entry.decision.decided_by,
-            "moderator": entry.moderator_email,
-            "note": entry.decision.note,
-            "scores": entry.decision.scores,
-            "reasons": entry.decision.reasons,
-            "model_version": entry.decision.model_version,
-            "decided_at": entry.decision.decided_at,
-        }
-        for entry in detail.decisions
-    ]
-    view["revisions"] = [
-        {
-            "number": revision.number,
-            "content": revision.content,
-            "received_at": revision.received_at,
-            "replaced_at": revision.replaced_at,
-        }
-        for revision in detail.revisions
-    ]
-    return view
-
-
 def _check_site(moderator: Moderator, wanted: str | None) -> None:
     """``site`` may only name the moderator's own site; any other is unknown to them."""
     if wanted is None:
@@ -117,6 +56,12 @@ def commit_and_send(recorded: list[Recorded]) -> None:
     state().enqueue_delivery([r.delivery.id for r in recorded if r.delivery is not None])
 
 
+def decided(recorded: list[Recorded]) -> dict[str, Any]:
+    """What ``BulkDecisionOut`` dumps: how many were decided and the comments as decided."""
+    comments = [db().get(Comment, r.decision.comment_id) for r in recorded]
+    return {"decided": len(recorded), "items": comments}
+
+
 @blp.route("/queue")
 class Queue(MethodView):
     @blp.arguments(QueueArgs, location="query", unknown=RAISE)
@@ -124,7 +69,7 @@ class Queue(MethodView):
     @blp.alt_response(401, schema=ErrorOut, description="Missing, invalid or revoked token.")
     @blp.alt_response(404, schema=ErrorOut, description="`site` is not the moderator's site.")
     @blp.doc(security=SECURITY)
-    def get(self, args: dict[str, Any]):  # noqa: ANN201
+    def get(self, args: dict[str, Any]) -> moderation.Page:
         """The site's comments by status (held by default), filtered, sorted, a page at a time.
 
         Pass the `next` cursor of a page as `cursor` to get the following one; pages are
@@ -132,8 +77,7 @@ class Queue(MethodView):
         """
         moderator = require_moderator()
         _check_site(moderator, args.pop("site", None))
-        page = moderation.queue(db(), moderator.site_id, moderation.QueueFilter(**args))
-        return {"items": [item_view(c) for c in page.items], "next": page.next}
+        return moderation.queue(db(), moderator.site_id, moderation.QueueFilter(**args))
 
 
 @blp.route("/comments/<string:comment_id>")
@@ -141,10 +85,10 @@ class CommentDetail(MethodView):
     @blp.response(200, CommentDetailOut)
     @blp.alt_response(404, schema=ErrorOut, description="No such comment on the site.")
     @blp.doc(security=SECURITY)
-    def get(self, comment_id: str):  # noqa: ANN201
+    def get(self, comment_id: str) -> moderation.CommentDetail:
         """One comment: scores, reasons, driving terms, the author's history, past decisions."""
         moderator = require_moderator()
-        return detail_view(moderation.comment_detail(db(), moderator.site_id, comment_id))
+        return moderation.comment_detail(db(), moderator.site_id, comment_id)
 
 
 @blp.route("/comments/<string:comment_id>/decision")
@@ -158,7 +102,7 @@ class CommentDecision(MethodView):
         description="The comment changed meanwhile, or is not in `expected_status`.",
     )
     @blp.doc(security=SECURITY)
-    def post(self, data: dict[str, Any], comment_id: str):  # noqa: ANN201
+    def post(self, data: dict[str, Any], comment_id: str) -> Comment | None:
         """Approve or reject; the platform gets a new `comment.decided` webhook.
 
         The optional `label` (`spam`, `ham`, `toxic`, `ok`) is kept as training data.
@@ -174,7 +118,7 @@ class CommentDecision(MethodView):
             expected_status=data.get("expected_status"),
         )
         commit_and_send([recorded])
-        return item_view(db().get(Comment, comment_id))
+        return db().get(Comment, comment_id)
 
 
 @blp.route("/decisions")
@@ -188,7 +132,7 @@ class BulkDecisions(MethodView):
         description="A comment changed meanwhile, or is not in `expected_status`.",
     )
     @blp.doc(security=SECURITY)
-    def post(self, data: dict[str, Any]):  # noqa: ANN201
+    def post(self, data: dict[str, Any]) -> dict[str, Any]:
         """Decide up to 500 comments at once, all or nothing; one audit entry per comment."""
         moderator = require_moderator()
         recorded = moderation.decide_many(
@@ -201,8 +145,7 @@ class BulkDecisions(MethodView):
             expected_status=data.get("expected_status"),
         )
         commit_and_send(recorded)
-        comments = [db().get(Comment, r.decision.comment_id) for r in recorded]
-        return {"decided": len(recorded), "items": [item_view(c) for c in comments]}
+        return decided(recorded)
 
 
 @blp.route("/audit")
@@ -210,26 +153,13 @@ class Audit(MethodView):
     @blp.arguments(AuditArgs, location="query", unknown=RAISE)
     @blp.response(200, AuditOut)
     @blp.doc(security=SECURITY)
-    def get(self, args: dict[str, Any]):  # noqa: ANN201
+    def get(self, args: dict[str, Any]) -> moderation.AuditPage:
         """The site's audit log, newest first: who decided what, when."""
         moderator = require_moderator()
-        page = moderation.audit_log(
+        return moderation.audit_log(
             db(),
             moderator.site_id,
             comment_id=args.get("comment"),
             limit=args["limit"],
             cursor=args.get("cursor"),
         )
-        items = [
-            {
-                "id": entry.id,
-                "action": entry.action,
-                "comment_id": entry.comment_id,
-                "moderator_id": entry.moderator_id,
-                "moderator": email,
-                "details": entry.details,
-                "created_at": entry.created_at,
-            }
-            for entry, email in page.items
-        ]
-        return {"items": items, "next": page.next}

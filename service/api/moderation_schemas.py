@@ -1,4 +1,8 @@
-"""Schemas of ``/v1/moderation``: the queue's query, decisions in, comments and audit out."""
+"""Schemas of ``/v1/moderation``: the queue's query, decisions in, comments and audit out.
+
+The Out schemas dump what the domain returns (a ``Comment``, ``moderation.Page``...): handlers
+build no dicts. Each ``OneOf`` reads the domain's own tuple, which the domain checks again for
+the callers without a schema (see ``service.api.schemas``)."""
 
 from __future__ import annotations
 
@@ -7,8 +11,15 @@ from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from service.api.schemas import in_utc_range
+from service.api.schemas import (
+    ACTION_ENUM,
+    DECIDED_BY_ENUM,
+    STATUS_ENUM,
+    StoredCommentOut,
+    in_utc_range,
+)
 from service.decisions.policy import STANDINGS
+from service.highlights import comment_highlights
 from service.moderation import ACTIONS, LABELS, MAX_BULK, MAX_PAGE, SORTS, STATUSES
 
 SCORE_RANGE = validate.Range(min=0.0, max=1.0)
@@ -74,20 +85,24 @@ class QueueArgs(Schema):
 
 
 class AuthorOut(Schema):
-    name = fields.String(allow_none=True)
-    url = fields.String(allow_none=True)
+    """A ``Comment``'s author columns."""
+
+    name = fields.String(attribute="author_name", allow_none=True)
+    url = fields.String(attribute="author_url", allow_none=True)
 
 
 class PrivateAuthorOut(AuthorOut):
-    email = fields.String(allow_none=True)
-    ip = fields.String(allow_none=True)
-    user_agent = fields.String(allow_none=True)
+    email = fields.String(attribute="author_email", allow_none=True)
+    ip = fields.String(attribute="author_ip", allow_none=True)
+    user_agent = fields.String(attribute="author_user_agent", allow_none=True)
 
 
 class PostOut(Schema):
-    id = fields.String(allow_none=True)
-    url = fields.String(allow_none=True)
-    title = fields.String(allow_none=True)
+    """A ``Comment``'s post columns."""
+
+    id = fields.String(attribute="post_id", allow_none=True)
+    url = fields.String(attribute="post_url", allow_none=True)
+    title = fields.String(attribute="post_title", allow_none=True)
 
 
 class HighlightOut(Schema):
@@ -99,10 +114,13 @@ class HighlightOut(Schema):
     task = fields.String(allow_none=True, metadata={"enum": ["spam", "toxicity"]})
 
 
-class QueueItemOut(Schema):
+class QueueItemOut(StoredCommentOut):
+    """A stored ``Comment`` in the queue: ``author`` and ``post`` are its own columns, and
+    ``highlights`` are found in its text from its reasons."""
+
     id = fields.String()
     external_id = fields.String()
-    status = fields.String(metadata={"enum": list(STATUSES)})
+    status = fields.String(metadata={"enum": STATUS_ENUM})
     content = fields.String()
     scores = fields.Dict(keys=fields.String(), values=fields.Float())
     reasons = fields.List(fields.Dict())
@@ -113,16 +131,25 @@ class QueueItemOut(Schema):
     author = fields.Nested(AuthorOut)
     post = fields.Nested(PostOut)
     received_at = fields.DateTime()
-    action = fields.String(allow_none=True, metadata={"enum": ["approve", "hold", "reject"]})
-    decided_by = fields.String(allow_none=True, metadata={"enum": ["model", "rule", "moderator"]})
+    action = fields.String(allow_none=True, metadata={"enum": ACTION_ENUM})
+    decided_by = fields.String(allow_none=True, metadata={"enum": DECIDED_BY_ENUM})
     decided_at = fields.DateTime(allow_none=True)
     model_version = fields.String(allow_none=True)
     edited_at = fields.DateTime(
         allow_none=True, metadata={"description": "When the platform last edited the text."}
     )
 
+    def get_attribute(self, obj: Any, attr: str, default: Any) -> Any:
+        if attr in ("author", "post"):
+            return obj
+        if attr == "highlights":
+            return comment_highlights(obj.content, obj.reasons)
+        return super().get_attribute(obj, attr, default)
+
 
 class QueueOut(Schema):
+    """A ``moderation.Page``."""
+
     items = fields.List(fields.Nested(QueueItemOut))
     next = fields.String(allow_none=True, metadata={"description": "Cursor of the next page."})
 
@@ -136,6 +163,8 @@ class HistoryCommentOut(Schema):
 
 
 class AuthorHistoryOut(Schema):
+    """A ``moderation.AuthorHistory``."""
+
     matched_by = fields.String(allow_none=True, metadata={"enum": ["email", "ip"]})
     counts = fields.Dict(keys=fields.String(), values=fields.Integer())
     comments = fields.List(fields.Nested(HistoryCommentOut))
@@ -151,18 +180,27 @@ class RevisionOut(Schema):
 
 
 class DecisionHistoryOut(Schema):
-    id = fields.Integer()
-    action = fields.String()
-    decided_by = fields.String()
-    moderator = fields.String(allow_none=True, metadata={"description": "Moderator's e-mail."})
-    note = fields.String(allow_none=True)
-    scores = fields.Dict()
-    reasons = fields.List(fields.Dict())
-    model_version = fields.String(allow_none=True)
-    decided_at = fields.DateTime()
+    """A ``moderation.HistoryEntry``: the stored ``Decision`` and its moderator's e-mail."""
+
+    id = fields.Integer(attribute="decision.id")
+    action = fields.String(attribute="decision.action")
+    decided_by = fields.String(attribute="decision.decided_by")
+    moderator = fields.String(
+        attribute="moderator_email",
+        allow_none=True,
+        metadata={"description": "Moderator's e-mail."},
+    )
+    note = fields.String(attribute="decision.note", allow_none=True)
+    scores = fields.Dict(attribute="decision.scores")
+    reasons = fields.List(fields.Dict(), attribute="decision.reasons")
+    model_version = fields.String(attribute="decision.model_version", allow_none=True)
+    decided_at = fields.DateTime(attribute="decision.decided_at")
 
 
 class CommentDetailOut(QueueItemOut):
+    """A ``moderation.CommentDetail``: its comment as a queue item (with the author's private
+    columns), then what the detail adds."""
+
     author = fields.Nested(PrivateAuthorOut)
     language = fields.String(allow_none=True)
     terms = fields.Dict(
@@ -175,6 +213,13 @@ class CommentDetailOut(QueueItemOut):
     revisions = fields.List(
         fields.Nested(RevisionOut), metadata={"description": "Earlier texts, oldest first."}
     )
+
+    def get_attribute(self, obj: Any, attr: str, default: Any) -> Any:
+        if attr == "author_history":
+            return obj.author
+        if attr in ("terms", "decisions", "revisions"):
+            return getattr(obj, attr)
+        return super().get_attribute(obj.comment, attr, default)
 
 
 class DecisionIn(Schema):
@@ -216,6 +261,9 @@ class AuditArgs(Schema):
 
 
 class AuditEntryOut(Schema):
+    """One of ``moderation.AuditPage.items``: a stored ``AuditEntry`` and its moderator's
+    e-mail."""
+
     id = fields.Integer()
     action = fields.String()
     comment_id = fields.String(allow_none=True)
@@ -224,14 +272,22 @@ class AuditEntryOut(Schema):
     details = fields.Dict()
     created_at = fields.DateTime()
 
+    def get_attribute(self, obj: Any, attr: str, default: Any) -> Any:
+        entry, email = obj
+        return email if attr == "moderator" else super().get_attribute(entry, attr, default)
+
 
 class AuditOut(Schema):
+    """A ``moderation.AuditPage``."""
+
     items = fields.List(fields.Nested(AuditEntryOut))
     next = fields.String(allow_none=True)
 
 
 class StandingOut(Schema):
-    kind = fields.String(metadata={"enum": list(STANDINGS)})
+    """A stored ``AuthorStanding``."""
+
+    kind = fields.String(attribute="standing", metadata={"enum": list(STANDINGS)})
     until = fields.DateTime(allow_none=True, metadata={"description": "A suspension's end."})
     reason = fields.String(allow_none=True)
     moderator_id = fields.String(allow_none=True)
@@ -239,11 +295,17 @@ class StandingOut(Schema):
 
 
 class AuthorPanelOut(Schema):
-    """The comment's author: how they are known, their standing and their history."""
+    """The comment's author: how they are known, their standing and their history (an
+    ``authors.AuthorView``)."""
 
-    comment_id = fields.String()
-    known_by = fields.String(allow_none=True, metadata={"enum": ["email", "ip"]})
-    author = fields.Nested(PrivateAuthorOut)
+    comment_id = fields.String(attribute="comment.id")
+    known_by = fields.String(
+        attribute="identity.known_by",
+        allow_none=True,
+        dump_default=None,  # an author named by neither e-mail nor IP has no identity
+        metadata={"enum": ["email", "ip"]},
+    )
+    author = fields.Nested(PrivateAuthorOut, attribute="comment")
     standing = fields.Nested(
         StandingOut,
         allow_none=True,

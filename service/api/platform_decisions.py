@@ -18,8 +18,8 @@ from service.api.auth import require_site
 from service.api.inputs import Blueprint
 from service.api.moderation import commit_and_send
 from service.api.moderation_schemas import DecisionIn
-from service.api.payloads import comment_payload
 from service.api.schemas import CommentOut, ErrorOut
+from service.models import Comment
 from service.state import db
 
 blp = Blueprint(
@@ -55,7 +55,7 @@ class PlatformDecision(MethodView):
         description="The comment changed meanwhile, or is not in `expected_status`.",
     )
     @blp.doc(security=[{"apiKey": []}])
-    def post(self, data: dict[str, Any], comment_id: str):  # noqa: ANN201
+    def post(self, data: dict[str, Any], comment_id: str) -> Comment:
         """Approve or reject as the platform's moderator; recorded like a CommentGate moderator's
         decision (`decided_by: moderator`, label kept for training, audit entry), and the
         platform gets a `comment.decided` webhook.
@@ -72,4 +72,4 @@ class PlatformDecision(MethodView):
             expected_status=data.get("expected_status"),
         )
         commit_and_send([recorded])
-        return comment_payload(moderation.get_site_comment(db(), site.id, comment_id))
+        return moderation.get_site_comment(db(), site.id, comment_id)

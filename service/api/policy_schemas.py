@@ -259,7 +259,13 @@ def active_thresholds(model_dir: Path) -> tuple[str | None, dict[str, Any]]:
 
 
 def policy_document(site_id: str, stored: Mapping[str, Any], model_dir: Path) -> dict[str, Any]:
-    """The policy as shown: stored settings over the defaults, and what applies now."""
+    """The policy as the command line prints it: ``policy_data`` dumped by ``PolicyOut``."""
+    return PolicyOut().dump(policy_data(site_id, stored, model_dir))
+
+
+def policy_data(site_id: str, stored: Mapping[str, Any], model_dir: Path) -> dict[str, Any]:
+    """The policy as shown: stored settings over the defaults, and what applies now (plain data
+    for ``PolicyOut``)."""
     version, model_thresholds = active_thresholds(model_dir)
     document = policy.resolve(stored)
     document["thresholds"] = dict(stored.get("thresholds") or {})
@@ -268,4 +274,4 @@ def policy_document(site_id: str, stored: Mapping[str, Any], model_dir: Path) ->
         effective_thresholds=policy.effective_thresholds(stored, model_thresholds),
         model_version=version,
     )
-    return PolicyOut().dump(document)
+    return document

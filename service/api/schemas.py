@@ -8,12 +8,22 @@ from datetime import UTC, datetime
 from typing import Any
 
 from marshmallow import INCLUDE, Schema, ValidationError, fields, pre_load, validate
+from marshmallow.utils import get_value
 
 from service.comments import MAX_CONTENT_CHARS
 from service.decisions import policy
+from service.moderation import ACTIONS, STATUSES
 
 MAX_ID_CHARS = 200
 MAX_FIELD_CHARS = 2_000
+
+# Enumerations are validated once, by the domain that owns them (``service.moderation``,
+# ``service.authors``, ``service.thresholds``): the moderator page and the command line call it
+# without a schema. A schema's ``OneOf`` reads the same tuple, for the OpenAPI document's
+# ``enum`` and a field error before anything is read; responses list the same sets.
+ACTION_ENUM = sorted(ACTIONS)
+STATUS_ENUM = list(STATUSES)
+DECIDED_BY_ENUM = ["model", "rule", "moderator"]
 
 
 def _text(max_chars: int = MAX_FIELD_CHARS, **kwargs: object) -> fields.String:
@@ -132,19 +142,38 @@ class CommentEditIn(Schema):
     content = fields.String(required=True, validate=validate.Length(min=1, max=MAX_CONTENT_CHARS))
 
 
-class DecisionOut(Schema):
-    action = fields.String(metadata={"enum": ["approve", "hold", "reject"]})
+EMPTY_WHEN_NULL = {"scores": dict, "reasons": list, "revisions": int}
+
+
+class StoredCommentOut(Schema):
+    """Dumps a stored ``Comment`` (or its column values as a mapping) as it is: the fields read
+    its columns. Scores, reasons and revisions not written yet show as empty, not null."""
+
+    def get_attribute(self, obj: Any, attr: str, default: Any) -> Any:
+        value = get_value(obj, attr, default)
+        if value is None and attr in EMPTY_WHEN_NULL:
+            return EMPTY_WHEN_NULL[attr]()
+        return value
+
+
+class DecisionOut(StoredCommentOut):
+    """The decision columns of a decided ``Comment``."""
+
+    action = fields.String(metadata={"enum": ACTION_ENUM})
     scores = fields.Dict(keys=fields.String(), values=fields.Float())
     reasons = fields.List(fields.Dict())
     model_version = fields.String(allow_none=True)
-    decided_by = fields.String(metadata={"enum": ["model", "rule", "moderator"]})
+    decided_by = fields.String(metadata={"enum": DECIDED_BY_ENUM})
     decided_at = fields.DateTime()
 
 
-class CommentOut(Schema):
+class CommentOut(StoredCommentOut):
+    """A ``Comment`` as the platform sees it; ``decision`` is the comment's own decision
+    columns, null until it has one."""
+
     id = fields.String()
     external_id = fields.String()
-    status = fields.String(metadata={"enum": ["pending", "approved", "held", "rejected"]})
+    status = fields.String(metadata={"enum": STATUS_ENUM})
     received_at = fields.DateTime()
     decision = fields.Nested(
         DecisionOut,
@@ -155,6 +184,11 @@ class CommentOut(Schema):
     edited_at = fields.DateTime(
         allow_none=True, metadata={"description": "When the text was last edited."}
     )
+
+    def get_attribute(self, obj: Any, attr: str, default: Any) -> Any:
+        if attr == "decision":
+            return obj if get_value(obj, "action", None) is not None else None
+        return super().get_attribute(obj, attr, default)
 
 
 class ErrorBody(Schema):

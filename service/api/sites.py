@@ -15,7 +15,7 @@ from flask.views import MethodView
 
 from service.api.inputs import Blueprint
 from service.api.moderator_auth import require_moderator
-from service.api.policy_schemas import PolicyIn, PolicyOut, overrides, patched, policy_document
+from service.api.policy_schemas import PolicyIn, PolicyOut, overrides, patched, policy_data
 from service.api.schemas import ErrorOut
 from service.api.threshold_schemas import SiteThresholdsOut, ThresholdTargetIn, ThresholdTargetOut
 from service.errors import NotFoundError
@@ -51,7 +51,7 @@ def _site(site_id: str) -> Site:
 
 
 def _document(site: Site) -> dict[str, Any]:
-    return policy_document(site.id, site.policy or {}, state().settings.model_dir)
+    return policy_data(site.id, site.policy or {}, state().settings.model_dir)
 
 
 def _save(site: Site, stored: dict[str, Any]) -> dict[str, Any]:
@@ -81,17 +81,17 @@ def _writes(view: Callable[..., Any]) -> Callable[..., Any]:
 class SitePolicy(MethodView):
     @blp.response(200, PolicyOut)
     @_admin_only
-    def get(self, site_id: str):  # noqa: ANN201
+    def get(self, site_id: str) -> dict[str, Any]:
         """The site's policy: its settings over the defaults, and the thresholds in force."""
         return _document(_site(site_id))
 
     @_writes
-    def put(self, data: dict[str, Any], site_id: str):  # noqa: ANN201
+    def put(self, data: dict[str, Any], site_id: str) -> dict[str, Any]:
         """Replace the policy: settings left out return to their defaults."""
         return _save(_site(site_id), overrides(data))
 
     @_writes
-    def patch(self, data: dict[str, Any], site_id: str):  # noqa: ANN201
+    def patch(self, data: dict[str, Any], site_id: str) -> dict[str, Any]:
         """Change some settings (JSON merge patch: objects merge, ``null`` restores a default)."""
         site = _site(site_id)
         return _save(site, patched(site.policy or {}, data))
@@ -101,7 +101,7 @@ class SitePolicy(MethodView):
 class SitePolicyThresholds(MethodView):
     @blp.response(200, SiteThresholdsOut)
     @_admin_only
-    def get(self, site_id: str):  # noqa: ANN201
+    def get(self, site_id: str) -> dict[str, Any]:
         """The trade-off: legitimate comments approved against bad ones let through.
 
         Per task, the thresholds in force and curves of targets (shares of legitimate comments
@@ -117,7 +117,7 @@ class SitePolicyThresholds(MethodView):
     @blp.alt_response(409, schema=ErrorOut, description="No trade-off curve for the task yet.")
     @blp.alt_response(422, schema=ErrorOut, description="Unknown task or share out of range.")
     @_admin_only
-    def put(self, data: dict[str, Any], site_id: str):  # noqa: ANN201
+    def put(self, data: dict[str, Any], site_id: str) -> dict[str, Any]:
         """Set a target share of legitimate comments to approve without review.
 
         The task's approve_below becomes the threshold that achieves it on the site's own
