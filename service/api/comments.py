@@ -54,7 +54,7 @@ class Comments(MethodView):
         ) as connection:
             comment_id, created = insert_comment(connection, row)
         if not created:
-            return db().get(Comment, comment_id), 200
+            return db().get_one(Comment, comment_id), 200
         app_state.enqueue_scoring([comment_id])
         return row  # the columns just stored, as CommentOut reads them
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, current_app, g, request
+from flask import Blueprint, Flask, current_app, g, request
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from sqlalchemy.exc import SQLAlchemyError
@@ -112,9 +112,11 @@ def _limit_compat(app: Flask, limiter: Limiter, settings: Settings) -> None:
     compat = settings.compat_rate_limits.strip()
     for name in COMPAT_BLUEPRINTS:
         blueprint = app.blueprints.get(name)
-        if blueprint is not None and compat.lower() not in {"off", "none", ""}:
+        if not isinstance(blueprint, Blueprint):
+            continue
+        if compat.lower() not in {"off", "none", ""}:
             limiter.limit(compat, key_func=client_key)(blueprint)
-        elif blueprint is not None:
+        else:
             limiter.exempt(blueprint)
 
 

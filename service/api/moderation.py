@@ -33,7 +33,7 @@ blp = Blueprint(
     url_prefix="/v1/moderation",
     description="Review held comments, decide them, and read the audit log (moderator token).",
 )
-SECURITY = [{"moderatorToken": []}]
+SECURITY: list[dict[str, list[str]]] = [{"moderatorToken": []}]
 
 
 @blp.before_request

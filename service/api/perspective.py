@@ -143,7 +143,9 @@ def _body() -> dict[str, Any]:
 
 def _text(body: dict[str, Any]) -> str:
     comment = body.get("comment")
-    text = comment.get("text") if isinstance(comment, dict) else None
+    if not isinstance(comment, dict):
+        raise PerspectiveError("Comment must be non-empty.")
+    text = comment.get("text")
     if not isinstance(text, str) or not text.strip():
         raise PerspectiveError("Comment must be non-empty.")
     kind = comment.get("type") or "PLAIN_TEXT"
@@ -308,7 +310,8 @@ def _comment_data(
     names: list[str],
 ) -> dict[str, Any]:
     """The request in the shape ``comment_row`` takes; a client token makes re-sends idempotent."""
-    kept = {k: v for k in ("clientToken", "sessionId", "communityId") if (v := _string(body, k))}
+    names_kept = ("clientToken", "sessionId", "communityId")
+    kept: dict[str, Any] = {k: v for k in names_kept if (v := _string(body, k))}
     (language, *_), foreign = languages
     if foreign:
         kept["outOfDomainLanguages"] = foreign

@@ -30,7 +30,7 @@ blp = Blueprint(
     url_prefix="/v1/sites",
     description="A site's moderation policy: thresholds, rules and reputation (admin token).",
 )
-SECURITY = [{"moderatorToken": []}]
+SECURITY: list[dict[str, list[str]]] = [{"moderatorToken": []}]
 
 
 @blp.before_request
