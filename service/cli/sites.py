@@ -4,6 +4,7 @@ their policy and thresholds."""
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
@@ -213,11 +214,20 @@ def sites_set_webhook_url(settings: Settings, name: str, webhook_url: str, as_js
     emit(data, as_json, title="Webhook URL changed.")
 
 
+def overlap_hours(help_text: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """The rotations' ``--overlap-hours``: 0 (the old credential stops now) to a year."""
+    return click.option(
+        "--overlap-hours",
+        type=click.FloatRange(min=0, max=24 * 366),
+        default=24.0,
+        show_default=True,
+        help=help_text,
+    )
+
+
 @sites.command("rotate-key")
 @click.argument("name")
-@click.option(
-    "--overlap-hours", default=24.0, show_default=True, help="How long the old key keeps working."
-)
+@overlap_hours("How long the old key keeps working.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @click.pass_obj
 @fail_on_domain_errors
@@ -237,9 +247,7 @@ def sites_rotate_key(settings: Settings, name: str, overlap_hours: float, as_jso
 
 @sites.command("rotate-akismet-key")
 @click.argument("name")
-@click.option(
-    "--overlap-hours", default=24.0, show_default=True, help="How long the old key keeps working."
-)
+@overlap_hours("How long the old key keeps working.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @click.pass_obj
 @fail_on_domain_errors
@@ -263,13 +271,7 @@ def sites_rotate_akismet_key(
 
 @sites.command("rotate-secret")
 @click.argument("name")
-@click.option(
-    "--overlap-hours",
-    type=click.FloatRange(min=0, max=24 * 366),
-    default=24.0,
-    show_default=True,
-    help="How long webhooks are signed with the old secret too (0: the new one alone, now).",
-)
+@overlap_hours("How long webhooks are signed with the old secret too (0: the new one alone, now).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @click.pass_obj
 @fail_on_domain_errors
