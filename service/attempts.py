@@ -14,8 +14,10 @@ failed after the last one; or kept, with no next attempt, while the site is disa
 from __future__ import annotations
 
 import json
+import logging
 import threading
-from collections import Counter
+from collections import Counter, deque
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -33,7 +35,10 @@ from service.retry_schedule import RetrySchedule
 from service.sites import overlapping_secret
 from service.webhooks import Target, post_event
 
-ATTEMPTED, HANDED_OVER, KEPT = "attempted", "handed_over", "kept"
+log = logging.getLogger(__name__)
+
+ATTEMPTED, HANDED_OVER, KEPT, WAITING = "attempted", "handed_over", "kept", "waiting"
+ENTERED, FULL = "entered", "full"
 
 
 @dataclass(frozen=True)
@@ -58,7 +63,8 @@ class Rules:
 @dataclass(frozen=True)
 class Outcome:
     """What became of a delivery: ``attempted`` (``retry_in`` seconds to the next attempt, if
-    any), ``handed_over`` to the retry lane unattempted, or ``kept`` for a disabled site."""
+    any), ``handed_over`` to the retry lane unattempted, ``waiting`` for its site's turn in this
+    process, or ``kept`` for a disabled site."""
 
     delivery_id: str
     kind: str
@@ -75,26 +81,60 @@ class Outcome:
 
 
 class SiteShare:
-    """At most ``limit`` attempts per site at once in this process: a burst of events to an
-    endpoint that has just stopped answering holds some of the delivery threads, not all."""
+    """At most ``limit`` attempts per site at once in this process: an endpoint that has just
+    stopped answering holds some of the delivery threads, not all. Past that, a site's attempts
+    wait their turn here, in order, and each one that ends passes its place to the next: a burst
+    to a healthy endpoint goes out as fast as it answers, on this lane. Only past ``backlog``
+    waiting is an attempt handed over to the retry lane."""
 
-    def __init__(self, limit: int) -> None:
+    def __init__(self, limit: int, backlog: int = 256) -> None:
         self.limit = limit
+        self.backlog = backlog
         self._running: Counter[str] = Counter()
+        self._waiting: dict[str, deque[Callable[[str], None]]] = {}
         self._lock = threading.Lock()
 
-    def enter(self, site_id: str) -> bool:
+    def enter(self, site_id: str, resume: Callable[[str], None] | None = None) -> str:
+        """``ENTERED``: go now. ``WAITING``: ``resume(site_id)`` runs, holding the place, when
+        one of the site's attempts ends. ``FULL``: neither (no ``resume``, or a full backlog)."""
         with self._lock:
-            if self._running[site_id] >= self.limit:
-                return False
-            self._running[site_id] += 1
-            return True
+            waiting = self._waiting.get(site_id)
+            if self._running[site_id] < self.limit and not waiting:
+                self._running[site_id] += 1
+                return ENTERED
+            if resume is None or (waiting is not None and len(waiting) >= self.backlog):
+                return FULL
+            self._waiting.setdefault(site_id, deque()).append(resume)
+            return WAITING
 
     def leave(self, site_id: str) -> None:
-        with self._lock:
-            self._running[site_id] -= 1
-            if self._running[site_id] <= 0:
-                del self._running[site_id]
+        """The place passes to the site's next waiting attempt, if any; else it is free."""
+        while True:
+            with self._lock:
+                waiting = self._waiting.get(site_id)
+                if not waiting:
+                    self._running[site_id] -= 1
+                    if self._running[site_id] <= 0:
+                        del self._running[site_id]
+                    return
+                resume = waiting.popleft()
+                if not waiting:
+                    del self._waiting[site_id]
+            try:
+                resume(site_id)
+                return
+            except Exception:  # noqa: BLE001 - shutting down: the sweep resends that attempt
+                log.warning("a waiting webhook attempt could not resume", exc_info=True)
+
+
+@dataclass(frozen=True)
+class Turn:
+    """A first attempt's place in its site's share: ``resume`` runs it again once its turn
+    comes, then ``holding`` the place of the site it was given."""
+
+    share: SiteShare
+    resume: Callable[[str], None]
+    holding: str | None = None
 
 
 @dataclass(frozen=True)
@@ -114,15 +154,15 @@ def attempt(
     rules: Rules,
     *,
     expected: int | None,
-    share: SiteShare | None = None,
+    turn: Turn | None = None,
 ) -> Outcome | None:
     """Attempt a pending delivery once, if its attempt count is still ``expected`` (None: any)
     and no other message claimed it; None when there is nothing to do.
 
-    ``share`` marks the first-attempt lane: an event of a site that is failing persistently,
-    or already has its share of this process's attempts under way, is handed over to the
-    retry lane instead of being sent here."""
-    claimed = _claim(sessions, delivery_id, rules, expected=expected, share=share)
+    ``turn`` marks the first-attempt lane: an event of a site that is failing persistently is
+    handed over to the retry lane instead of being sent here, and one of a site that already
+    has its share of this process's attempts under way waits for its turn."""
+    claimed = _claim(sessions, delivery_id, rules, expected=expected, turn=turn)
     if not isinstance(claimed, _Loaded):
         return claimed
     target = claimed.target
@@ -131,8 +171,8 @@ def attempt(
             http, target, timeout=rules.timeout, allow_private=rules.allow_private
         )
     finally:
-        if share is not None:
-            share.leave(claimed.site_id)
+        if turn is not None:
+            turn.share.leave(claimed.site_id)
     outcome = _record(sessions, claimed, rules, status_code, error, latency)
     series.observe_webhook_attempt(
         target.site, status_code, error is None, latency / 1000, gave_up=outcome.status == "failed"
@@ -146,31 +186,39 @@ def _claim(
     rules: Rules,
     *,
     expected: int | None,
-    share: SiteShare | None,
+    turn: Turn | None,
 ) -> _Loaded | Outcome | None:
-    entered = False
+    held = turn.holding if turn is not None else None  # the site whose place this one holds
     try:
         with session_scope(sessions) as session:
             loaded = _load(session, delivery_id)
             if loaded is None or (expected is not None and loaded.target.attempts != expected):
-                return None
+                return _passing(turn, held, None)
             attempts = loaded.target.attempts
             if loaded.disabled and _keep(session, loaded):
-                return Outcome(delivery_id, KEPT, attempts)
-            if share is not None:
+                return _passing(turn, held, Outcome(delivery_id, KEPT, attempts))
+            if turn is not None:
                 now = utcnow()
-                failing = endpoint_health.hands_over(loaded.failures, loaded.last_failure_at, now)
-                if failing or not share.enter(loaded.site_id):
-                    return Outcome(delivery_id, HANDED_OVER, attempts)
-                entered = True
+                if endpoint_health.hands_over(loaded.failures, loaded.last_failure_at, now):
+                    return _passing(turn, held, Outcome(delivery_id, HANDED_OVER, attempts))
+                if held is None:
+                    place = turn.share.enter(loaded.site_id, turn.resume)
+                    if place != ENTERED:
+                        kind = WAITING if place == WAITING else HANDED_OVER
+                        return Outcome(delivery_id, kind, attempts)
+                    held = loaded.site_id
             claimed = _claim_attempt(session, loaded, rules)
     except BaseException:
-        if entered and share is not None and loaded is not None:
-            share.leave(loaded.site_id)
+        _passing(turn, held, None)
         raise
-    if entered and share is not None and not claimed:
-        share.leave(loaded.site_id)
-    return loaded if claimed else None
+    return loaded if claimed else _passing(turn, held, None)
+
+
+def _passing(turn: Turn | None, held: str | None, outcome: Outcome | None) -> Outcome | None:
+    """The outcome of a claim that sends nothing: a place held in a site's share passes on."""
+    if turn is not None and held is not None:
+        turn.share.leave(held)
+    return outcome
 
 
 def _claim_attempt(session: Session, loaded: _Loaded, rules: Rules) -> bool:

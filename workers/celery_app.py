@@ -43,6 +43,9 @@ def celery_config(settings: Settings) -> dict[str, Any]:
         "worker_prefetch_multiplier": 128,
         "worker_concurrency": settings.worker_concurrency,
         "worker_hijack_root_logger": False,
+        # Without an event loop (the embedded broker) timers run on a thread: this one wakes
+        # when a batch's flush is scheduled instead of at its next one-second tick.
+        "worker_timer": "workers.timer:PromptTimer",
         "broker_connection_retry_on_startup": True,
         "broker_connection_timeout": 2.0,
         "task_publish_retry": True,

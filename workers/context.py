@@ -18,8 +18,9 @@ from service.db import make_engine, make_session_factory
 from service.outbound import webhook_session
 
 DELIVERY_THREADS = 16
-# One site's first attempts use at most half the delivery threads: an endpoint that has just
-# stopped answering cannot hold them all before its failures send its events to the retry lane.
+# One site's first attempts use at most half the delivery threads (the rest wait their turn):
+# an endpoint that has just stopped answering cannot hold them all before its failures send its
+# events to the retry lane.
 SITE_SHARE = DELIVERY_THREADS // 2
 
 

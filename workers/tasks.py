@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from concurrent.futures import Future
+from functools import partial
 
 from celery import Celery, Task, shared_task
 from celery_batches import SimpleRequest
@@ -70,7 +72,15 @@ def score_comment(self: PoolAwareBatches, requests: Sequence[SimpleRequest]) -> 
     series.observe_batch("score_comment", len(ids))
     delivery_ids = pipeline.decide_pending(ctx.sessions, ids, model)
     for delivery_id in delivery_ids:  # durable once committed: the sweep covers a lost attempt
-        ctx.deliveries.submit(_attempt_and_schedule, self.app, ctx, delivery_id, 0, True)
+        first = ctx.deliveries.submit(_attempt_and_schedule, self.app, ctx, delivery_id, 0, True)
+        first.add_done_callback(partial(_report_failure, delivery_id))
+
+
+def _report_failure(delivery_id: str, attempt: Future[None]) -> None:
+    """An attempt that raised (the database unreachable, say) is left to the sweep: say so."""
+    error = attempt.exception()
+    if error is not None:
+        log.warning("webhook %s: first attempt not made, left to the sweep: %r", delivery_id, error)
 
 
 @shared_task(name=DELIVER_TASK, bind=True, acks_late=True, ignore_result=True)
@@ -91,17 +101,27 @@ def _attempt_and_schedule(
     delivery_id: str,
     expected: int | None,
     first: bool,
+    holding: str | None = None,
 ) -> None:
-    """One attempt; the next one, if any, is a message delayed by the retry schedule."""
+    """One attempt; the next one, if any, is a message delayed by the retry schedule. A first
+    attempt that waits for its site's turn runs again, on a delivery thread, when it comes."""
+
+    def resume(site_id: str) -> None:
+        again = ctx.deliveries.submit(
+            _attempt_and_schedule, app, ctx, delivery_id, expected, True, site_id
+        )
+        again.add_done_callback(partial(_report_failure, delivery_id))
+
+    turn = attempts.Turn(ctx.first_attempts, resume, holding) if first else None
     outcome = attempts.attempt(
         ctx.sessions,
         ctx.http,
         delivery_id,
         attempts.Rules.of(ctx.settings),
         expected=expected,
-        share=ctx.first_attempts if first else None,
+        turn=turn,
     )
-    if outcome is None:
+    if outcome is None or outcome.kind == attempts.WAITING:
         return
     if outcome.kind == attempts.HANDED_OVER:
         app.send_task(RETRY_TASK, args=[delivery_id, outcome.attempts])

@@ -151,10 +151,10 @@ def run(
     rule: attempts.Rules | None = None,
     *,
     expected: int | None = None,
-    share: attempts.SiteShare | None = None,
+    turn: attempts.Turn | None = None,
 ) -> attempts.Outcome | None:
     return attempts.attempt(
-        sessions, None, delivery_id, rule or rules(), expected=expected, share=share
+        sessions, None, delivery_id, rule or rules(), expected=expected, turn=turn
     )  # type: ignore[arg-type]
 
 
@@ -266,29 +266,76 @@ def test_a_new_url_enables_the_site_and_resends_what_was_kept(
     assert site.webhook_failures == 0
 
 
-def test_the_first_lane_hands_a_failing_or_busy_site_over_to_the_retry_lane(
+def test_a_busy_site_waits_its_turn_on_the_first_lane_and_a_failing_one_is_handed_over(
     sessions: sessionmaker[Session], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     endpoint = Endpoint(monkeypatch, None)
     site_id = new_site(sessions)
     share = attempts.SiteShare(1)
-    assert share.enter(site_id)  # one attempt of this site is under way already
-    busy = run(sessions, new_delivery(sessions, site_id), share=share)
-    assert busy is not None and busy.kind == attempts.HANDED_OVER and endpoint.posts == 0
+    resumed: list[str] = []
+    turn = attempts.Turn(share, resumed.append)
+    assert share.enter(site_id) == attempts.ENTERED  # one attempt of this site is under way
+    waiting = new_delivery(sessions, site_id)
+    busy = run(sessions, waiting, turn=turn)
+    assert busy is not None and busy.kind == attempts.WAITING and endpoint.posts == 0
+    share.leave(site_id)
+    assert resumed == [site_id], "the attempt under way passed its place on"
+    resumed_outcome = run(sessions, waiting, turn=attempts.Turn(share, resumed.append, site_id))
+    assert resumed_outcome is not None and resumed_outcome.kind == attempts.ATTEMPTED
+    assert endpoint.posts == 1 and share.enter(site_id) == attempts.ENTERED
     share.leave(site_id)
 
-    for _ in range(endpoint_health.HANDOVER_STREAK):
-        run(sessions, new_delivery(sessions, site_id), share=share)
+    for _ in range(endpoint_health.HANDOVER_STREAK - 1):
+        run(sessions, new_delivery(sessions, site_id), turn=turn)
     assert endpoint.posts == endpoint_health.HANDOVER_STREAK
-    failing = run(sessions, new_delivery(sessions, site_id), share=share)
+    failing = run(sessions, new_delivery(sessions, site_id), turn=turn)
     assert failing is not None and failing.kind == attempts.HANDED_OVER and failing.attempts == 0
     assert run(sessions, new_delivery(sessions, site_id)).kind == attempts.ATTEMPTED  # type: ignore[union-attr]
     with session_scope(sessions) as session:  # the failures stopped a while ago: a probe goes
         site = session.get_one(Site, site_id)
         site.webhook_last_failure_at = utcnow() - endpoint_health.HANDOVER_WINDOW * 2
-    probe = run(sessions, new_delivery(sessions, site_id), share=share)
+    probe = run(sessions, new_delivery(sessions, site_id), turn=turn)
     assert probe is not None and probe.kind == attempts.ATTEMPTED
-    assert share.enter(site_id), "every attempt left its share"
+    assert share.enter(site_id) == attempts.ENTERED, "every attempt left its place"
+
+
+def test_a_held_place_passes_on_when_the_attempt_has_nothing_to_send(
+    sessions: sessionmaker[Session], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    Endpoint(monkeypatch, 200)
+    site_id = new_site(sessions)
+    share = attempts.SiteShare(1)
+    assert share.enter(site_id) == attempts.ENTERED  # the place this resumed attempt holds
+    delivered = new_delivery(sessions, site_id)
+    run(sessions, delivered)  # another copy delivered it meanwhile
+    assert run(sessions, delivered, turn=attempts.Turn(share, print, site_id)) is None
+    assert share.enter(site_id) == attempts.ENTERED, "the place was passed on"
+
+
+def test_a_sites_share_admits_in_order_and_hands_over_past_its_backlog() -> None:
+    share = attempts.SiteShare(2, backlog=2)
+    resumed: list[str] = []
+    assert [share.enter("a"), share.enter("a")] == [attempts.ENTERED] * 2
+    assert share.enter("a") == attempts.FULL, "without a way to resume it cannot wait"
+    assert share.enter("a", lambda _: resumed.append("first")) == attempts.WAITING
+    assert share.enter("a", lambda _: resumed.append("second")) == attempts.WAITING
+    assert share.enter("a", lambda _: resumed.append("third")) == attempts.FULL
+    assert share.enter("b") == attempts.ENTERED, "another site has places of its own"
+    share.leave("a")
+    assert resumed == ["first"]
+    assert share.enter("a", lambda _: resumed.append("late")) == attempts.WAITING, (
+        "a newcomer queues behind those waiting even if a place is about to free"
+    )
+    share.leave("a")
+    share.leave("a")
+    assert resumed == ["first", "second", "late"]
+    for _ in range(3):
+        share.leave("a")
+    assert [share.enter("a"), share.enter("a"), share.enter("a")] == [
+        attempts.ENTERED,
+        attempts.ENTERED,
+        attempts.FULL,
+    ]
 
 
 def test_the_sweep_resends_overdue_events_with_their_attempt_counts(

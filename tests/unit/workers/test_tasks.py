@@ -98,6 +98,7 @@ def test_a_retry_attempts_only_if_no_other_message_made_its_attempt_first(
     [
         (None, []),
         (Outcome("d1", HANDED_OVER, 2), [(RETRY_TASK, ["d1", 2], False)]),
+        (Outcome("d1", attempts.WAITING, 0), []),
         (Outcome("d1", attempts.ATTEMPTED, 3, retry_in=60.0), [(RETRY_TASK, ["d1", 3], True)]),
         (Outcome("d1", attempts.ATTEMPTED, 8, status="failed"), []),
         (Outcome("d1", attempts.ATTEMPTED, 1, status="delivered"), []),
