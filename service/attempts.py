@@ -18,7 +18,7 @@ import logging
 import threading
 from collections import Counter, deque
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -130,11 +130,13 @@ class SiteShare:
 @dataclass(frozen=True)
 class Turn:
     """A first attempt's place in its site's share: ``resume`` runs it again once its turn
-    comes, then ``holding`` the place of the site it was given."""
+    comes, then ``holding`` the place of the site it was given. With the event's ``site_id``
+    known beforehand, an attempt takes its place, or waits, before it reads anything."""
 
     share: SiteShare
     resume: Callable[[str], None]
     holding: str | None = None
+    site_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -162,6 +164,11 @@ def attempt(
     ``turn`` marks the first-attempt lane: an event of a site that is failing persistently is
     handed over to the retry lane instead of being sent here, and one of a site that already
     has its share of this process's attempts under way waits for its turn."""
+    if turn is not None and turn.holding is None and turn.site_id and expected is not None:
+        place = turn.share.enter(turn.site_id, turn.resume)
+        if place != ENTERED:
+            return Outcome(delivery_id, WAITING if place == WAITING else HANDED_OVER, expected)
+        turn = replace(turn, holding=turn.site_id)
     claimed = _claim(sessions, delivery_id, rules, expected=expected, turn=turn)
     if not isinstance(claimed, _Loaded):
         return claimed

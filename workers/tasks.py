@@ -70,10 +70,12 @@ def score_comment(self: PoolAwareBatches, requests: Sequence[SimpleRequest]) -> 
     model = ctx.model.get()
     ids = _ids(requests)
     series.observe_batch("score_comment", len(ids))
-    delivery_ids = pipeline.decide_pending(ctx.sessions, ids, model)
-    for delivery_id in delivery_ids:  # durable once committed: the sweep covers a lost attempt
-        first = ctx.deliveries.submit(_attempt_and_schedule, self.app, ctx, delivery_id, 0, True)
-        first.add_done_callback(partial(_report_failure, delivery_id))
+    events = pipeline.decide_pending(ctx.sessions, ids, model)
+    for event in events:  # durable once committed: the sweep covers a lost attempt
+        first = ctx.deliveries.submit(
+            _attempt_and_schedule, self.app, ctx, event.delivery_id, 0, True, None, event.site_id
+        )
+        first.add_done_callback(partial(_report_failure, event.delivery_id))
 
 
 def _report_failure(delivery_id: str, attempt: Future[None]) -> None:
@@ -102,6 +104,7 @@ def _attempt_and_schedule(
     expected: int | None,
     first: bool,
     holding: str | None = None,
+    site_id: str | None = None,
 ) -> None:
     """One attempt; the next one, if any, is a message delayed by the retry schedule. A first
     attempt that waits for its site's turn runs again, on a delivery thread, when it comes."""
@@ -112,7 +115,7 @@ def _attempt_and_schedule(
         )
         again.add_done_callback(partial(_report_failure, delivery_id))
 
-    turn = attempts.Turn(ctx.first_attempts, resume, holding) if first else None
+    turn = attempts.Turn(ctx.first_attempts, resume, holding, site_id) if first else None
     outcome = attempts.attempt(
         ctx.sessions,
         ctx.http,

@@ -6,7 +6,7 @@ import logging
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, make_transient_to_detached, sessionmaker
@@ -23,6 +23,13 @@ STATUS_OF_ACTION = {"approve": "approved", "hold": "held", "reject": "rejected"}
 MAX_DECIDE_ATTEMPTS = 3
 
 log = logging.getLogger(__name__)
+
+
+class NewEvent(NamedTuple):
+    """A webhook event a decision created: its delivery, and the site it goes to."""
+
+    delivery_id: str
+    site_id: str
 
 
 class Scorer(Protocol):
@@ -123,8 +130,8 @@ class _Terms(Mapping[str, Sequence[str]]):
 
 def decide_pending(
     sessions: sessionmaker[Session], comment_ids: Sequence[str], model: Scorer
-) -> list[str]:
-    """Decide those of ``comment_ids`` still pending; returns the ids of webhook deliveries to send.
+) -> list[NewEvent]:
+    """Decide those of ``comment_ids`` still pending; returns the webhook events to send.
 
     One transaction for the batch. If it fails, and not because of the database itself
     (``db.is_transient``: those fail the batch, whose messages come back), the batch is decided
@@ -146,7 +153,7 @@ def decide_pending(
             if is_transient(error):
                 raise
             log.exception("deciding %d comments failed; deciding them one at a time", len(ids))
-    deliveries: list[str] = []
+    deliveries: list[NewEvent] = []
     failed: list[str] = []
     for comment_id in ids:
         try:
@@ -163,7 +170,7 @@ def decide_pending(
     return deliveries
 
 
-def _decide(session: Session, comment_ids: Sequence[str], model: Scorer) -> list[str]:
+def _decide(session: Session, comment_ids: Sequence[str], model: Scorer) -> list[NewEvent]:
     comments = list(
         session.scalars(
             select(Comment).where(Comment.id.in_(list(comment_ids)), Comment.status == "pending")
@@ -177,17 +184,17 @@ def _decide(session: Session, comment_ids: Sequence[str], model: Scorer) -> list
     }
     outputs = score_facts_safely(model, [facts_of(c) for c in comments])
     authors = standings.standings_for(session, comments)
-    deliveries: list[str] = []
+    deliveries: list[NewEvent] = []
     for comment, output in zip(comments, outputs, strict=True):
         verdict = verdict_for(session, sites[comment.site_id], comment, output, authors)
         verdict, notify = edits.settle(comment, verdict)
         recorded = record_verdict(session, comment, verdict, output, notify=notify)
         if recorded is not None and recorded.delivery is not None:
-            deliveries.append(recorded.delivery.id)
+            deliveries.append(NewEvent(recorded.delivery.id, comment.site_id))
     return deliveries
 
 
-def _count_failure(session: Session, comment_id: str, model: Scorer) -> list[str]:
+def _count_failure(session: Session, comment_id: str, model: Scorer) -> list[NewEvent]:
     """One more failed attempt at deciding a pending comment; the last one holds it."""
     failures = session.scalar(
         update(Comment)
@@ -217,7 +224,9 @@ def _count_failure(session: Session, comment_id: str, model: Scorer) -> list[str
         decided_by="rule",
         expect_status="pending",
     )
-    return [] if recorded is None or recorded.delivery is None else [recorded.delivery.id]
+    if recorded is None or recorded.delivery is None:
+        return []
+    return [NewEvent(recorded.delivery.id, comment.site_id)]
 
 
 def verdict_for(

@@ -104,5 +104,5 @@ def test_each_failed_attempt_counts_and_the_third_holds(app, make_site) -> None:
         [delivery] = session.scalars(
             select(WebhookDelivery).where(WebhookDelivery.comment_id == poison)
         ).all()
-    assert deliveries == [delivery.id]
+    assert deliveries == [(delivery.id, delivery.site_id)]
     assert decide_pending(sessions, [poison], model) == []  # decided: nothing more happens

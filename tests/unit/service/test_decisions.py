@@ -52,7 +52,7 @@ def test_each_comment_gets_the_policys_verdict_a_decision_and_an_event(domain: D
     assert held.scores == {"spam": 0.7, "toxicity": 0.01} and held.model_version == "constant-1"
     with domain.sessions() as session:
         events = {d.comment_id: d for d in session.scalars(select(WebhookDelivery))}
-    assert sorted(deliveries) == sorted(d.id for d in events.values())
+    assert sorted(e.delivery_id for e in deliveries) == sorted(d.id for d in events.values())
     assert events[high].payload["data"]["action"] == "hold"
     assert events[high].payload["data"]["status"] == "held"
     assert count_rows(domain, Decision) == 2

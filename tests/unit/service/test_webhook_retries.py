@@ -299,6 +299,28 @@ def test_a_busy_site_waits_its_turn_on_the_first_lane_and_a_failing_one_is_hande
     assert share.enter(site_id) == attempts.ENTERED, "every attempt left its place"
 
 
+def test_an_event_whose_site_is_known_waits_before_reading_anything(
+    sessions: sessionmaker[Session], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    endpoint = Endpoint(monkeypatch, 200)
+    site_id = new_site(sessions)
+    share = attempts.SiteShare(1, backlog=1)
+    resumed: list[str] = []
+    assert share.enter(site_id) == attempts.ENTERED
+    known = attempts.Turn(share, resumed.append, site_id=site_id)
+    waiting = run(sessions, "no-such-delivery", expected=0, turn=known)
+    assert waiting is not None and waiting.kind == attempts.WAITING
+    full = run(sessions, "no-such-delivery", expected=0, turn=known)
+    assert full is not None and full.kind == attempts.HANDED_OVER and full.attempts == 0
+    share.leave(site_id)
+    assert resumed == [site_id] and endpoint.posts == 0
+    delivery_id = new_delivery(sessions, site_id)
+    held = attempts.Turn(share, resumed.append, holding=site_id, site_id=site_id)
+    sent = run(sessions, delivery_id, expected=0, turn=held)
+    assert sent is not None and sent.delivered and endpoint.posts == 1
+    assert share.enter(site_id) == attempts.ENTERED, "the place was left"
+
+
 def test_a_held_place_passes_on_when_the_attempt_has_nothing_to_send(
     sessions: sessionmaker[Session], monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -95,7 +95,8 @@ def events(domain: Domain) -> list[str]:
     for _ in range(2):
         site = new_site(domain)
         comment_id = store_comment(domain, site)
-        ids += decide_pending(domain.sessions, [comment_id], ConstantModel())
+        events = decide_pending(domain.sessions, [comment_id], ConstantModel())
+        ids += [event.delivery_id for event in events]
     return ids
 
 
