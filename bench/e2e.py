@@ -4,10 +4,13 @@
     .venv/bin/python -m bench.e2e --backend embedded --rates 20 --count 200
     .venv/bin/python -m bench.e2e --rates 50,100,200 --concurrency 1,2,4 --model-dir DIR
     .venv/bin/python -m bench.e2e --backend postgres-redis --rates 200 --profile
+    .venv/bin/python -m bench.e2e --backend postgres-redis --rates 100,200 --sets 1,2
 
 Runs a real installation (gunicorn API, Celery workers with beat, a webhook receiver process) per
 back end and worker count; an open-loop load generator sends each comment at its scheduled time,
-so a slow system shows up as latency rather than as a slower sender. Prints one row per rate:
+so a slow system shows up as latency rather than as a slower sender. ``--sets 2`` starts two
+API and worker sets (as two nodes would run them) against the same databases, and sends each
+set every other comment. Prints one row per rate:
 p50/p99 latency, achieved throughput and the deepest pending backlog seen; the first rate whose
 throughput falls below 90% of the offered rate is the saturation point.
 """
@@ -34,7 +37,7 @@ def offer(inst, rate: float, count: int, prefix: str) -> tuple[dict[str, float],
     lock = threading.Lock()
     local = threading.local()
     headers = {"Authorization": f"Bearer {inst.site['api_key']}"}
-    url = f"{inst.base_url}/v1/comments"
+    urls = [f"{base}/v1/comments" for base in inst.base_urls or [inst.base_url]]
     start = time.time() + 0.2
 
     def send(i: int) -> None:
@@ -47,6 +50,7 @@ def offer(inst, rate: float, count: int, prefix: str) -> tuple[dict[str, float],
             time.sleep(delay)
         t0 = time.time()
         body = {"external_id": f"{prefix}-{i}", "content": f"Thoughtful comment number {i}."}
+        url = urls[i % len(urls)]  # several API sets take turns, as behind a load balancer
         response = session.post(url, json=body, headers=headers, timeout=30)
         if response.status_code == 202:
             with lock:
@@ -108,6 +112,9 @@ def main() -> None:
     )
     parser.add_argument("--concurrency", default="2", help="worker processes, e.g. 2,4")
     parser.add_argument(
+        "--sets", default="1", help="API and worker sets on the same databases, e.g. 1,2"
+    )
+    parser.add_argument(
         "--model-dir", type=Path, default=None, help="registry with an active model"
     )
     parser.add_argument("--drain-timeout", type=float, default=60.0)
@@ -121,32 +128,39 @@ def main() -> None:
     rates = [float(r) for r in args.rates.split(",")]
     print(f"# e2e latency, {date.today()}, {machine()}")
     print(
-        "| back end | worker procs | offered/s | sent | delivered | p50 ms | p99 ms "
+        "| back end | sets | worker procs | offered/s | sent | delivered | p50 ms | p99 ms "
         "| achieved/s | max pending |"
     )
-    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
     profiles: list[list[str]] = []
+    layouts = [
+        (int(sets), int(concurrency))
+        for sets in args.sets.split(",")
+        for concurrency in args.concurrency.split(",")
+    ]
     for backend in backends:
-        for concurrency in [int(c) for c in args.concurrency.split(",")]:
+        for sets, concurrency in layouts:
             with installation(backend, args.model_dir) as inst:
                 inst.start_receiver()
                 create_site(inst)
-                inst.start_api()
-                inst.start_worker(concurrency=concurrency)
+                for _ in range(sets):
+                    inst.start_api()
+                    inst.start_worker(concurrency=concurrency)
                 measure(inst, 20, 20, "warmup", 30)
                 saturated = None
                 for index, rate in enumerate(rates):
                     count = args.count or max(200, int(rate * 4))
                     spy = None
                     if args.profile and index == len(rates) - 1:
-                        spy = Profiled(inst, f"{backend}, {concurrency} worker procs, {rate:.0f}/s")
+                        layout = f"{sets} sets of {concurrency} worker procs"
+                        spy = Profiled(inst, f"{backend}, {layout}, {rate:.0f}/s")
                     row = measure(inst, rate, count, f"r{index}", args.drain_timeout)
                     if spy is not None:
                         profiles.append(spy.summary())
                     if saturated is None and row["throughput"] < 0.9 * rate:
                         saturated = rate
                     print(
-                        f"| {backend} | {concurrency} | {rate:.0f} | {row['sent']} "
+                        f"| {backend} | {sets} | {concurrency} | {rate:.0f} | {row['sent']} "
                         f"| {row['delivered']} "
                         f"| {row['p50_ms']:.1f} | {row['p99_ms']:.1f} | {row['throughput']:.0f} "
                         f"| {row['max_pending']} |",
@@ -154,7 +168,7 @@ def main() -> None:
                     )
                     _drain(inst)
                 print(
-                    f"<!-- {backend}, {concurrency} worker procs: saturation at "
+                    f"<!-- {backend}, {sets} sets of {concurrency} worker procs: saturation at "
                     f"{saturated or 'none of the offered rates'} -->",
                     flush=True,
                 )

@@ -67,6 +67,7 @@ class Installation:
     _seen: dict[str, float] = field(default_factory=dict)
     _offset: int = 0
     base_url: str = ""
+    base_urls: list[str] = field(default_factory=list)  # every API started, ``base_url`` the last
     receiver_log: Path | None = None
     receiver_port: int = 0
     site: dict = field(default_factory=dict)
@@ -130,6 +131,7 @@ class Installation:
             str(threads),
         )
         self.base_url = f"http://127.0.0.1:{port}"
+        self.base_urls.append(self.base_url)
         wait_until(lambda: _port_open(port), 30)
 
     def start_worker(self, concurrency: int = 2, beat: bool = True) -> subprocess.Popen:
