@@ -72,10 +72,23 @@ def score_comment(self: PoolAwareBatches, requests: Sequence[SimpleRequest]) -> 
     series.observe_batch("score_comment", len(ids))
     events = pipeline.decide_pending(ctx.sessions, ids, model)
     for event in events:  # durable once committed: the sweep covers a lost attempt
-        first = ctx.deliveries.submit(
-            _attempt_and_schedule, self.app, ctx, event.delivery_id, 0, True, None, event.site_id
-        )
-        first.add_done_callback(partial(_report_failure, event.delivery_id))
+        _first_attempt(self.app, ctx, event.delivery_id, 0, site_id=event.site_id)
+
+
+def _first_attempt(
+    app: Celery,
+    ctx: WorkerContext,
+    delivery_id: str,
+    expected: int | None,
+    *,
+    holding: str | None = None,
+    site_id: str | None = None,
+) -> None:
+    """A first attempt on one of the process's delivery threads; one that raises is logged."""
+    attempt = ctx.deliveries.submit(
+        _attempt_and_schedule, app, ctx, delivery_id, expected, True, holding, site_id
+    )
+    attempt.add_done_callback(partial(_report_failure, delivery_id))
 
 
 def _report_failure(delivery_id: str, attempt: Future[None]) -> None:
@@ -110,10 +123,7 @@ def _attempt_and_schedule(
     attempt that waits for its site's turn runs again, on a delivery thread, when it comes."""
 
     def resume(site_id: str) -> None:
-        again = ctx.deliveries.submit(
-            _attempt_and_schedule, app, ctx, delivery_id, expected, True, site_id
-        )
-        again.add_done_callback(partial(_report_failure, delivery_id))
+        _first_attempt(app, ctx, delivery_id, expected, holding=site_id)
 
     turn = attempts.Turn(ctx.first_attempts, resume, holding, site_id) if first else None
     outcome = attempts.attempt(

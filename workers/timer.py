@@ -5,7 +5,7 @@ thread of their own. Its stock loop sleeps until the next entry is due, up to a 
 does not notice an entry added meanwhile: with the housekeeping entries always scheduled, a
 batch's flush timer, started when a comment arrives, waited for that sleep to end, and every
 comment for up to a second. Here the thread waits on the schedule's condition instead, which
-adding an entry signals.
+adding an entry signals, and so does stopping.
 """
 
 from __future__ import annotations
@@ -23,3 +23,10 @@ class PromptTimer(timer2.Timer):
                 return None  # nothing for ``run`` to sleep: it asks again at once
         self.schedule.apply_entry(entry)
         return None
+
+    def stop(self) -> None:
+        """Wake the thread to see the shutdown now, not when its wait ends."""
+        self._Timer__is_shutdown.set()  # type: ignore[attr-defined]  # the base's own flag
+        with self.not_empty:
+            self.not_empty.notify_all()
+        super().stop()

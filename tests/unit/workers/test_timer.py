@@ -19,4 +19,6 @@ def test_an_entry_added_while_the_timer_waits_runs_when_due_not_at_the_next_entr
         assert ran.wait(5.0), "the new entry ran"
         assert time.monotonic() - started < 5.0
     finally:
+        stopping = time.monotonic()
         timer.stop()
+    assert time.monotonic() - stopping < 5.0, "stopping does not wait for the next entry"
