@@ -21,6 +21,7 @@ import argparse
 import os
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 from pathlib import Path
@@ -119,6 +120,11 @@ def main() -> None:
     )
     parser.add_argument("--drain-timeout", type=float, default=60.0)
     parser.add_argument(
+        "--census",
+        action="store_true",
+        help="CPU each part of the system used per comment delivered, at each rate",
+    )
+    parser.add_argument(
         "--profile",
         action="store_true",
         help="py-spy on the worker and API processes during the highest rate",
@@ -133,6 +139,7 @@ def main() -> None:
     )
     print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
     profiles: list[list[str]] = []
+    censuses: list[str] = []
     layouts = [
         (int(sets), int(concurrency))
         for sets in args.sets.split(",")
@@ -154,7 +161,11 @@ def main() -> None:
                     if args.profile and index == len(rates) - 1:
                         layout = f"{sets} sets of {concurrency} worker procs"
                         spy = Profiled(inst, f"{backend}, {layout}, {rate:.0f}/s")
+                    groups = census_groups(inst)
+                    before = cpu_by_group(groups) if args.census else {}
                     row = measure(inst, rate, count, f"r{index}", args.drain_timeout)
+                    if args.census:
+                        censuses.append(census_line(backend, rate, row, groups, before))
                     if spy is not None:
                         profiles.append(spy.summary())
                     if saturated is None and row["throughput"] < 0.9 * rate:
@@ -172,8 +183,54 @@ def main() -> None:
                     f"{saturated or 'none of the offered rates'} -->",
                     flush=True,
                 )
+    if censuses:
+        names = list(census_groups(None))
+        print("\nCPU ms per comment delivered, from the first send until drained:")
+        print("| back end | offered/s | " + " | ".join(names) + " | total |")
+        print("| --- | --- | " + " | ".join("---" for _ in names) + " | --- |")
+        print("\n".join(censuses))
     for lines in profiles:
         print("\n".join(lines))
+
+
+def census_groups(inst) -> dict[str, Callable[[], list[int]]]:
+    """Each part of the system and how to find its processes (listed again at the end of a
+    measurement: connections opened under load are new processes)."""
+
+    def below(name: str) -> Callable[[], list[int]]:
+        return lambda: [pid for p in inst.named(name) for pid in descendants(p.pid)]
+
+    return {
+        "workers": below("worker"),
+        "API": below("api"),
+        "webhook receiver": below("receiver"),
+        "PostgreSQL": lambda: processes_named("postgres:"),
+        "Redis": lambda: processes_named("redis-server"),
+        "load generator": lambda: [os.getpid()],
+    }
+
+
+def cpu_by_group(groups: dict[str, Callable[[], list[int]]]) -> dict[int, float]:
+    return {pid: cpu_seconds(pid) for find in groups.values() for pid in find()}
+
+
+def census_line(
+    backend: str,
+    rate: float,
+    row: dict,
+    groups: dict[str, Callable[[], list[int]]],
+    before: dict[int, float],
+) -> str:
+    delivered = max(1, row["delivered"])
+    cells = []
+    total = 0.0
+    for find in groups.values():
+        used = sum(cpu_seconds(pid) - before.get(pid, 0.0) for pid in find())
+        total += used
+        cells.append(f"{1000 * used / delivered:.1f}")
+    return (
+        f"| {backend} | {rate:.0f} | " + " | ".join(cells) + f" | {1000 * total / delivered:.1f} |"
+    )
 
 
 class Profiled:
@@ -186,17 +243,7 @@ class Profiled:
             "workers": [pid for p in inst.named("worker") for pid in descendants(p.pid)],
             "API": [pid for p in inst.named("api") for pid in descendants(p.pid)],
         }
-        apis, workers = inst.named("api"), inst.named("worker")
-        receivers = inst.named("receiver")
-        # Listed again at the end: connections opened under load are new processes.
-        self.census = {
-            "workers": lambda: [pid for p in workers for pid in descendants(p.pid)],
-            "API": lambda: [pid for p in apis for pid in descendants(p.pid)],
-            "webhook receiver": lambda: [pid for p in receivers for pid in descendants(p.pid)],
-            "PostgreSQL": lambda: processes_named("postgres:"),
-            "Redis": lambda: processes_named("redis-server"),
-            "load generator": lambda: [os.getpid()],
-        }
+        self.census = census_groups(inst)
         self.files: dict[str, list] = {}
         self.cpu: dict[str, float] = {}
         self.thread = threading.Thread(target=self._run)

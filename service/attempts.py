@@ -23,10 +23,10 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import requests
-from sqlalchemy import insert, select, update
+from sqlalchemy import Engine, insert, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from service import endpoint_health
+from service import attempt_statements, endpoint_health
 from service.config import Settings
 from service.db import rowcount, session_scope
 from service.metrics import series
@@ -197,6 +197,10 @@ def _claim(
 ) -> _Loaded | Outcome | None:
     held = turn.holding if turn is not None else None  # the site whose place this one holds
     try:
+        if turn is None or held is not None:
+            plain = _claim_plainly(sessions, delivery_id, rules, expected, turn is not None)
+            if plain is not None:
+                return plain
         with session_scope(sessions) as session:
             loaded = _load(session, delivery_id)
             if loaded is None or (expected is not None and loaded.target.attempts != expected):
@@ -270,13 +274,18 @@ def _load(session: Session, delivery_id: str) -> _Loaded | None:
     ).first()
     if row is None:
         return None
+    return _loaded_from(row, delivery_id, row.attempts, row.webhook_disabled_at is not None)
+
+
+def _loaded_from(row: Any, delivery_id: str, attempts: int, disabled: bool) -> _Loaded:
+    """A delivery read, or claimed, with its site's columns; ``attempts`` made before this one."""
     target = Target(
         site=row.name,
         url=row.webhook_url,
         secret=row.webhook_secret,
         event_id=row.event_id,
         body=json.dumps(row.payload, separators=(",", ":"), sort_keys=True),
-        attempts=row.attempts,
+        attempts=attempts,
         previous_secret=overlapping_secret(
             row.previous_webhook_secret, row.previous_webhook_secret_expires_at, utcnow()
         ),
@@ -287,8 +296,40 @@ def _load(session: Session, delivery_id: str) -> _Loaded | None:
         site_id=row.site_id,
         failures=row.webhook_failures,
         last_failure_at=row.webhook_last_failure_at,
-        disabled=row.webhook_disabled_at is not None,
+        disabled=disabled,
     )
+
+
+def _one_statement(sessions: sessionmaker[Session]) -> Engine | None:
+    """The engine, where the claim and a success's record are one statement each (PostgreSQL)."""
+    engine = sessions.kw.get("bind")
+    if isinstance(engine, Engine) and engine.dialect.name == "postgresql":
+        return engine
+    return None
+
+
+def _claim_plainly(
+    sessions: sessionmaker[Session],
+    delivery_id: str,
+    rules: Rules,
+    expected: int | None,
+    first_lane: bool,
+) -> _Loaded | None:
+    """The claim of the plain case in one statement (``service.attempt_statements``); None
+    where that is not available or the case is not plain."""
+    engine = _one_statement(sessions)
+    if engine is None:
+        return None
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+        row = attempt_statements.claim(
+            connection,
+            delivery_id,
+            expected=expected,
+            first_lane=first_lane,
+            now=utcnow(),
+            timeout=rules.timeout,
+        )
+    return None if row is None else _loaded_from(row, delivery_id, row.attempts - 1, False)
 
 
 def _keep(session: Session, loaded: _Loaded) -> bool:
@@ -319,6 +360,20 @@ def _record(
     retry_in: float | None = None
     disabled: str | None = None
     table = WebhookDelivery.__table__
+    engine = _one_statement(sessions)
+    if error is None and engine is not None:
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+            attempt_statements.record_delivered(
+                connection,
+                loaded.delivery_id,
+                loaded.site_id,
+                now=now,
+                status_code=status_code,
+                latency_ms=round(latency, 3),
+            )
+        return Outcome(
+            loaded.delivery_id, ATTEMPTED, attempts, status="delivered", status_code=status_code
+        )
     with session_scope(sessions) as session:
         if error is None:
             endpoint_health.record_success(session, loaded.site_id, now)

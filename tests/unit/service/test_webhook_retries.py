@@ -1,20 +1,22 @@
-"""The retry schedule, the endpoint's health, and one attempt's claim and record, on a real SQLite
-database with the HTTP request replaced (the integration tests send real ones)."""
+"""The retry schedule, the endpoint's health, and one attempt's claim and record, on real SQLite
+and PostgreSQL databases (PostgreSQL claims and records a plain attempt in one statement each)
+with the HTTP request replaced (the integration tests send real ones)."""
 
 from __future__ import annotations
 
 import random
+from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from service import attempts, endpoint_health, recovery
 from service.config import DEFAULT_DISABLE_AFTER, Settings
-from service.db import session_scope
+from service.db import make_engine, make_session_factory, session_scope
 from service.models import AuditEntry, Site, WebhookAttempt, WebhookDelivery, utcnow
 from service.retry_schedule import DEFAULT_SCHEDULE, JITTER, RetrySchedule, parse_duration
 from service.sites import create_site, set_webhook_url
@@ -113,9 +115,14 @@ class Endpoint:
         return status, None if 200 <= status < 300 else f"HTTP {status}", 1.0
 
 
-@pytest.fixture
-def sessions(domain: Domain) -> sessionmaker[Session]:
-    return domain.sessions
+@pytest.fixture(params=["sqlite", "postgresql"])
+def sessions(request: pytest.FixtureRequest, domain: Domain) -> Iterator[sessionmaker[Session]]:
+    if request.param == "sqlite":
+        yield domain.sessions
+        return
+    engine = make_engine(request.getfixturevalue("migrated_postgres_url"))
+    yield make_session_factory(engine)
+    engine.dispose()
 
 
 def rules(schedule: str = "1m,1m", disable_after: float = DAY) -> attempts.Rules:
@@ -192,6 +199,39 @@ def test_a_failure_schedules_the_next_attempt_and_a_success_ends_the_streak(
     with session_scope(sessions) as session:
         codes = session.scalars(select(WebhookAttempt.status_code).order_by(WebhookAttempt.id))
         assert list(codes) == [503, None, 200]
+
+
+def test_a_plain_attempt_on_postgresql_is_one_statement_to_claim_and_one_to_record(
+    sessions: sessionmaker[Session], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    Endpoint(monkeypatch, 200)
+    site_id = new_site(sessions)
+    delivery_id = new_delivery(sessions, site_id)
+    engine = sessions.kw["bind"]
+    if engine.dialect.name != "postgresql":
+        pytest.skip("SQLite takes the general path: a transaction of several statements")
+    statements: list[str] = []
+    event.listen(engine, "before_cursor_execute", lambda *args: statements.append(args[2]))
+    share = attempts.SiteShare(1)
+    assert share.enter(site_id) == attempts.ENTERED
+    turn = attempts.Turn(share, print, holding=site_id, site_id=site_id)
+    done = run(sessions, delivery_id, expected=0, turn=turn)
+    assert done is not None and done.delivered and done.attempts == 1
+    assert len(statements) == 2, statements
+    assert statements[0].startswith("UPDATE webhook_deliveries")
+    assert "INSERT INTO webhook_attempts" in statements[1]
+    delivery = row(sessions, WebhookDelivery, delivery_id)
+    assert delivery.status == "delivered" and delivery.attempts == 1
+    assert delivery.next_attempt_at is None and delivery.delivered_at is not None
+    site = row(sessions, Site, site_id)
+    assert site.webhook_last_success_at is not None and site.webhook_failures == 0
+    with session_scope(sessions) as session:
+        logged = session.scalars(
+            select(WebhookAttempt).where(WebhookAttempt.delivery_id == delivery_id)
+        )
+        assert [(a.status_code, a.error) for a in logged] == [(200, None)]
+    assert run(sessions, delivery_id, expected=0) is None, "a second copy finds it delivered"
+    assert share.enter(site_id) == attempts.ENTERED, "the place was left"
 
 
 def test_the_last_attempt_of_an_event_marks_it_failed(
