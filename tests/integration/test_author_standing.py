@@ -18,7 +18,7 @@ from tests.support.stored import store_decided
 pytestmark = pytest.mark.integration
 
 
-@pytest.mark.parametrize("stack", ["embedded"], indirect=True)
+@pytest.mark.parametrize("stack", ["embedded", "postgres-redis"], indirect=True)
 def test_standing_is_set_audited_read_per_batch_and_cleared(app, make_site) -> None:
     site = make_site()
     ids = store_decided(
