@@ -22,7 +22,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-import requests
+import urllib3
 from sqlalchemy import Engine, insert, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -151,7 +151,7 @@ class _Loaded:
 
 def attempt(
     sessions: sessionmaker[Session],
-    http: requests.Session,
+    http: urllib3.PoolManager,
     delivery_id: str,
     rules: Rules,
     *,

@@ -21,17 +21,16 @@ from contextvars import ContextVar
 from types import TracebackType
 from typing import Any
 
-import requests
+import certifi
+import urllib3
 import urllib3.exceptions
-from requests.adapters import HTTPAdapter
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
 from service.urls import AddressInfo, allowed_addresses
 
-# What a failed attempt raises: requests' errors, urllib3's while the answer is read, and the
-# socket's own.
-TRANSPORT_ERRORS = (requests.RequestException, urllib3.exceptions.HTTPError, OSError)
+# What a failed attempt raises: urllib3's errors (a malformed URL's too) and the socket's own.
+TRANSPORT_ERRORS = (urllib3.exceptions.HTTPError, OSError)
 
 _current: ContextVar[Attempt | None] = ContextVar("webhook_attempt", default=None)
 
@@ -159,27 +158,21 @@ class _PinnedHTTPSPool(HTTPSConnectionPool):
     ConnectionCls = _PinnedHTTPSConnection
 
 
-class PinnedAdapter(HTTPAdapter):
-    """requests' adapter with connection pools whose connections are pinned and watched."""
+def webhook_pool(pool_size: int, ca_certs: str | None = None) -> urllib3.PoolManager:
+    """The HTTP client webhooks go out over: pinned connections, kept alive per endpoint host,
+    never retried or redirected here. urllib3 itself rather than ``requests`` over it: an
+    attempt is on every comment's path, and requests' per-request preparation (merging
+    settings, cookies, hooks) costs more than sending it.
 
-    def init_poolmanager(
-        self, connections: int, maxsize: int, block: bool = False, **kwargs: Any
-    ) -> None:
-        super().init_poolmanager(connections, maxsize, block, **kwargs)
-        self.poolmanager.pool_classes_by_scheme = {
-            "http": _PinnedHTTPPool,
-            "https": _PinnedHTTPSPool,
-        }
-
-
-def webhook_session(pool_size: int) -> requests.Session:
-    """The HTTP session webhooks go out over: pinned connections, pooled, never retried here.
-
-    The environment's proxies (``HTTPS_PROXY``) and ``.netrc`` are not used: a proxy would look
-    the name up again, past the check, and a receiver gets no credentials of this machine."""
-    http = requests.Session()
-    http.trust_env = False
-    adapter = PinnedAdapter(pool_connections=pool_size, pool_maxsize=pool_size, max_retries=0)
-    http.mount("http://", adapter)
-    http.mount("https://", adapter)
-    return http
+    Certificates are verified against ``ca_certs`` (default: certifi's bundle). The
+    environment's proxies and ``.netrc`` are not used: a proxy would look the name up again,
+    past the check, and a receiver gets no credentials of this machine."""
+    pool = urllib3.PoolManager(
+        num_pools=pool_size,
+        maxsize=pool_size,
+        retries=False,
+        cert_reqs="CERT_REQUIRED",
+        ca_certs=ca_certs or certifi.where(),
+    )
+    pool.pool_classes_by_scheme = {"http": _PinnedHTTPPool, "https": _PinnedHTTPSPool}
+    return pool

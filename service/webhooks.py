@@ -10,7 +10,7 @@ from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
-import requests
+import urllib3
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 from standardwebhooks import Webhook
@@ -120,11 +120,11 @@ class Target:
 
 
 def post_event(
-    http: requests.Session, target: Target, *, timeout: float, allow_private: bool
+    http: urllib3.PoolManager, target: Target, *, timeout: float, allow_private: bool
 ) -> tuple[int | None, str | None, float]:
     """One POST, no redirects followed; returns (status code, error, latency in ms).
 
-    ``http`` comes from ``outbound.webhook_session``: it connects only to addresses the check
+    ``http`` comes from ``outbound.webhook_pool``: it connects only to addresses the check
     passed. ``timeout`` bounds the whole attempt, and at most ``MAX_ANSWER_BYTES`` of the
     answer are read: a receiver that trickles or floods its answer holds a thread no longer."""
     started = time.perf_counter()
@@ -144,22 +144,27 @@ def post_event(
     return status_code, error[:500] if error else None, latency
 
 
-def _post(http: requests.Session, target: Target, timeout: float) -> int:
+def _post(http: urllib3.PoolManager, target: Target, timeout: float) -> int:
     """Send the event and read the start of the answer: a short one whole, so the connection
     goes back to the pool; a longer one is cut off with its connection."""
     headers = signed_headers(
         target.secret, target.event_id, target.body, utcnow(), target.previous_secret
     )
-    with http.post(
+    response = http.request(
+        "POST",
         target.url,
-        data=target.body.encode("utf-8"),
+        body=target.body.encode("utf-8"),
         headers=headers,
-        timeout=timeout,
-        allow_redirects=False,
-        stream=True,
-    ) as response:
-        response.raw.read(MAX_ANSWER_BYTES, decode_content=False)
-        return response.status_code
+        timeout=urllib3.Timeout(connect=timeout, read=timeout),
+        redirect=False,
+        preload_content=False,
+    )
+    try:
+        response.read(MAX_ANSWER_BYTES, decode_content=False)
+        return response.status
+    finally:
+        response.close()  # a connection read to its end is already back in the pool
+        response.release_conn()
 
 
 def list_deliveries(

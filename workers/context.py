@@ -7,7 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
-import requests
+import urllib3
 from celery.signals import worker_process_init
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -15,7 +15,7 @@ from classifier import ActiveModel, Registry
 from service.attempts import SiteShare
 from service.config import Settings
 from service.db import make_engine, make_session_factory
-from service.outbound import webhook_session
+from service.outbound import webhook_pool
 
 DELIVERY_THREADS = 16
 # One site's first attempts use at most half the delivery threads (the rest wait their turn):
@@ -29,7 +29,7 @@ class WorkerContext:
     settings: Settings
     sessions: sessionmaker[Session]
     model: ActiveModel
-    http: requests.Session
+    http: urllib3.PoolManager
     # Webhook attempts run here, off the task's thread: a slow receiver holds a thread, not
     # the scoring of the comments that follow.
     deliveries: ThreadPoolExecutor = field(
@@ -60,7 +60,7 @@ def get_context(app: Any) -> WorkerContext:
                         settings.model_check_interval,
                         background=True,
                     ),
-                    http=webhook_session(threads),
+                    http=webhook_pool(threads),
                 )
     return _context
 

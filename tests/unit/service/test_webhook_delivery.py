@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from service.outbound import webhook_session
+from service.outbound import webhook_pool
 from service.security import new_webhook_secret
 from service.urls import validate_webhook_url
 from service.webhooks import MAX_ANSWER_BYTES, Target, post_event
@@ -59,13 +59,12 @@ def target(url: str) -> Target:
     return Target("blog", url, new_webhook_secret(), "msg_test", body, 0)
 
 
-def send(url: str, *, timeout: float = 5, allow_private: bool = False, verify: Any = True):
-    http = webhook_session(2)
-    http.verify = verify
+def send(url: str, *, timeout: float = 5, allow_private: bool = False, ca_certs: str | None = None):
+    http = webhook_pool(2, ca_certs)
     try:
         return post_event(http, target(url), timeout=timeout, allow_private=allow_private)
     finally:
-        http.close()
+        http.clear()
 
 
 # --- the address connected to is the address checked ----------------------------------------
@@ -111,13 +110,13 @@ def test_a_short_answer_leaves_the_connection_for_the_next_attempt(
     start_receiver: Callable[..., Receiver],
 ) -> None:
     receiver = start_receiver()
-    http = webhook_session(2)
+    http = webhook_pool(2)
     try:
         for _ in range(2):
             status, error, _ = post_event(http, target(receiver.url), timeout=5, allow_private=True)
             assert (status, error) == (200, None)
     finally:
-        http.close()
+        http.clear()
     first, second = receiver.requests()
     assert first["client_port"] == second["client_port"]
 
@@ -151,7 +150,7 @@ def test_tls_names_and_verifies_the_host_while_connecting_to_its_checked_address
     monkeypatch.setattr(socket, "getaddrinfo", Resolver({NAME, other}, ["127.0.0.1"]))
 
     status, error, _ = send(
-        f"https://{NAME}:{receiver.port}/hook", allow_private=True, verify=str(cert)
+        f"https://{NAME}:{receiver.port}/hook", allow_private=True, ca_certs=str(cert)
     )
     assert (status, error) == (200, None)
     [request] = receiver.requests()
@@ -160,7 +159,7 @@ def test_tls_names_and_verifies_the_host_while_connecting_to_its_checked_address
 
     # the same address under a name the certificate is not for: refused by TLS
     status, error, _ = send(
-        f"https://{other}:{receiver.port}/hook", allow_private=True, verify=str(cert)
+        f"https://{other}:{receiver.port}/hook", allow_private=True, ca_certs=str(cert)
     )
     assert status is None and "certificate verify failed" in error
     assert len(receiver.requests()) == 1

@@ -10,13 +10,13 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
-import requests
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from service import attempts
 from service.attempts import HANDED_OVER, Outcome, SiteShare
 from service.models import Comment, CommentBand, Lease, WebhookAttempt, WebhookDelivery, utcnow
+from service.outbound import webhook_pool
 from service.sites import NewSite
 from tests.support.domain import Domain
 from tests.support.failing_model import Serving
@@ -39,7 +39,7 @@ class Inline:
 def context(domain: Domain, monkeypatch: pytest.MonkeyPatch) -> Iterator[WorkerContext]:
     """The worker's per-process context on the domain's database, scoring with a constant
     model; webhooks go to a closed loopback port, so every attempt fails at once."""
-    http = requests.Session()
+    http = webhook_pool(2)
     ctx = WorkerContext(
         settings=domain.settings,
         sessions=domain.sessions,
@@ -50,7 +50,7 @@ def context(domain: Domain, monkeypatch: pytest.MonkeyPatch) -> Iterator[WorkerC
     )
     monkeypatch.setattr(tasks, "get_context", lambda _app: ctx)
     yield ctx
-    http.close()
+    http.clear()
 
 
 def run(domain: Domain, name: str, *args: Any) -> None:
