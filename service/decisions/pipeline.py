@@ -15,7 +15,8 @@ from sqlalchemy.orm.attributes import set_committed_value
 from service import webhooks
 from service.db import is_transient, session_scope
 from service.decisions import edits, floods, policy, recording, standings
-from service.decisions.history import history_of
+from service.decisions.history import histories_of, history_of
+from service.decisions.policy import History
 from service.metrics import series
 from service.models import Comment, Decision, Site, WebhookDelivery, utcnow
 
@@ -184,9 +185,15 @@ def _decide(session: Session, comment_ids: Sequence[str], model: Scorer) -> list
     }
     outputs = score_facts_safely(model, [facts_of(c) for c in comments])
     authors = standings.standings_for(session, comments)
+    resolved = {site_id: policy.resolve(site.policy or {}) for site_id, site in sites.items()}
+    histories = histories_of(
+        session,
+        [(c, resolved[c.site_id], floods.signature(c.content)) for c in comments],
+    )
     deliveries: list[NewEvent] = []
-    for comment, output in zip(comments, outputs, strict=True):
-        verdict = verdict_for(session, sites[comment.site_id], comment, output, authors)
+    for comment, output, history in zip(comments, outputs, histories, strict=True):
+        site = sites[comment.site_id]
+        verdict = verdict_for(session, site, comment, output, authors, history=history)
         verdict, notify = edits.settle(comment, verdict)
         recorded = record_verdict(session, comment, verdict, output, notify=notify)
         if recorded is not None and recorded.delivery is not None:
@@ -235,17 +242,20 @@ def verdict_for(
     comment: Comment,
     output: policy.ModelOutput,
     authors: Mapping[str, policy.Standing] | None = None,
+    history: History | None = None,
 ) -> policy.Verdict:
     """The one decision path (queue worker, synchronous endpoints, re-scoring): facts, policy.
 
     The author's history and earlier copies of the text come from one statement of indexed,
     bounded scans; the comment's near-duplicate bands are stored for the comments that follow.
     ``authors`` are the batch's standings by comment id (read once for a batch); without it
-    the comment's own is read.
+    the comment's own is read. A batch reads its ``history`` beforehand, too
+    (``history.histories_of``).
     """
     site_policy = site.policy or {}
-    settings = policy.resolve(site_policy)
-    history = history_of(session, comment, settings, floods.signature(comment.content))
+    if history is None:
+        settings = policy.resolve(site_policy)
+        history = history_of(session, comment, settings, floods.signature(comment.content))
     if authors is None:
         authors = standings.standings_for(session, [comment])
     facts = replace(facts_of(comment), history=history, standing=authors.get(comment.id))

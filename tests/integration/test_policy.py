@@ -191,6 +191,24 @@ def test_near_copies_count_as_a_flood(app, make_site) -> None:
     assert unrelated.status == "approved"
 
 
+def test_near_copies_within_one_batch_count_as_a_flood(app, make_site) -> None:
+    """A batch's histories are read together (on PostgreSQL in one pipeline): each comment
+    still finds the bands of those before it in the batch."""
+    site = make_site()
+    names = ["Anna", "Bert", "Carl", "Dora", "Emil", "Fritz"]
+    ids = [
+        store_comment(
+            app, site, f"Hello {name}, amazing deals on replica watches at our shop today!"
+        )
+        for name in names
+    ]
+    decide_pending(sessions_of(app), ids, ConstantModel())
+    with session_scope(sessions_of(app)) as session:
+        decided = [session.get_one(Comment, comment_id) for comment_id in ids]
+        assert [c.status for c in decided] == ["approved"] * 3 + ["held"] * 3
+        assert reason_codes(decided[-1]) == ["repeat_post"]
+
+
 def test_ingest_stores_the_fingerprint(app, client, make_site) -> None:
     site = make_site()
     body = {"external_id": "fp-1", "content": "Great  POST, visit c\u0430sino!"}

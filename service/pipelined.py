@@ -1,0 +1,53 @@
+"""PostgreSQL: several statements sent at once and their results read at once (psycopg's
+pipeline mode), for a batch whose statements each depend on nothing the others return.
+
+Each statement still runs on its own, in order, in the caller's transaction, and sees what the
+ones before it wrote: only the waiting between them goes. SQLAlchemy has no pipeline mode, so
+the statement is compiled by SQLAlchemy once and run on the connection's psycopg connection,
+with SQLAlchemy's own conversions of the parameters.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from functools import lru_cache
+from typing import Any
+
+from sqlalchemy import Connection
+from sqlalchemy.engine import Dialect
+from sqlalchemy.sql import ClauseElement
+from sqlalchemy.sql.compiler import Compiled
+
+
+@lru_cache(maxsize=64)
+def _compiled(statement: ClauseElement, dialect: Dialect) -> Compiled:
+    return statement.compile(dialect=dialect)
+
+
+def one_row_each(
+    connection: Connection, calls: Sequence[tuple[ClauseElement, Mapping[str, Any]]]
+) -> list[dict[str, Any]]:
+    """The one row each (statement, parameters) call returns, by column name, all sent in one
+    pipeline. The statements must be built once and reused (they key the cache of compiled
+    forms)."""
+    driver = connection.connection.driver_connection
+    cursors = []
+    with driver.pipeline():  # type: ignore[union-attr]
+        for statement, params in calls:
+            compiled = _compiled(statement, connection.dialect)
+            values = dict(compiled.construct_params(dict(params)) or {})
+            for name, process in getattr(compiled, "_bind_processors", {}).items():
+                if name in values:
+                    values[name] = process(values[name])
+            cursor = driver.cursor()  # type: ignore[union-attr]
+            cursor.execute(compiled.string, values)
+            cursors.append(cursor)
+    rows: list[dict[str, Any]] = []
+    for cursor in cursors:
+        names = [column.name for column in cursor.description or ()]
+        found = cursor.fetchall()
+        cursor.close()
+        if len(found) != 1:
+            raise RuntimeError(f"expected one row, got {len(found)}")
+        rows.append(dict(zip(names, found[0], strict=True)))
+    return rows
