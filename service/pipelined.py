@@ -24,12 +24,12 @@ def _compiled(statement: ClauseElement, dialect: Dialect) -> Compiled:
     return statement.compile(dialect=dialect)
 
 
-def one_row_each(
+def first_rows(
     connection: Connection, calls: Sequence[tuple[ClauseElement, Mapping[str, Any]]]
-) -> list[dict[str, Any]]:
-    """The one row each (statement, parameters) call returns, by column name, all sent in one
-    pipeline. The statements must be built once and reused (they key the cache of compiled
-    forms)."""
+) -> list[dict[str, Any] | None]:
+    """The first row each (statement, parameters) call returns, by column name (None: no row),
+    all sent in one pipeline. The statements must be built once and reused (they key the cache
+    of compiled forms)."""
     driver = connection.connection.driver_connection
     cursors = []
     with driver.pipeline():  # type: ignore[union-attr]
@@ -42,12 +42,10 @@ def one_row_each(
             cursor = driver.cursor()  # type: ignore[union-attr]
             cursor.execute(compiled.string, values)
             cursors.append(cursor)
-    rows: list[dict[str, Any]] = []
+    rows: list[dict[str, Any] | None] = []
     for cursor in cursors:
         names = [column.name for column in cursor.description or ()]
-        found = cursor.fetchall()
+        row = cursor.fetchone()
         cursor.close()
-        if len(found) != 1:
-            raise RuntimeError(f"expected one row, got {len(found)}")
-        rows.append(dict(zip(names, found[0], strict=True)))
+        rows.append(None if row is None else dict(zip(names, row, strict=True)))
     return rows

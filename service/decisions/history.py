@@ -55,7 +55,10 @@ def histories_of(
             params.update(floods.remember_params(comment, sign))
         calls.append((_statement(by, dialect), params))
     if dialect == "postgresql" and len(calls) > 1:
-        rows: list[Mapping[Any, Any]] = list(pipelined.one_row_each(connection, calls))
+        found = pipelined.first_rows(connection, calls)
+        rows: list[Mapping[Any, Any]] = [row for row in found if row is not None]
+        if len(rows) != len(found):
+            raise RuntimeError("a history statement returned no row")
     else:
         rows = []
         for (statement, params), (comment, _, sign) in zip(calls, items, strict=True):

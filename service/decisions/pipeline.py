@@ -190,15 +190,17 @@ def _decide(session: Session, comment_ids: Sequence[str], model: Scorer) -> list
         session,
         [(c, resolved[c.site_id], floods.signature(c.content)) for c in comments],
     )
-    deliveries: list[NewEvent] = []
+    prepared = []
     for comment, output, history in zip(comments, outputs, histories, strict=True):
         site = sites[comment.site_id]
         verdict = verdict_for(session, site, comment, output, authors, history=history)
         verdict, notify = edits.settle(comment, verdict)
-        recorded = record_verdict(session, comment, verdict, output, notify=notify)
-        if recorded is not None and recorded.delivery is not None:
-            deliveries.append(NewEvent(recorded.delivery.id, comment.site_id))
-    return deliveries
+        prepared.append(_verdict_prepared(session, comment, verdict, output, notify=notify))
+    return [
+        NewEvent(recorded.delivery.id, recorded.delivery.site_id)
+        for recorded in _recorded_all(session, prepared)
+        if recorded is not None and recorded.delivery is not None
+    ]
 
 
 def _count_failure(session: Session, comment_id: str, model: Scorer) -> list[NewEvent]:
@@ -271,7 +273,19 @@ def record_verdict(
     notify: bool = True,
 ) -> Recorded | None:
     """Record the policy's verdict on a still-pending comment (see :func:`record_decision`)."""
-    return record_decision(
+    prepared = _verdict_prepared(session, comment, verdict, output, notify=notify)
+    return _recorded_all(session, [prepared])[0]
+
+
+def _verdict_prepared(
+    session: Session,
+    comment: Comment,
+    verdict: policy.Verdict,
+    output: policy.ModelOutput,
+    *,
+    notify: bool,
+) -> _Prepared:
+    return _Prepared.of(
         session,
         comment,
         action=verdict.action,
@@ -312,24 +326,9 @@ def record_decision(
     answer in the response instead); nor is one for a site in trial mode that wants none,
     and a trial site's event says ``"trial": true``.
     """
-    now = utcnow()
-    trial = False
-    if notify:
-        site = session.get(Site, comment.site_id)
-        site_policy = (site.policy if site is not None else None) or {}
-        notify, trial = policy.sends_webhooks(site_policy), policy.is_trial(site_policy)
-    status = STATUS_OF_ACTION[action]
-    values = {
-        "status": status,
-        "action": action,
-        "decided_by": decided_by,
-        "decided_at": now,
-        "scores": scores,
-        "reasons": reasons,
-        "model_version": model_version,
-    }
-    decision = Decision(
-        comment_id=comment.id,
+    prepared = _Prepared.of(
+        session,
+        comment,
         action=action,
         scores=scores,
         reasons=reasons,
@@ -337,25 +336,105 @@ def record_decision(
         decided_by=decided_by,
         moderator_id=moderator_id,
         note=note,
-        decided_at=now,
+        expect_status=expect_status,
+        notify=notify,
     )
-    delivery = webhooks.new_delivery(comment, decision, status, trial=trial) if notify else None
-    decision_id = recording.write(
-        session.connection(),
-        {**values, "id": comment.id, "expect": expect_status, "revisions": comment.revisions},
-        {c: getattr(decision, c) for c in recording.DECISION_FIELDS},
-        None if delivery is None else {c: getattr(delivery, c) for c in recording.DELIVERY_FIELDS},
-    )
-    if decision_id is None:
-        return None
-    decision.id = decision_id
-    series.count_decision_on_commit(session, action, decided_by, reasons)
-    for key, value in values.items():
-        set_committed_value(comment, key, value)
-    _as_persistent(session, decision)
-    if delivery is not None:
-        _as_persistent(session, delivery)
-    return Recorded(decision, delivery)
+    return _recorded_all(session, [prepared])[0]
+
+
+@dataclass(frozen=True)
+class _Prepared:
+    """A decision about to be written: the comment's new columns and the new rows."""
+
+    comment: Comment
+    values: dict[str, Any]
+    decision: Decision
+    delivery: WebhookDelivery | None
+    expect_status: str | None
+
+    @classmethod
+    def of(
+        cls,
+        session: Session,
+        comment: Comment,
+        *,
+        action: str,
+        scores: dict[str, Any],
+        reasons: list[dict[str, Any]],
+        model_version: str | None,
+        decided_by: str,
+        moderator_id: str | None = None,
+        note: str | None = None,
+        expect_status: str | None = None,
+        notify: bool = True,
+    ) -> _Prepared:
+        now = utcnow()
+        trial = False
+        if notify:
+            site = session.get(Site, comment.site_id)
+            site_policy = (site.policy if site is not None else None) or {}
+            notify, trial = policy.sends_webhooks(site_policy), policy.is_trial(site_policy)
+        status = STATUS_OF_ACTION[action]
+        values = {
+            "status": status,
+            "action": action,
+            "decided_by": decided_by,
+            "decided_at": now,
+            "scores": scores,
+            "reasons": reasons,
+            "model_version": model_version,
+        }
+        decision = Decision(
+            comment_id=comment.id,
+            action=action,
+            scores=scores,
+            reasons=reasons,
+            model_version=model_version,
+            decided_by=decided_by,
+            moderator_id=moderator_id,
+            note=note,
+            decided_at=now,
+        )
+        delivery = webhooks.new_delivery(comment, decision, status, trial=trial) if notify else None
+        return cls(comment, values, decision, delivery, expect_status)
+
+    def rows(self) -> recording.Rows:
+        comment = self.comment
+        return (
+            {
+                **self.values,
+                "id": comment.id,
+                "expect": self.expect_status,
+                "revisions": comment.revisions,
+            },
+            {c: getattr(self.decision, c) for c in recording.DECISION_FIELDS},
+            None
+            if self.delivery is None
+            else {c: getattr(self.delivery, c) for c in recording.DELIVERY_FIELDS},
+        )
+
+
+def _recorded_all(session: Session, prepared: Sequence[_Prepared]) -> list[Recorded | None]:
+    """Write the prepared decisions (on PostgreSQL in one pipeline) and put what was written
+    into the session as if loaded."""
+    ids = recording.write_many(session.connection(), [p.rows() for p in prepared])
+    recorded: list[Recorded | None] = []
+    for item, decision_id in zip(prepared, ids, strict=True):
+        if decision_id is None:
+            recorded.append(None)
+            continue
+        decision, delivery, values = item.decision, item.delivery, item.values
+        decision.id = decision_id
+        series.count_decision_on_commit(
+            session, decision.action, decision.decided_by, decision.reasons
+        )
+        for key, value in values.items():
+            set_committed_value(item.comment, key, value)
+        _as_persistent(session, decision)
+        if delivery is not None:
+            _as_persistent(session, delivery)
+        recorded.append(Recorded(decision, delivery))
+    return recorded
 
 
 def _as_persistent(session: Session, row: Decision | WebhookDelivery) -> None:

@@ -9,7 +9,7 @@ three short statements in the caller's transaction.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from functools import cache
 from typing import Any
 
@@ -28,6 +28,7 @@ from sqlalchemy import (
     update,
 )
 
+from service import pipelined
 from service.models import Comment, Decision, WebhookDelivery
 
 COMMENT_FIELDS = (
@@ -141,18 +142,52 @@ def write(
     """Record the three rows; returns the decision's id, or None when the comment's status was
     not ``comment["expect"]`` (another decider won), or its text not the one decided on
     (``comment["revisions"]``, when given), and nothing was written."""
-    conditional = comment.get("expect") is not None
+    return write_many(connection, [(comment, decision, delivery)])[0]
+
+
+Rows = tuple[Mapping[str, Any], Mapping[str, Any], Mapping[str, Any] | None]
+
+
+def write_many(connection: Connection, items: Sequence[Rows]) -> list[int | None]:
+    """:func:`write` for each (comment, decision, delivery), in order; on PostgreSQL all in one
+    pipeline, so a batch waits once for all its records."""
+    if connection.dialect.name != "postgresql":
+        return [_write_apart(connection, *item) for item in items]
+    calls = []
+    for comment, decision, delivery in items:
+        conditional = comment.get("expect") is not None
+        statement = _combined(conditional, delivery is not None)
+        calls.append((statement, _params(comment, decision, delivery)))
+    if len(calls) == 1:
+        row = connection.execute(*calls[0]).first()
+        return [None if row is None else int(row[0])]
+    return [
+        None if row is None else int(row["id"]) for row in pipelined.first_rows(connection, calls)
+    ]
+
+
+def _params(
+    comment: Mapping[str, Any], decision: Mapping[str, Any], delivery: Mapping[str, Any] | None
+) -> dict[str, Any]:
     params = {f"c_{name}": comment[name] for name in (*COMMENT_FIELDS, "id")}
-    if conditional:
+    if comment.get("expect") is not None:
         params["c_expect"] = comment["expect"]
         params["c_revisions"] = comment.get("revisions")
     params.update({f"d_{name}": decision[name] for name in DECISION_FIELDS})
     if delivery is not None:
         params.update({f"w_{name}": delivery[name] for name in DELIVERY_FIELDS})
-    if connection.dialect.name == "postgresql":
-        row = connection.execute(_combined(conditional, delivery is not None), params).first()
-        return None if row is None else int(row[0])
-    if connection.execute(_status_change(conditional), params).rowcount != 1:
+    return params
+
+
+def _write_apart(
+    connection: Connection,
+    comment: Mapping[str, Any],
+    decision: Mapping[str, Any],
+    delivery: Mapping[str, Any] | None,
+) -> int | None:
+    """SQLite: up to three short statements in the caller's transaction."""
+    params = _params(comment, decision, delivery)
+    if connection.execute(_status_change(comment.get("expect") is not None), params).rowcount != 1:
         return None
     inserted = connection.execute(_decision_insert(), params).inserted_primary_key
     assert inserted is not None  # an INSERT of one row has its key

@@ -49,6 +49,9 @@ def main() -> None:
 
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+        # An answer's head and body go out as two writes: with Nagle's algorithm the body
+        # would wait for the client's delayed acknowledgement of the head, 40 ms.
+        disable_nagle_algorithm = True
 
         def do_POST(self) -> None:  # noqa: N802
             body = self.rfile.read(int(self.headers.get("Content-Length", "0"))).decode()
