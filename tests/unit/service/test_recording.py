@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from dataclasses import replace
 from typing import Any
 
+import pytest
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
+from service.db import make_engine, make_session_factory, session_scope
 from service.decisions import recording
 from service.models import Comment, Decision, WebhookDelivery, new_id, utcnow
 from tests.support.domain import Domain
@@ -107,3 +111,38 @@ def test_without_an_expected_status_any_status_changes_and_no_event_is_optional(
         comment, decision = values(comment_id, expect=None)
         assert recording.write(db.connection(), comment, decision, None) is not None
     assert (rows(db, Decision), rows(db, WebhookDelivery)) == (2, 0)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def either(request: pytest.FixtureRequest, domain: Domain) -> Iterator[Domain]:
+    """The domain on SQLite, or the same on a migrated PostgreSQL database."""
+    if request.param == "sqlite":
+        yield domain
+        return
+    engine = make_engine(request.getfixturevalue("migrated_postgres_url"))
+    yield replace(domain, engine=engine, sessions=make_session_factory(engine))
+    engine.dispose()
+
+
+def test_a_batch_is_recorded_in_order_and_a_lost_race_records_nothing(either: Domain) -> None:
+    site = new_site(either)
+    ids = [store_comment(either, site) for _ in range(3)]
+    first, lost, quiet = (
+        values(i, expect) for i, expect in zip(ids, ["pending", "held", "pending"], strict=True)
+    )
+    batch = [
+        (*first, delivery_of(site.site.id, ids[0])),
+        (*lost, delivery_of(site.site.id, ids[1])),  # it is still pending, not held
+        (*quiet, None),
+    ]
+    with session_scope(either.sessions) as session:
+        found = recording.write_many(session.connection(), batch)
+    assert isinstance(found[0], int) and found[1] is None and isinstance(found[2], int)
+    with either.sessions() as session:
+        statuses = [session.get_one(Comment, i).status for i in ids]
+        assert statuses == ["held", "pending", "held"]
+        decisions = session.scalars(select(Decision).order_by(Decision.id)).all()
+        assert [(d.id, d.comment_id) for d in decisions] == [(found[0], ids[0]), (found[2], ids[2])]
+        assert decisions[0].reasons == [{"code": "spam_score"}], "JSON kept as JSON"
+        [event] = session.scalars(select(WebhookDelivery)).all()
+        assert (event.comment_id, event.payload) == (ids[0], {"type": "comment.decided"})
