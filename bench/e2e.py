@@ -5,6 +5,7 @@
     .venv/bin/python -m bench.e2e --rates 50,100,200 --concurrency 1,2,4 --model-dir DIR
     .venv/bin/python -m bench.e2e --backend postgres-redis --rates 200 --profile
     .venv/bin/python -m bench.e2e --backend postgres-redis --rates 100,200 --sets 1,2
+    .venv/bin/python -m bench.e2e --backend both --rates 100,200 --census
 
 Runs a real installation (gunicorn API, Celery workers with beat, a webhook receiver process) per
 back end and worker count; an open-loop load generator sends each comment at its scheduled time,
@@ -12,7 +13,8 @@ so a slow system shows up as latency rather than as a slower sender. ``--sets 2`
 API and worker sets (as two nodes would run them) against the same databases, and sends each
 set every other comment. Prints one row per rate:
 p50/p99 latency, achieved throughput and the deepest pending backlog seen; the first rate whose
-throughput falls below 90% of the offered rate is the saturation point.
+throughput falls below 90% of the offered rate is the saturation point. ``--census`` adds the
+CPU each part of the system used per comment delivered at each rate.
 """
 
 from __future__ import annotations
@@ -165,7 +167,7 @@ def main() -> None:
                     before = cpu_by_group(groups) if args.census else {}
                     row = measure(inst, rate, count, f"r{index}", args.drain_timeout)
                     if args.census:
-                        censuses.append(census_line(backend, rate, row, groups, before))
+                        censuses.append(census_line(backend, sets, rate, row, groups, before))
                     if spy is not None:
                         profiles.append(spy.summary())
                     if saturated is None and row["throughput"] < 0.9 * rate:
@@ -186,8 +188,8 @@ def main() -> None:
     if censuses:
         names = list(census_groups(None))
         print("\nCPU ms per comment delivered, from the first send until drained:")
-        print("| back end | offered/s | " + " | ".join(names) + " | total |")
-        print("| --- | --- | " + " | ".join("---" for _ in names) + " | --- |")
+        print("| back end | sets | offered/s | " + " | ".join(names) + " | total |")
+        print("| --- | --- | --- | " + " | ".join("---" for _ in names) + " | --- |")
         print("\n".join(censuses))
     for lines in profiles:
         print("\n".join(lines))
@@ -216,6 +218,7 @@ def cpu_by_group(groups: dict[str, Callable[[], list[int]]]) -> dict[int, float]
 
 def census_line(
     backend: str,
+    sets: int,
     rate: float,
     row: dict,
     groups: dict[str, Callable[[], list[int]]],

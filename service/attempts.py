@@ -9,6 +9,9 @@ sweep leaves an attempt under way alone, and resends one whose worker died.
 The record, after the request, writes the attempt, the site's health (``endpoint_health``) and
 the delivery's next step in one transaction: delivered; the next attempt on the schedule;
 failed after the last one; or kept, with no next attempt, while the site is disabled.
+
+On PostgreSQL the common case of each, a plain claim and a success's record, is one statement
+(``service.attempt_statements``); everything else takes the general path described here.
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@
 The author's standing on the site (``reputation``) and the earlier copies of the text on any site
 and on the comment's own (``floods``) are selected together, so deciding a comment costs one read
 and one write (its near-duplicate bands) whatever the size of the store. On PostgreSQL the write
-rides in the same statement, so the whole history is one round trip.
+rides in the same statement, and a batch's statements go in one pipeline: one wait per batch.
 """
 
 from __future__ import annotations

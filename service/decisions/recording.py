@@ -2,9 +2,9 @@
 
 Recording runs once per comment on every path, so it is written in SQLAlchemy Core rather than
 through the ORM's unit of work. On PostgreSQL the three writes are one statement of
-data-modifying CTEs (one round trip): the decision is inserted only if the conditional status
-change matched, and the webhook event only if the decision was. Elsewhere (SQLite) they are up to
-three short statements in the caller's transaction.
+data-modifying CTEs: the decision is inserted only if the conditional status change matched,
+and the webhook event only if the decision was; a batch's statements go in one pipeline.
+Elsewhere (SQLite) they are up to three short statements in the caller's transaction.
 """
 
 from __future__ import annotations
