@@ -120,7 +120,12 @@ def sessions(request: pytest.FixtureRequest, domain: Domain) -> Iterator[session
     if request.param == "sqlite":
         yield domain.sessions
         return
-    engine = make_engine(request.getfixturevalue("migrated_postgres_url"))
+    yield request.getfixturevalue("postgres_sessions")
+
+
+@pytest.fixture
+def postgres_sessions(migrated_postgres_url: str) -> Iterator[sessionmaker[Session]]:
+    engine = make_engine(migrated_postgres_url)
     yield make_session_factory(engine)
     engine.dispose()
 
@@ -202,14 +207,13 @@ def test_a_failure_schedules_the_next_attempt_and_a_success_ends_the_streak(
 
 
 def test_a_plain_attempt_on_postgresql_is_one_statement_to_claim_and_one_to_record(
-    sessions: sessionmaker[Session], monkeypatch: pytest.MonkeyPatch
+    postgres_sessions: sessionmaker[Session], monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    sessions = postgres_sessions  # SQLite takes the general path: several statements
     Endpoint(monkeypatch, 200)
     site_id = new_site(sessions)
     delivery_id = new_delivery(sessions, site_id)
     engine = sessions.kw["bind"]
-    if engine.dialect.name != "postgresql":
-        pytest.skip("SQLite takes the general path: a transaction of several statements")
     statements: list[str] = []
     event.listen(engine, "before_cursor_execute", lambda *args: statements.append(args[2]))
     share = attempts.SiteShare(1)
