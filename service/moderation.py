@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Text, and_, cast, delete, func, or_, select
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
-from service.decisions.pipeline import Recorded, record_decision
+from service.decisions.pipeline import Recorded, prepare_decision, record_decision
 from service.errors import ConflictError, NotFoundError, ValidationError
 from service.feedback import label_rows
 from service.models import (
@@ -428,15 +428,18 @@ def _decide_one(
     previous = comment.status
     recorded = record_decision(
         session,
-        comment,
-        action=action,
-        scores=dict(comment.scores or {}),
-        reasons=_moderator_reasons(comment, decider.reason_fields(), action, reason, label),
-        model_version=comment.model_version,
-        decided_by="moderator",
-        moderator_id=decider.moderator_id,
-        note=reason,
-        expect_status=previous,
+        prepare_decision(
+            session,
+            comment,
+            action=action,
+            scores=dict(comment.scores or {}),
+            reasons=_moderator_reasons(comment, decider.reason_fields(), action, reason, label),
+            model_version=comment.model_version,
+            decided_by="moderator",
+            moderator_id=decider.moderator_id,
+            note=reason,
+            expect_status=previous,
+        ),
     )
     if recorded is None:
         raise ConflictError("The comment changed meanwhile; reload it and decide again.")

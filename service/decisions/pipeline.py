@@ -195,10 +195,10 @@ def _decide(session: Session, comment_ids: Sequence[str], model: Scorer) -> list
         site = sites[comment.site_id]
         verdict = verdict_for(session, site, comment, output, authors, history=history)
         verdict, notify = edits.settle(comment, verdict)
-        prepared.append(_verdict_prepared(session, comment, verdict, output, notify=notify))
+        prepared.append(prepare_verdict(session, comment, verdict, output, notify))
     return [
         NewEvent(recorded.delivery.id, recorded.delivery.site_id)
-        for recorded in _recorded_all(session, prepared)
+        for recorded in record_decisions(session, prepared)
         if recorded is not None and recorded.delivery is not None
     ]
 
@@ -225,13 +225,16 @@ def _count_failure(session: Session, comment_id: str, model: Scorer) -> list[New
     }
     recorded = record_decision(
         session,
-        comment,
-        action="hold",
-        scores=dict(output.scores),
-        reasons=[reason],
-        model_version=output.version,
-        decided_by="rule",
-        expect_status="pending",
+        prepare_decision(
+            session,
+            comment,
+            action="hold",
+            scores=dict(output.scores),
+            reasons=[reason],
+            model_version=output.version,
+            decided_by="rule",
+            expect_status="pending",
+        ),
     )
     if recorded is None or recorded.delivery is None:
         return []
@@ -272,20 +275,18 @@ def record_verdict(
     *,
     notify: bool = True,
 ) -> Recorded | None:
-    """Record the policy's verdict on a still-pending comment (see :func:`record_decision`)."""
-    prepared = _verdict_prepared(session, comment, verdict, output, notify=notify)
-    return _recorded_all(session, [prepared])[0]
+    """Record the policy's verdict on a still-pending comment (see :func:`prepare_decision`)."""
+    return record_decision(session, prepare_verdict(session, comment, verdict, output, notify))
 
 
-def _verdict_prepared(
+def prepare_verdict(
     session: Session,
     comment: Comment,
     verdict: policy.Verdict,
     output: policy.ModelOutput,
-    *,
-    notify: bool,
-) -> _Prepared:
-    return _Prepared.of(
+    notify: bool = True,
+) -> PreparedDecision:
+    return prepare_decision(
         session,
         comment,
         action=verdict.action,
@@ -304,46 +305,8 @@ class Recorded:
     delivery: WebhookDelivery | None
 
 
-def record_decision(
-    session: Session,
-    comment: Comment,
-    *,
-    action: str,
-    scores: dict[str, Any],
-    reasons: list[dict[str, Any]],
-    model_version: str | None,
-    decided_by: str,
-    moderator_id: str | None = None,
-    note: str | None = None,
-    expect_status: str | None = None,
-    notify: bool = True,
-) -> Recorded | None:
-    """Move the comment to its new status, keep the decision, and create its webhook event.
-
-    With ``expect_status`` the status change is conditional, so concurrent deciders cannot
-    both win, and a decision on a text edited meanwhile is not kept; the loser gets None and
-    records nothing. With ``notify=False`` no webhook is created (the synchronous endpoints
-    answer in the response instead); nor is one for a site in trial mode that wants none,
-    and a trial site's event says ``"trial": true``.
-    """
-    prepared = _Prepared.of(
-        session,
-        comment,
-        action=action,
-        scores=scores,
-        reasons=reasons,
-        model_version=model_version,
-        decided_by=decided_by,
-        moderator_id=moderator_id,
-        note=note,
-        expect_status=expect_status,
-        notify=notify,
-    )
-    return _recorded_all(session, [prepared])[0]
-
-
 @dataclass(frozen=True)
-class _Prepared:
+class PreparedDecision:
     """A decision about to be written: the comment's new columns and the new rows."""
 
     comment: Comment
@@ -351,52 +314,6 @@ class _Prepared:
     decision: Decision
     delivery: WebhookDelivery | None
     expect_status: str | None
-
-    @classmethod
-    def of(
-        cls,
-        session: Session,
-        comment: Comment,
-        *,
-        action: str,
-        scores: dict[str, Any],
-        reasons: list[dict[str, Any]],
-        model_version: str | None,
-        decided_by: str,
-        moderator_id: str | None = None,
-        note: str | None = None,
-        expect_status: str | None = None,
-        notify: bool = True,
-    ) -> _Prepared:
-        now = utcnow()
-        trial = False
-        if notify:
-            site = session.get(Site, comment.site_id)
-            site_policy = (site.policy if site is not None else None) or {}
-            notify, trial = policy.sends_webhooks(site_policy), policy.is_trial(site_policy)
-        status = STATUS_OF_ACTION[action]
-        values = {
-            "status": status,
-            "action": action,
-            "decided_by": decided_by,
-            "decided_at": now,
-            "scores": scores,
-            "reasons": reasons,
-            "model_version": model_version,
-        }
-        decision = Decision(
-            comment_id=comment.id,
-            action=action,
-            scores=scores,
-            reasons=reasons,
-            model_version=model_version,
-            decided_by=decided_by,
-            moderator_id=moderator_id,
-            note=note,
-            decided_at=now,
-        )
-        delivery = webhooks.new_delivery(comment, decision, status, trial=trial) if notify else None
-        return cls(comment, values, decision, delivery, expect_status)
 
     def rows(self) -> recording.Rows:
         comment = self.comment
@@ -414,21 +331,82 @@ class _Prepared:
         )
 
 
-def _recorded_all(session: Session, prepared: Sequence[_Prepared]) -> list[Recorded | None]:
-    """Write the prepared decisions (on PostgreSQL in one pipeline) and put what was written
-    into the session as if loaded."""
+def prepare_decision(
+    session: Session,
+    comment: Comment,
+    *,
+    action: str,
+    scores: dict[str, Any],
+    reasons: list[dict[str, Any]],
+    model_version: str | None,
+    decided_by: str,
+    moderator_id: str | None = None,
+    note: str | None = None,
+    expect_status: str | None = None,
+    notify: bool = True,
+) -> PreparedDecision:
+    """The comment's new status, its decision and its webhook event, for :func:`record_decision`.
+
+    With ``expect_status`` the status change is conditional, so concurrent deciders cannot
+    both win, and a decision on a text edited meanwhile is not kept; the loser gets None and
+    records nothing. With ``notify=False`` no webhook is created (the synchronous endpoints
+    answer in the response instead); nor is one for a site in trial mode that wants none,
+    and a trial site's event says ``"trial": true``.
+    """
+    now = utcnow()
+    trial = False
+    if notify:
+        site = session.get(Site, comment.site_id)
+        site_policy = (site.policy if site is not None else None) or {}
+        notify, trial = policy.sends_webhooks(site_policy), policy.is_trial(site_policy)
+    status = STATUS_OF_ACTION[action]
+    values = {
+        "status": status,
+        "action": action,
+        "decided_by": decided_by,
+        "decided_at": now,
+        "scores": scores,
+        "reasons": reasons,
+        "model_version": model_version,
+    }
+    decision = Decision(
+        comment_id=comment.id,
+        action=action,
+        scores=scores,
+        reasons=reasons,
+        model_version=model_version,
+        decided_by=decided_by,
+        moderator_id=moderator_id,
+        note=note,
+        decided_at=now,
+    )
+    delivery = webhooks.new_delivery(comment, decision, status, trial=trial) if notify else None
+    return PreparedDecision(comment, values, decision, delivery, expect_status)
+
+
+def record_decision(session: Session, prepared: PreparedDecision) -> Recorded | None:
+    """Move the comment to its new status, keep the decision, and create its webhook event
+    (:func:`prepare_decision`); None when another decider won or the text was edited."""
+    return record_decisions(session, [prepared])[0]
+
+
+def record_decisions(
+    session: Session, prepared: Sequence[PreparedDecision]
+) -> list[Recorded | None]:
+    """:func:`record_decision` for each, in order (on PostgreSQL in one pipeline); what was
+    written goes into the session as if loaded."""
     ids = recording.write_many(session.connection(), [p.rows() for p in prepared])
     recorded: list[Recorded | None] = []
     for item, decision_id in zip(prepared, ids, strict=True):
         if decision_id is None:
             recorded.append(None)
             continue
-        decision, delivery, values = item.decision, item.delivery, item.values
+        decision, delivery = item.decision, item.delivery
         decision.id = decision_id
         series.count_decision_on_commit(
             session, decision.action, decision.decided_by, decision.reasons
         )
-        for key, value in values.items():
+        for key, value in item.values.items():
             set_committed_value(item.comment, key, value)
         _as_persistent(session, decision)
         if delivery is not None:

@@ -40,6 +40,12 @@ PERMISSIVE = {
     "toxicity": {"approve_below": 1.0, "reject_at": 1.0},
 }
 FLOOD_TEXT = "Amazing deals on replica watches in our shop today, the best prices guaranteed!"
+NAMES = ["Anna", "Bert", "Carl", "Dora", "Emil", "Fritz"]
+
+
+def near_copy(name: str) -> str:
+    """One of a family of texts that differ only in the name: near copies, not exact ones."""
+    return f"Hello {name}, amazing deals on replica watches at our shop today!"
 
 
 def test_a_comment_the_model_fails_on_is_held_and_its_batch_is_decided(app, make_site) -> None:
@@ -160,14 +166,9 @@ def test_a_site_is_not_shown_how_often_another_site_received_a_text(app, client,
     assert "at least 1 time before on this site" in reason["message"]
     assert not copy_numbers(reason) & {7, "7", 8, "8"}, reason
 
-    names = ["Anna", "Bert", "Carl", "Dora", "Emil"]
-    for name in names:
-        store_and_decide(
-            app, site_a, f"Hello {name}, amazing deals on replica watches at our shop today!"
-        )
-    near = store_and_decide(
-        app, site_b, "Hello Zoe, amazing deals on replica watches at our shop today!"
-    )
+    for name in NAMES[:5]:
+        store_and_decide(app, site_a, near_copy(name))
+    near = store_and_decide(app, site_b, near_copy("Zoe"))
     [reason] = near.reasons
     assert (near.status, reason["copies"], reason["other_sites"]) == ("held", 0, True)
     assert not copy_numbers(reason) & {5, "5", 4, "4"}, reason
@@ -175,14 +176,8 @@ def test_a_site_is_not_shown_how_often_another_site_received_a_text(app, client,
 
 def test_near_copies_count_as_a_flood(app, make_site) -> None:
     site = make_site()
-    names = ["Anna", "Bert", "Carl", "Dora", "Emil", "Fritz"]
-    decided = [
-        store_and_decide(
-            app, site, f"Hello {name}, amazing deals on replica watches at our shop today!"
-        )
-        for name in names
-    ]
-    assert len({c.fingerprint for c in decided}) == len(names), "no two are exact copies"
+    decided = [store_and_decide(app, site, near_copy(name)) for name in NAMES]
+    assert len({c.fingerprint for c in decided}) == len(NAMES), "no two are exact copies"
     assert [c.status for c in decided] == ["approved"] * 3 + ["held"] * 3
     assert reason_codes(decided[-1]) == ["repeat_post"]
     unrelated = store_and_decide(
@@ -195,13 +190,7 @@ def test_near_copies_within_one_batch_count_as_a_flood(app, make_site) -> None:
     """A batch's histories are read together (on PostgreSQL in one pipeline): each comment
     still finds the bands of those before it in the batch."""
     site = make_site()
-    names = ["Anna", "Bert", "Carl", "Dora", "Emil", "Fritz"]
-    ids = [
-        store_comment(
-            app, site, f"Hello {name}, amazing deals on replica watches at our shop today!"
-        )
-        for name in names
-    ]
+    ids = [store_comment(app, site, near_copy(name)) for name in NAMES]
     decide_pending(sessions_of(app), ids, ConstantModel())
     with session_scope(sessions_of(app)) as session:
         decided = [session.get_one(Comment, comment_id) for comment_id in ids]

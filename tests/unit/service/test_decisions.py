@@ -14,6 +14,7 @@ from service.decisions import policy
 from service.decisions.pipeline import (
     MAX_DECIDE_ATTEMPTS,
     decide_pending,
+    prepare_decision,
     record_decision,
     score_facts_safely,
 )
@@ -148,24 +149,30 @@ def test_a_moderators_decision_without_notify_creates_no_event(domain: Domain, d
     row = db.get_one(Comment, store_comment(domain, site))
     recorded = record_decision(
         db,
-        row,
-        action="reject",
-        scores={},
-        reasons=[{"code": "moderator"}],
-        model_version=None,
-        decided_by="moderator",
-        notify=False,
+        prepare_decision(
+            db,
+            row,
+            action="reject",
+            scores={},
+            reasons=[{"code": "moderator"}],
+            model_version=None,
+            decided_by="moderator",
+            notify=False,
+        ),
     )
     assert recorded is not None and recorded.delivery is None
     assert (row.status, row.action, recorded.decision.action) == ("rejected", "reject", "reject")
     stale = record_decision(
         db,
-        row,
-        action="approve",
-        scores={},
-        reasons=[],
-        model_version=None,
-        decided_by="model",
-        expect_status="pending",
+        prepare_decision(
+            db,
+            row,
+            action="approve",
+            scores={},
+            reasons=[],
+            model_version=None,
+            decided_by="model",
+            expect_status="pending",
+        ),
     )
     assert stale is None and row.status == "rejected"

@@ -7,7 +7,7 @@ from datetime import timedelta
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
-from service.decisions.pipeline import record_decision
+from service.decisions.pipeline import prepare_decision, record_decision
 from service.models import Comment, WebhookDelivery, utcnow
 from service.recovery import claim_overdue_deliveries, claim_stale_comments
 from tests.support.domain import Domain
@@ -28,13 +28,16 @@ def test_only_pending_comments_enqueued_too_long_ago_are_claimed_once(
         enqueued_ago(db, comment_id, age)
     record_decision(
         db,
-        db.get_one(Comment, decided),
-        action="approve",
-        scores={},
-        reasons=[],
-        model_version="v",
-        decided_by="model",
-        notify=False,
+        prepare_decision(
+            db,
+            db.get_one(Comment, decided),
+            action="approve",
+            scores={},
+            reasons=[],
+            model_version="v",
+            decided_by="model",
+            notify=False,
+        ),
     )
     now = utcnow()
     assert claim_stale_comments(db, now, timeout=30) == [stale]

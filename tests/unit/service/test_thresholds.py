@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from classifier import tradeoff
 from service import moderation
 from service.comments import comment_row, insert_comment
-from service.decisions.pipeline import record_decision
+from service.decisions.pipeline import prepare_decision, record_decision
 from service.errors import ConflictError, ValidationError
 from service.models import AuditEntry, Comment, Moderator, Site
 from service.moderators import create_moderator
@@ -67,12 +67,15 @@ def labeled(
     scores = {"spam": spam, "toxicity": 0.01}
     record_decision(
         db,
-        comment,
-        action="hold",
-        scores=scores,
-        reasons=[],
-        model_version="v-test",
-        decided_by="model",
+        prepare_decision(
+            db,
+            comment,
+            action="hold",
+            scores=scores,
+            reasons=[],
+            model_version="v-test",
+            decided_by="model",
+        ),
     )
     moderation.decide(db, moderator, comment_id, action, label=label)
     return comment_id
