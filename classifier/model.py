@@ -308,16 +308,24 @@ def _read_arrays(
 def check_code_versions(metadata: Mapping[str, Any]) -> None:
     """Refuse a model whose text normalizer or featurizer differs from this code's: its weights
     belong to columns that this code would fill differently, and it would score silently wrong."""
+    mismatch = code_version_mismatch(metadata)
+    if mismatch:
+        raise ModelLoadError(
+            f"{mismatch}: train a new model with `commentgate train` (or `make model`), or run "
+            "the CommentGate release the model was built with"
+        )
+
+
+def code_version_mismatch(metadata: Mapping[str, Any]) -> str | None:
+    """Which code version a model's metadata differs from this code in, or None."""
     built = metadata.get("code_versions") or {"normalizer": 1, "featurizer": 1}
-    running = code_versions()
-    for part, version in running.items():
+    for part, version in code_versions().items():
         if built.get(part) != version:
-            raise ModelLoadError(
+            return (
                 f"model {metadata.get('version')} was built with {part} version "
-                f"{built.get(part)}, and this CommentGate has version {version}: train a new "
-                "model with `commentgate train` (or `make model`), or run the CommentGate "
-                "release the model was built with"
+                f"{built.get(part)}, and this CommentGate has version {version}"
             )
+    return None
 
 
 def code_versions() -> dict[str, int]:

@@ -154,13 +154,19 @@ class Registry:
     def promote_if_none(self, version: str) -> str:
         """Make `version` active unless a version already is (another process may have got
         there first); returns the active version."""
+        return self.promote_instead_of(version, None)
+
+    def promote_instead_of(self, version: str, replaced: str | None) -> str:
+        """Make `version` active if `replaced` still is, or none is (another process may have
+        moved the pointer meanwhile); returns the active version."""
         load_model(self.path(version))
         with self._locked():
             state = self._read_pointer()
             active: str | None = state.get("active")
-            if active:
+            if active is not None and active != replaced:
                 return active
-            self._write_pointer({"active": version, "history": state.get("history", [])})
+            history = [*state.get("history", []), *([active] if active else [])]
+            self._write_pointer({"active": version, "history": history[-50:]})
             return version
 
     def rollback(self) -> str:

@@ -18,7 +18,7 @@ __all__ = ["NORMALIZER_VERSION", "normalize_spans", "normalize_text", "squash_te
 
 # Raised whenever `normalize_text` maps some text differently: a model learned its weights on the
 # old output, so it is refused by code with another version (see `classifier.model`).
-NORMALIZER_VERSION = 1
+NORMALIZER_VERSION = 2
 
 # `html.unescape` turns a numeric character reference's digits into an int, and Python refuses
 # that for more than 4,300 digits (ValueError): long references are shortened first, to their
@@ -68,7 +68,10 @@ _MASKABLE = """
 _MASKABLE_BY_LENGTH = {
     n: tuple(w for w in _MASKABLE if len(w) == n) for n in {len(w) for w in _MASKABLE}
 }
-_MASKED = re.compile(r"[\w*]+")  # runs, checked in `_unmask` (see `_LEET_TOKEN` for why)
+# Runs, checked in `_unmask` (see `_LEET_TOKEN` for why). They take in the "@" and "$" leetspeak
+# left (a mention's, or ones with no letter beside them), so that a word unmasked next to one
+# is not read as leetspeak by a second pass ("$*1ss" is not "$piss", later "spiss").
+_MASKED = re.compile(r"[\w*@$]+")
 _MASK_LETTERS = frozenset("abcdefghijklmnopqrstuvwxyz*")
 _NON_ALNUM = re.compile(r"[\W_]+")
 # The character references `html.unescape` decodes, each of which it decodes on its own.
@@ -113,12 +116,18 @@ def _unleet(match: re.Match[str]) -> str:
 
 def _unmask(match: re.Match[str]) -> str:
     token = match.group(0)
+    mention = "@" if token[0] == "@" else ""  # "@sh*t" is "@shit", as `_unleet` keeps "@sh"
+    masked = token[len(mention) :]
     # Two letters at least: "f***" could be many words.
-    if "*" not in token or len(token) - token.count("*") < 2 or not _MASK_LETTERS.issuperset(token):
+    if (
+        "*" not in masked
+        or len(masked) - masked.count("*") < 2
+        or not _MASK_LETTERS.issuperset(masked)
+    ):
         return token
-    for word in _MASKABLE_BY_LENGTH.get(len(token), ()):
-        if all(t == "*" or t == w for t, w in zip(token, word, strict=True)):
-            return word
+    for word in _MASKABLE_BY_LENGTH.get(len(masked), ()):
+        if all(t == "*" or t == w for t, w in zip(masked, word, strict=True)):
+            return mention + word
     return token
 
 
@@ -145,9 +154,31 @@ def normalize_text(text: str) -> str:
         text = text.lower()
     if not _LEET_CHARS.isdisjoint(text):
         text = _LEET_TOKEN.sub(_unleet, text)
+    # Runs are cut before masks are read: a cut can make a masked word's length ("*1sss" is
+    # "*iss", "piss"), and leetspeak can make a run ("b000b").
+    text = _LETTER_RUN.sub(r"\1\1", text)
     if "*" in text:
         text = _MASKED.sub(_unmask, text)
-    return _LETTER_RUN.sub(r"\1\1", text)
+    if "&" in text:
+        text = _defuse_references(text)
+    return text
+
+
+def _defuse(match: re.Match[str]) -> str:
+    reference = match.group(0)
+    if html.unescape(_LONG_CHARREF.sub(_shorten_charref, reference)) == reference:
+        return reference
+    return " " + reference[1:]
+
+
+def _defuse_references(text: str) -> str:
+    """Each reference still decodable after folding loses its "&" to a space.
+
+    One can survive (nested deeper than `MAX_UNESCAPE_PASSES`) or form in folding: NFKC turns
+    "&#¹" into "&#1", lower-casing "&Amp;" into "&amp;". Left as they are, normalizing the
+    output again would decode them, and a term normalized once would not match a text
+    normalized once. A space keeps the words around it apart, as the "&" did."""
+    return _CHARREF.sub(_defuse, text)
 
 
 def squash_text(text: str) -> str:
@@ -182,9 +213,12 @@ def normalize_spans(text: str) -> tuple[str, tuple[Span, ...]]:
     folded = "".join(folded_chars)
     if not _LEET_CHARS.isdisjoint(folded):
         folded = _LEET_TOKEN.sub(_unleet, folded)  # one character for one: the slices hold
+    folded, cut_spans = _cut_runs(folded, folded_spans)
     if "*" in folded:
         folded = _MASKED.sub(_unmask, folded)  # likewise
-    return _cut_runs(folded, folded_spans)
+    if "&" in folded:
+        folded = _defuse_references(folded)  # likewise
+    return folded, cut_spans
 
 
 def _decoded(text: str) -> tuple[list[str], list[Span]]:

@@ -7,26 +7,53 @@ from pathlib import Path
 
 from rich.console import Console
 
-from classifier import Registry
+from classifier import Registry, RegistryError
+from classifier.model import code_version_mismatch
 from classifier.shipped import SHIPPED_MODEL, shipped_version
 from service.config import Settings
 
 
 def ensure_model(settings: Settings, console: Console) -> str:
     """Install and activate the model shipped with the package when no model is active: a new
-    installation scores well from the first comment, with no data and no training."""
+    installation scores well from the first comment, with no data and no training.
+
+    After an upgrade whose text normalizer or featurizer differs, the active model cannot run
+    (its weights belong to features this code fills differently): the shipped model, built by
+    this release, takes its place rather than leaving every comment unscored, and the operator
+    is told how to rebuild a model of their own."""
     registry = Registry(settings.model_dir)
     active = registry.active_version()
-    if active:
+    refused = _refused(registry, active) if active else None
+    if active and refused is None:
         return active
     if shipped_version() is None:
         raise SystemExit(
-            f"No active model in {settings.model_dir}, and this installation carries no shipped "
-            "model: train one with `commentgate train --data PATH --activate`."
+            refused
+            or f"No active model in {settings.model_dir}, and this installation carries no "
+            "shipped model: train one with `commentgate train --data PATH --activate`."
         )
-    version = registry.promote_if_none(registry.install(SHIPPED_MODEL))
-    console.print(f"[bold]Activated the shipped model {version}[/] in {settings.model_dir}.")
+    shipped = registry.install(SHIPPED_MODEL)
+    if active is None:
+        version = registry.promote_if_none(shipped)
+        console.print(f"[bold]Activated the shipped model {version}[/] in {settings.model_dir}.")
+        return version
+    version = registry.promote_instead_of(shipped, active)
+    console.print(
+        f"[yellow]warning:[/] {refused}. [bold]Activated the shipped model {version}[/] "
+        f"instead; {active} stays in {settings.model_dir}. To build on a site's own labels "
+        "again, run `commentgate train` (it starts from the active model).",
+        soft_wrap=True,
+    )
     return version
+
+
+def _refused(registry: Registry, version: str) -> str | None:
+    """Why this code refuses the model `version`, or None when it can run it (or when it is
+    missing: loading it says so)."""
+    try:
+        return code_version_mismatch(registry.show(version))
+    except RegistryError:
+        return None
 
 
 RETIRED_SETTINGS = {
