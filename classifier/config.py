@@ -55,6 +55,10 @@ class TrainConfig:
     # Heads: one pooled head and one per data set of at least `min_head_rows` rows.
     head_c: float = 4.0
     own_head_c: dict[str, float] = field(default_factory=lambda: {"spam": 16.0})
+    # Per task, feature blocks ("words", "characters", "metadata") weighed apart in its heads
+    # and gate: a lighter L2 penalty on a heavier block. The saved weights carry the scale, so
+    # scoring is unchanged.
+    block_scale: dict[str, dict[str, float]] = field(default_factory=dict)
     nb_tasks: tuple[str, ...] = ("spam",)
     min_head_rows: int = 40
     # The gate over data sets: naive Bayes, or logistic given `logistic_gate_min_rows` rows.

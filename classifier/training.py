@@ -127,6 +127,7 @@ def _equal_weights(sizes: Sequence[int]) -> np.ndarray:
 
 
 Rows = dict[str, np.ndarray]  # data set name -> indices into its train split
+BLOCKS = ("words", "characters", "metadata")  # the featurizer's column blocks, in order
 
 
 class _Trainer:
@@ -155,8 +156,23 @@ class _Trainer:
         self.featurizer.fit(stacked)
         self.rows_seen = np.bincount(stacked.indices, minlength=stacked.shape[1])
         for ds, tr, dv in zip(self.datasets, counts_train, counts_dev, strict=True):
-            self.x_train[ds.task, ds.name] = self.featurizer.weigh(tr)
-            self.x_dev[ds.task, ds.name] = self.featurizer.weigh(dv)
+            scale = self.column_scale(ds.task)
+            self.x_train[ds.task, ds.name] = _scaled(self.featurizer.weigh(tr), scale)
+            self.x_dev[ds.task, ds.name] = _scaled(self.featurizer.weigh(dv), scale)
+
+    def column_scale(self, task: str) -> np.ndarray | None:
+        """What a task's features are multiplied by before its heads and gate learn on them;
+        None for none. The learned weights are multiplied by it too (`_fit_task`), so the model
+        scores the features as the featurizer gives them."""
+        wanted = self.config.block_scale.get(task, {})
+        unknown = set(wanted) - set(BLOCKS)
+        if unknown:
+            raise ValueError(f"block_scale: unknown blocks {sorted(unknown)}; known: {BLOCKS}")
+        if all(value == 1.0 for value in wanted.values()):
+            return None
+        features = self.config.features
+        sizes = (1 << features.word_bits, 1 << features.char_bits, 1 << features.meta_bits)
+        return np.repeat([wanted.get(b, 1.0) for b in BLOCKS], sizes).astype(np.float32)
 
     def _train_part(
         self, task: str, d: Dataset, rows: Rows | None
@@ -367,6 +383,10 @@ class _Trainer:
         return _Head(head.name, weights, float(scale * head.bias + offsets.mean()))
 
 
+def _scaled(x: sp.csr_matrix, scale: np.ndarray | None) -> sp.csr_matrix:
+    return x if scale is None else x.multiply(scale).tocsr()
+
+
 def _label_array(rows: Sequence[tuple[CommentInput, int]]) -> np.ndarray:
     return np.array([label for _, label in rows], dtype=int)
 
@@ -419,12 +439,15 @@ def _fit_task(trainer: _Trainer, task: str, columns: dict[str, _Head]) -> dict[s
         "gates": [f"{task}/gate/{n}" for n in gate.names],
         "fitted_on": fitted_on,
     }
-    for name, head in zip(plan["experts"], mixture.experts, strict=True):
-        columns[name] = head
+    added = {name: head for name, head in zip(plan["experts"], mixture.experts, strict=True)}
     for i, name in enumerate(plan["gates"]):
-        columns[name] = _Head(name, gate.weights[:, i], float(gate.bias[i]))
+        added[name] = _Head(name, gate.weights[:, i], float(gate.bias[i]))
     if task == "toxicity":
-        columns.update(_attribute_heads(trainer, heads))
+        added.update(_attribute_heads(trainer, heads))
+    scale = trainer.column_scale(task)
+    for name, head in added.items():
+        weights = head.weights if scale is None else (head.weights * scale).astype(np.float32)
+        columns[name] = _Head(head.name, weights, head.bias)
     return plan
 
 
