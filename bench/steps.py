@@ -10,7 +10,8 @@ to a receiver process on 127.0.0.1, comments stored as the API stores them. Then
 - deciding: ``decide_pending`` over the comments in batches (the model is the seed-trained one
   the other benchmarks use), per comment: the thread's CPU time, and the wall time;
 - a webhook attempt (``service.attempts.attempt``: claim, POST, record) per attempt, and the
-  POST alone.
+  POST alone;
+- what a commit costs: a one-row UPDATE in a transaction of its own, and 32 to a transaction.
 
 For scale, the same run times a bare round trip to the same database (``SELECT 1``, its own
 transaction) and prints each figure also as a multiple of it.
@@ -28,6 +29,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import date
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -109,6 +111,30 @@ def round_trip(sessions: sessionmaker[Session], count: int = 400) -> tuple[float
     return cpu / count, wall / count
 
 
+def commit_cost(
+    sessions: sessionmaker[Session], site_id: str, count: int = 320, group: int = 32
+) -> tuple[tuple[float, float], tuple[float, float]]:
+    """A one-row UPDATE in a transaction of its own, and the same UPDATE ``group`` to a
+    transaction, per UPDATE: what grouping a batch's records into one transaction could save."""
+    statement = text("UPDATE sites SET webhook_failures = webhook_failures WHERE id = :id")
+
+    def updates(n: int) -> None:
+        with sessions() as session, session.begin():
+            for _ in range(n):
+                session.execute(statement, {"id": site_id})
+
+    found = []
+    for per_transaction in (1, group):
+        updates(per_transaction)
+        cpu = wall = 0.0
+        for _ in range(count // per_transaction):
+            c, w = timed(partial(updates, per_transaction))
+            cpu, wall = cpu + c, wall + w
+        done = per_transaction * (count // per_transaction)
+        found.append((cpu / done, wall / done))
+    return found[0], found[1]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawTextHelpFormatter
@@ -165,6 +191,10 @@ def measure(url: str, hook: str, model: Any, batches: list[int], count: int) -> 
             f"{step} | {1000 * cpu:.3f} | {1000 * wall:.3f} "
             f"| {cpu / unit_cpu:.1f} | {wall / unit_wall:.1f} |"
         )
+
+    alone, grouped = commit_cost(sessions, site.id)
+    yield row("one-row UPDATE, its own transaction", *alone)
+    yield row("the same, 32 to a transaction, per UPDATE", *grouped)
 
     serial = 0
     delivery_ids: list[str] = []
