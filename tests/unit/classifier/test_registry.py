@@ -85,3 +85,16 @@ def test_a_promoted_model_that_fails_to_load_keeps_the_old_one(
     cache.get()
     cache.wait_loaded(10)
     assert cache.get() is first
+
+
+def test_promote_instead_of_replaces_only_the_version_named(
+    registry: Registry, version: str, second_version: str
+) -> None:
+    """A compare-and-set: two processes that replace the same refused model agree, and one
+    that finds the pointer already moved leaves it."""
+    registry.promote(version)
+    assert registry.promote_instead_of(second_version, version) == second_version
+    assert registry.active_version() == second_version
+    assert registry.promote_instead_of(version, version) == second_version  # moved: left
+    assert registry.active_version() == second_version
+    assert registry.rollback() == version  # the replaced version is in the history
