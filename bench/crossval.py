@@ -5,6 +5,11 @@ learns the spam task from four folds of every set and scores the fifth; the TF-I
 regression baseline of `bench.quality` is trained per data set on the same folds. The table gives
 the mean ROC AUC over the folds and its spread. Dev splits are not read.
 
+What a site then gets is judged the same way: `approve_below` is chosen from the out-of-fold
+scores as training chooses it, and the table gives the share of each spam set's legitimate and
+bad comments approved, and the share of fine comments from the toxicity sets' train splits
+(which the spam task never learns from) that the spam score alone approves.
+
     python -m bench.crossval --data ../shared/data [--set features.meta_scale=0.5 ...]
 """
 
@@ -22,7 +27,9 @@ from sklearn.model_selection import StratifiedKFold
 
 from classifier.config import TrainConfig
 from classifier.data import Dataset, collect_datasets
+from classifier.thresholds import approve_threshold
 from classifier.training import fit_mixture
+from classifier.types import CommentInput
 
 from .quality import tfidf_baseline
 
@@ -37,18 +44,61 @@ def _folds(sets: list[Dataset]) -> list[list[tuple[np.ndarray, np.ndarray]]]:
     ]
 
 
-def ours(sets: list[Dataset], folds, config: TrainConfig) -> dict[str, np.ndarray]:
-    """Out-of-fold spam probabilities of the trainer's mixture, per data set."""
+def ours(
+    sets: list[Dataset],
+    folds,
+    config: TrainConfig,
+    others: dict[str, list[CommentInput]] | None = None,
+) -> tuple[dict[str, np.ndarray], dict[str, list[np.ndarray]]]:
+    """Out-of-fold spam probabilities of the trainer's mixture, per data set; and each fold's
+    probabilities for the comments of `others`, which no fold trains on."""
     scores = {d.name: np.zeros(len(d.train)) for d in sets}
+    outside: dict[str, list[np.ndarray]] = {name: [] for name in others or {}}
     for k in range(FOLDS):
         parts = [
             Dataset(d.task, d.name, [d.train[i] for i in f[k][0]], [d.train[i] for i in f[k][1]])
             for d, f in zip(sets, folds, strict=True)
         ]
-        held = fit_mixture(parts, "spam", config)
+        held = fit_mixture(parts, "spam", config, others)
         for d, f in zip(sets, folds, strict=True):
             scores[d.name][f[k][1]] = held[d.name]
-    return scores
+        for name in outside:
+            outside[name].append(held[name])
+    return scores, outside
+
+
+def legitimate_elsewhere(data: Path, per_set: int) -> dict[str, list[CommentInput]]:
+    """Up to `per_set` comments of each toxicity data set's train split that it calls fine: the
+    spam task never learns from them, and a site's readers write such comments too."""
+    found = {}
+    rng = np.random.default_rng(SEED)
+    for d in collect_datasets([data / "toxicity"]):
+        fine = [comment for comment, label in d.train if label == 0]
+        chosen = rng.choice(len(fine), size=min(per_set, len(fine)), replace=False)
+        found[d.name] = [fine[i] for i in sorted(chosen)]
+    return found
+
+
+def decisions(
+    sets: list[Dataset],
+    scores: dict[str, np.ndarray],
+    outside: dict[str, list[np.ndarray]],
+    config: TrainConfig,
+) -> tuple[float, list[str]]:
+    """`approve_below` chosen as training chooses it, from the out-of-fold scores of the spam
+    sets' legitimate comments; then the share approved of each set's legitimate and bad
+    comments, and of the other sets' fine comments (by the spam score alone, fold by fold)."""
+    labels = {d.name: np.array([label for _, label in d.train]) for d in sets}
+    legit = [scores[name][labels[name] == 0] for name in labels]
+    approve = approve_threshold(legit, config.approve_legit)
+    lines = []
+    for name, y in labels.items():
+        below = scores[name] < approve
+        lines.append(f"| {name} | {below[y == 0].mean():.1%} | {below[y == 1].mean():.1%} | |")
+    for name, per_fold in outside.items():
+        shares = [float((fold < approve).mean()) for fold in per_fold]
+        lines.append(f"| {name} (fine comments) | {np.mean(shares):.1%} | | {len(per_fold[0])} |")
+    return approve, lines
 
 
 def baseline(sets: list[Dataset], folds) -> dict[str, np.ndarray]:
@@ -90,21 +140,36 @@ def _changed(config: TrainConfig, settings: tuple[str, ...]) -> TrainConfig:
 @click.command()
 @click.option("--data", type=click.Path(exists=True, path_type=Path), required=True)
 @click.option("--set", "settings", multiple=True, help="A TrainConfig change, name=JSON value.")
-def main(data: Path, settings: tuple[str, ...]) -> None:
-    """Print mean ± spread of the fold ROC AUCs, ours beside the baseline."""
+@click.option(
+    "--elsewhere",
+    type=int,
+    default=1000,
+    show_default=True,
+    help="Fine comments per toxicity data set that the spam score is also judged on (0: none).",
+)
+def main(data: Path, settings: tuple[str, ...], elsewhere: int) -> None:
+    """Print mean ± spread of the fold ROC AUCs, ours beside the baseline, and what the
+    default `approve_below` then approves."""
     sets = [d for d in collect_datasets([data / "spam"]) if d.task == "spam"]
     folds = _folds(sets)
     config = _changed(TrainConfig.default(), settings)
+    others = legitimate_elsewhere(data, elsewhere) if elsewhere else {}
     started = time.perf_counter()
     base = fold_aucs(sets, folds, baseline(sets, folds))
     mid = time.perf_counter()
-    mine = fold_aucs(sets, folds, ours(sets, folds, config))
+    scores, outside = ours(sets, folds, config, others)
+    mine = fold_aucs(sets, folds, scores)
     done = time.perf_counter()
     click.echo(f"settings: {', '.join(settings) or 'the shipped TrainConfig'}")
     click.echo("| data set | ours | TF-IDF + LR | ours − baseline |\n| --- | ---: | ---: | ---: |")
     for name in base:
         (m, ms), (b, bs) = mine[name], base[name]
         click.echo(f"| {name} | {m:.4f} ± {ms:.4f} | {b:.4f} ± {bs:.4f} | {m - b:+.4f} |")
+    approve, lines = decisions(sets, scores, outside, config)
+    click.echo(f"\napprove_below {approve:.6f} (out of fold)")
+    click.echo("| data set | legitimate approved | bad approved | comments |")
+    click.echo("| --- | ---: | ---: | ---: |")
+    click.echo("\n".join(lines))
     click.echo(f"seconds: baseline {mid - started:.0f}, ours {done - mid:.0f}")
 
 

@@ -451,12 +451,25 @@ def _fit_task(trainer: _Trainer, task: str, columns: dict[str, _Head]) -> dict[s
     return plan
 
 
-def fit_mixture(datasets: list[Dataset], task: str, config: TrainConfig) -> dict[str, np.ndarray]:
+def fit_mixture(
+    datasets: list[Dataset],
+    task: str,
+    config: TrainConfig,
+    others: Mapping[str, Sequence[CommentInput]] | None = None,
+) -> dict[str, np.ndarray]:
     """One task's heads, gate and mixer from the train rows of `datasets`, unpacked, and its
-    probabilities on their dev rows: what cross-validation compares (`bench/crossval.py`)."""
+    probabilities on their dev rows: what cross-validation compares (`bench/crossval.py`).
+
+    `others`: more comments to score, by name (another task's, say: a tweet that the spam
+    score holds is a cost the spam sets alone do not show)."""
     trainer = _Trainer([d for d in datasets if d.task == task], config, lambda *_: None)
     trainer.featurize()
-    return trainer.dev_scores(task, _mixture(trainer, task)[2])
+    mixture = _mixture(trainer, task)[2]
+    scores = trainer.dev_scores(task, mixture)
+    for name, comments in (others or {}).items():
+        x = _scaled(trainer.featurizer.transform(comments), trainer.column_scale(task))
+        scores[name] = mixture_probabilities(x, mixture)
+    return scores
 
 
 def dev_scores(

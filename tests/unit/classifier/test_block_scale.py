@@ -9,7 +9,7 @@ from classifier import CommentInput, train
 from classifier.config import TrainConfig
 from classifier.data import collect_datasets
 from classifier.evaluation import probabilities
-from classifier.training import _mixture, _Trainer
+from classifier.training import _mixture, _Trainer, fit_mixture
 
 
 def test_the_saved_weights_score_as_the_trainer_scored_on_scaled_features(seed_set: Path) -> None:
@@ -42,3 +42,13 @@ def test_an_unknown_block_is_refused_by_name(seed_set: Path) -> None:
     config = TrainConfig.default(block_scale={"spam": {"wrods": 2.0}})
     with pytest.raises(ValueError, match=r"unknown blocks \['wrods'\]"):
         train([seed_set], config=config)
+
+
+def test_comments_from_elsewhere_are_scored_as_the_tasks_own_dev_rows(seed_set: Path) -> None:
+    """`fit_mixture`'s other comments go through the same features and scale as its dev rows."""
+    config = TrainConfig.default(block_scale={"spam": {"words": 2.5}})
+    datasets = collect_datasets([seed_set], seed=config.seed)
+    spam = next(d for d in datasets if d.task == "spam" and d.dev)
+    others = {"again": [comment for comment, _ in spam.dev]}
+    scores = fit_mixture(datasets, "spam", config, others)
+    np.testing.assert_allclose(scores["again"], scores[spam.name], rtol=1e-5)
