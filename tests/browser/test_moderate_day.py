@@ -24,7 +24,7 @@ from service.moderators import create_moderator
 from service.sites import NewSite, create_site
 from service.undo import UNDO_SECONDS
 from tests.browser.support import chromium_path, launch, policy_reasons, store_held
-from tests.conftest import REPO, Stack, _make_stack, serve, stop_process
+from tests.conftest import Stack, _make_stack, serve, stop_process
 
 pytestmark = [
     pytest.mark.browser,
@@ -39,7 +39,6 @@ HOSTILE = (
     '<img src=x onerror="window.__owned=1"> <a href="https://x.example" onmouseover="evil()">x</a>'
 )
 PHONE = {"width": 390, "height": 844}
-SCREENSHOT = REPO / "docs" / "moderate-390.png"
 
 
 @pytest.fixture(scope="module")
@@ -228,7 +227,7 @@ def test_undo_sends_nothing_and_a_decision_waits_for_the_window_then_retries_unt
 
 
 def test_on_a_phone_everything_is_reachable_big_enough_and_accessible(
-    browser, base, sessions, new_site
+    browser, base, sessions, new_site, tmp_path: Path
 ) -> None:
     from axe_playwright_python.sync_playwright import Axe
     from playwright.sync_api import expect
@@ -267,7 +266,9 @@ def test_on_a_phone_everything_is_reachable_big_enough_and_accessible(
     page.evaluate("window.scrollTo({top: 0, behavior: 'instant'})")
     page.wait_for_timeout(600)  # a smooth scroll from the first card's focus may still run
     page.evaluate("window.scrollTo({top: 0, behavior: 'instant'})")
-    page.screenshot(path=str(SCREENSHOT))  # a full-page shot would drop the touch emulation
+    # Into the test's own folder (the checkout's docs/moderate-390.png is a copy of one); a
+    # full-page shot would drop the touch emulation.
+    page.screenshot(path=str(tmp_path / "moderate-390.png"))
     expect(page.get_by_role("button", name="Sign out")).to_be_in_viewport(ratio=1)
     expect(page.locator(".tab", has_text="Rejected")).to_be_in_viewport(ratio=1)
     assert page.locator("kbd").first.evaluate("e => getComputedStyle(e).display") == "none"
