@@ -28,22 +28,21 @@ def ensure_model(settings: Settings, console: Console) -> str:
         return active
     if shipped_version() is None:
         raise SystemExit(
-            refused
-            or f"No active model in {settings.model_dir}, and this installation carries no "
+            f"{refused}: train a model with `commentgate train --data PATH --activate`."
+            if refused
+            else f"No active model in {settings.model_dir}, and this installation carries no "
             "shipped model: train one with `commentgate train --data PATH --activate`."
         )
-    shipped = registry.install(SHIPPED_MODEL)
-    if active is None:
-        version = registry.promote_if_none(shipped)
+    version = registry.promote_instead_of(registry.install(SHIPPED_MODEL), active)
+    if refused is None:
         console.print(f"[bold]Activated the shipped model {version}[/] in {settings.model_dir}.")
-        return version
-    version = registry.promote_instead_of(shipped, active)
-    console.print(
-        f"[yellow]warning:[/] {refused}. [bold]Activated the shipped model {version}[/] "
-        f"instead; {active} stays in {settings.model_dir}. To build on a site's own labels "
-        "again, run `commentgate train` (it starts from the active model).",
-        soft_wrap=True,
-    )
+    else:
+        console.print(
+            f"[yellow]warning:[/] {refused}. [bold]Activated the shipped model {version}[/] "
+            f"instead; {active} stays in {settings.model_dir}. To build on a site's own labels "
+            "again, run `commentgate train` (it starts from the active model).",
+            soft_wrap=True,
+        )
     return version
 
 

@@ -133,24 +133,14 @@ def _combined(conditional: bool, notify: bool) -> Select[Any]:
     return select(*columns)
 
 
-def write(
-    connection: Connection,
-    comment: Mapping[str, Any],
-    decision: Mapping[str, Any],
-    delivery: Mapping[str, Any] | None,
-) -> int | None:
-    """Record the three rows; returns the decision's id, or None when the comment's status was
-    not ``comment["expect"]`` (another decider won), or its text not the one decided on
-    (``comment["revisions"]``, when given), and nothing was written."""
-    return write_many(connection, [(comment, decision, delivery)])[0]
-
-
 Rows = tuple[Mapping[str, Any], Mapping[str, Any], Mapping[str, Any] | None]
 
 
 def write_many(connection: Connection, items: Sequence[Rows]) -> list[int | None]:
-    """:func:`write` for each (comment, decision, delivery), in order; on PostgreSQL all in one
-    pipeline, so a batch waits once for all its records."""
+    """Record each (comment, decision, delivery), in order; on PostgreSQL all in one pipeline,
+    so a batch waits once for all its records. Each gives its decision's id, or None when the
+    comment's status was not ``comment["expect"]`` (another decider won), or its text not the
+    one decided on (``comment["revisions"]``, when given), and nothing of it was written."""
     if connection.dialect.name != "postgresql":
         return [_write_apart(connection, *item) for item in items]
     calls = []

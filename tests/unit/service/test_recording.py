@@ -66,11 +66,16 @@ def delivery_of(site_id: str, comment_id: str) -> dict[str, Any]:
     }
 
 
+def write_one(connection: Any, *rows: Any) -> int | None:
+    """One decision's rows, through the batch writer."""
+    return recording.write_many(connection, [rows])[0]
+
+
 def test_the_expected_status_records_all_three_rows(domain: Domain, db: Session) -> None:
     site = new_site(domain)
     comment_id = store_comment(domain, site)
     comment, decision = values(comment_id, expect="pending")
-    decision_id = recording.write(
+    decision_id = write_one(
         db.connection(), comment, decision, delivery_of(site.site.id, comment_id)
     )
     assert isinstance(decision_id, int)
@@ -85,7 +90,7 @@ def test_another_status_than_expected_records_nothing(domain: Domain, db: Sessio
     comment_id = store_comment(domain, site)
     comment, decision = values(comment_id, expect="held")  # it is still pending
     event = delivery_of(site.site.id, comment_id)
-    assert recording.write(db.connection(), comment, decision, event) is None
+    assert write_one(db.connection(), comment, decision, event) is None
     assert db.get_one(Comment, comment_id).status == "pending"
     assert (rows(db, Decision), rows(db, WebhookDelivery)) == (0, 0)
 
@@ -97,9 +102,9 @@ def test_a_text_edited_since_the_decision_began_records_nothing(
     comment_id = store_comment(domain, site)
     db.execute(update(Comment).where(Comment.id == comment_id).values(revisions=1))
     comment, decision = values(comment_id, expect="pending", revisions=0)
-    assert recording.write(db.connection(), comment, decision, None) is None
+    assert write_one(db.connection(), comment, decision, None) is None
     comment, decision = values(comment_id, expect="pending", revisions=1)
-    assert recording.write(db.connection(), comment, decision, None) is not None
+    assert write_one(db.connection(), comment, decision, None) is not None
 
 
 def test_without_an_expected_status_any_status_changes_and_no_event_is_optional(
@@ -109,7 +114,7 @@ def test_without_an_expected_status_any_status_changes_and_no_event_is_optional(
     comment_id = store_comment(domain, site)
     for _ in range(2):
         comment, decision = values(comment_id, expect=None)
-        assert recording.write(db.connection(), comment, decision, None) is not None
+        assert write_one(db.connection(), comment, decision, None) is not None
     assert (rows(db, Decision), rows(db, WebhookDelivery)) == (2, 0)
 
 
