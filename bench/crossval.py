@@ -8,7 +8,9 @@ the mean ROC AUC over the folds and its spread. Dev splits are not read.
 What a site then gets is judged the same way: `approve_below` is chosen from the out-of-fold
 scores as training chooses it, and the table gives the share of each spam set's legitimate and
 bad comments approved, and the share of fine comments from the toxicity sets' train splits
-(which the spam task never learns from) that the spam score alone approves.
+(which the spam task never learns from) that the spam score alone approves. The comments the
+spam task borrows from the toxicity sets as legitimate (`TrainConfig.borrow_legit`) are drawn
+from the rest of those train splits.
 
     python -m bench.crossval --data ../shared/data [--set features.meta_scale=0.5 ...]
 """
@@ -49,6 +51,7 @@ def ours(
     folds,
     config: TrainConfig,
     others: dict[str, list[CommentInput]] | None = None,
+    borrowed: list[CommentInput] | None = None,
 ) -> tuple[dict[str, np.ndarray], dict[str, list[np.ndarray]]]:
     """Out-of-fold spam probabilities of the trainer's mixture, per data set; and each fold's
     probabilities for the comments of `others`, which no fold trains on."""
@@ -59,7 +62,7 @@ def ours(
             Dataset(d.task, d.name, [d.train[i] for i in f[k][0]], [d.train[i] for i in f[k][1]])
             for d, f in zip(sets, folds, strict=True)
         ]
-        held = fit_mixture(parts, "spam", config, others)
+        held = fit_mixture(parts, "spam", config, others, borrowed)
         for d, f in zip(sets, folds, strict=True):
             scores[d.name][f[k][1]] = held[d.name]
         for name in outside:
@@ -67,16 +70,20 @@ def ours(
     return scores, outside
 
 
-def legitimate_elsewhere(data: Path, per_set: int) -> dict[str, list[CommentInput]]:
-    """Up to `per_set` comments of each toxicity data set's train split that it calls fine: the
-    spam task never learns from them, and a site's readers write such comments too."""
-    found = {}
+def legitimate_elsewhere(
+    data: Path, per_set: int, borrow: int
+) -> tuple[dict[str, list[CommentInput]], list[CommentInput]]:
+    """Up to `per_set` comments of each toxicity data set's train split that it calls fine, which
+    the spam task never learns from (a site's readers write such comments too); and up to
+    `borrow` others per set, which it learns from as legitimate when borrowing is tried."""
+    found, borrowed = {}, []
     rng = np.random.default_rng(SEED)
     for d in collect_datasets([data / "toxicity"]):
         fine = [comment for comment, label in d.train if label == 0]
-        chosen = rng.choice(len(fine), size=min(per_set, len(fine)), replace=False)
-        found[d.name] = [fine[i] for i in sorted(chosen)]
-    return found
+        order = rng.permutation(len(fine))
+        found[d.name] = [fine[i] for i in sorted(order[:per_set])]
+        borrowed += [fine[i] for i in sorted(order[per_set : per_set + borrow])]
+    return found, borrowed
 
 
 def decisions(
@@ -147,17 +154,26 @@ def _changed(config: TrainConfig, settings: tuple[str, ...]) -> TrainConfig:
     show_default=True,
     help="Fine comments per toxicity data set that the spam score is also judged on (0: none).",
 )
-def main(data: Path, settings: tuple[str, ...], elsewhere: int) -> None:
+@click.option(
+    "--borrow",
+    type=int,
+    default=None,
+    help="Other fine comments per toxicity data set that the spam task learns from "
+    "(default: the TrainConfig's borrow_legit; 0: none).",
+)
+def main(data: Path, settings: tuple[str, ...], elsewhere: int, borrow: int | None) -> None:
     """Print mean ± spread of the fold ROC AUCs, ours beside the baseline, and what the
     default `approve_below` then approves."""
     sets = [d for d in collect_datasets([data / "spam"]) if d.task == "spam"]
     folds = _folds(sets)
     config = _changed(TrainConfig.default(), settings)
-    others = legitimate_elsewhere(data, elsewhere) if elsewhere else {}
+    if borrow is None:
+        borrow = config.borrow_legit.get("spam", 0)
+    others, borrowed = legitimate_elsewhere(data, elsewhere, borrow)
     started = time.perf_counter()
     base = fold_aucs(sets, folds, baseline(sets, folds))
     mid = time.perf_counter()
-    scores, outside = ours(sets, folds, config, others)
+    scores, outside = ours(sets, folds, config, others, borrowed)
     mine = fold_aucs(sets, folds, scores)
     done = time.perf_counter()
     click.echo(f"settings: {', '.join(settings) or 'the shipped TrainConfig'}")

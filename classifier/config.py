@@ -60,6 +60,12 @@ class TrainConfig:
     # scoring is unchanged.
     block_scale: dict[str, dict[str, float]] = field(default_factory=dict)
     nb_tasks: tuple[str, ...] = ("spam",)
+    # Per task, legitimate comments borrowed from each of the other task's data sets (train
+    # rows): the pooled head learns them as fine, together weighing `borrow_share` of the
+    # task's own rows. Spam learns that the tweets and forum posts the toxicity labels call
+    # fine are no spam either.
+    borrow_legit: dict[str, int] = field(default_factory=lambda: {"spam": 1000})
+    borrow_share: float = 0.5
     min_head_rows: int = 40
     # The gate over data sets: naive Bayes, or logistic given `logistic_gate_min_rows` rows.
     logistic_gate_min_rows: int = 20_000

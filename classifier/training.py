@@ -131,8 +131,16 @@ BLOCKS = ("words", "characters", "metadata")  # the featurizer's column blocks, 
 
 
 class _Trainer:
-    def __init__(self, datasets: list[Dataset], config: TrainConfig, progress: Progress):
+    def __init__(
+        self,
+        datasets: list[Dataset],
+        config: TrainConfig,
+        progress: Progress,
+        borrowed: Mapping[str, Sequence[CommentInput]] | None = None,
+    ):
         self.datasets = datasets
+        self.borrowed_comments = dict(borrowed) if borrowed is not None else None
+        self.x_borrowed: dict[str, sp.csr_matrix] = {}
         self.config = config
         self.seed = config.seed
         self.progress = progress
@@ -159,6 +167,26 @@ class _Trainer:
             scale = self.column_scale(ds.task)
             self.x_train[ds.task, ds.name] = _scaled(self.featurizer.weigh(tr), scale)
             self.x_dev[ds.task, ds.name] = _scaled(self.featurizer.weigh(dv), scale)
+        for task, comments in self.borrowed_legit().items():
+            x = self.featurizer.transform(comments)
+            self.x_borrowed[task] = _scaled(x, self.column_scale(task))
+
+    def borrowed_legit(self) -> dict[str, list[CommentInput]]:
+        """Per task, legitimate comments of the other task's data sets that it learns from as
+        such (a tweet that the toxicity labels call fine is no spam either): those given to the
+        trainer, else up to `borrow_legit[task]` train rows of each such data set."""
+        if self.borrowed_comments is not None:
+            return {t: list(c) for t, c in self.borrowed_comments.items() if c}
+        found: dict[str, list[CommentInput]] = {}
+        rng = np.random.default_rng(self.seed)
+        for task, per_set in self.config.borrow_legit.items():
+            for d in self.datasets:
+                if d.task == task:
+                    continue
+                fine = [c for c, label in d.train if label == 0]
+                chosen = rng.choice(len(fine), size=min(per_set, len(fine)), replace=False)
+                found.setdefault(task, []).extend(fine[i] for i in sorted(chosen))
+        return found
 
     def column_scale(self, task: str) -> np.ndarray | None:
         """What a task's features are multiplied by before its heads and gate learn on them;
@@ -193,10 +221,13 @@ class _Trainer:
         sizes = [len(p[1]) for p in parts]
         # Data-set intercepts absorb the differing base rates and are dropped afterwards.
         onehot = sp.csr_matrix(np.repeat(np.eye(len(sets), dtype=np.float32), sizes, axis=0))
+        weights = _balanced_weights(sizes)
+        if task in self.x_borrowed:
+            x, y, onehot, weights = self._with_borrowed(task, x, y, onehot, weights)
         head = _fit_lr(
             sp.hstack([x, onehot], format="csr"),
             y,
-            _balanced_weights(sizes),
+            weights,
             c=self.config.head_c,
             seed=self.seed,
         )
@@ -216,6 +247,30 @@ class _Trainer:
                     head.name = f"{task}:{d.name}:nb"
                     heads.append(head)
         return heads
+
+    def _with_borrowed(
+        self,
+        task: str,
+        x: sp.csr_matrix,
+        y: np.ndarray,
+        onehot: sp.csr_matrix,
+        weights: np.ndarray,
+    ) -> tuple[sp.csr_matrix, np.ndarray, sp.csr_matrix, np.ndarray]:
+        """The pooled head's rows plus the borrowed legitimate comments. These get no data-set
+        intercept, so the features must say they are fine, and weigh `borrow_share` of the
+        task's own rows together. The data sets' own heads do not see them: there they cost
+        ranking inside the set (cross-validation in `bench/README.md`)."""
+        borrowed = self.x_borrowed[task]
+        n = borrowed.shape[0]
+        share = self.config.borrow_share * weights.sum() / n
+        return (
+            sp.vstack([x, borrowed], format="csr"),
+            np.concatenate([y, np.zeros(n, dtype=int)]),
+            sp.vstack(
+                [onehot, sp.csr_matrix((n, onehot.shape[1]), dtype=np.float32)], format="csr"
+            ),
+            np.concatenate([weights, np.full(n, share)]),
+        )
 
     def gate(self, task: str, rows: Rows | None = None) -> _Gate:
         """Which of the task's data sets a comment resembles, each data set weighing the same."""
@@ -456,13 +511,17 @@ def fit_mixture(
     task: str,
     config: TrainConfig,
     others: Mapping[str, Sequence[CommentInput]] | None = None,
+    borrowed: Sequence[CommentInput] | None = None,
 ) -> dict[str, np.ndarray]:
     """One task's heads, gate and mixer from the train rows of `datasets`, unpacked, and its
     probabilities on their dev rows: what cross-validation compares (`bench/crossval.py`).
 
     `others`: more comments to score, by name (another task's, say: a tweet that the spam
-    score holds is a cost the spam sets alone do not show)."""
-    trainer = _Trainer([d for d in datasets if d.task == task], config, lambda *_: None)
+    score holds is a cost the spam sets alone do not show). `borrowed`: legitimate comments
+    of the other task to learn from, in place of `config.borrow_legit`'s."""
+    trainer = _Trainer(
+        [d for d in datasets if d.task == task], config, lambda *_: None, {task: borrowed or []}
+    )
     trainer.featurize()
     mixture = _mixture(trainer, task)[2]
     scores = trainer.dev_scores(task, mixture)
