@@ -102,6 +102,19 @@ def _tradeoff_table(metadata: Mapping[str, Any], task: str) -> list[str]:
     return lines
 
 
+def _borrowed(config: Mapping[str, Any]) -> list[str]:
+    """A sentence on the legitimate comments a task learned from the other task's data sets."""
+    lines = []
+    for task, per_set in sorted((config.get("borrow_legit") or {}).items()):
+        lines += [
+            f"The {task} task also learns from up to {per_set:,} train comments of each of the "
+            "other task's data sets that their labels call fine, as legitimate: a tweet or a "
+            "forum post that is not abuse is not spam either. Only its pooled head sees them.",
+            "",
+        ]
+    return lines
+
+
 def model_card(
     metadata: Mapping[str, Any], provenance: Mapping[str, Mapping[str, str]] | None = None
 ) -> str:
@@ -129,6 +142,7 @@ def model_card(
         "",
         *_data_table(metadata, provenance),
         "",
+        *_borrowed(config),
         "Check these licences before you redistribute the model: one data set is share-alike "
         "(CC BY-SA 3.0), one copyleft (GPLv3), and several state none (the Kaggle insults data "
         "among them).",

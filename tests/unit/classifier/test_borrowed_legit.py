@@ -1,0 +1,70 @@
+"""Legitimate comments one task borrows from the other's data sets: which, and what they teach."""
+
+from pathlib import Path
+
+import numpy as np
+
+from classifier import CommentInput, train
+from classifier.config import TrainConfig
+from classifier.data import collect_datasets
+from classifier.evaluation import probabilities
+from classifier.training import _logits, _Trainer
+
+TWEETS = [
+    "RT @coach: Great game tonight, proud of this team http://t.co/a1b2c3",
+    "RT @news: Storm closes the bridge until Monday http://t.co/x9y8z7",
+    "@fan42 @coach agreed, the second half was something else http://t.co/q1w2e3",
+]
+
+
+def _trainer(seed_set: Path, config: TrainConfig, borrowed=None) -> _Trainer:
+    datasets = collect_datasets([seed_set], seed=config.seed)
+    trainer = _Trainer(datasets, config, lambda *_: None, borrowed)
+    trainer.featurize()
+    return trainer
+
+
+def test_spam_borrows_only_the_toxicity_sets_fine_train_rows(seed_set: Path) -> None:
+    config = TrainConfig.default(borrow_legit={"spam": 7})
+    trainer = _trainer(seed_set, config)
+    borrowed = trainer.borrowed_legit()
+    assert set(borrowed) == {"spam"}
+    fine = {
+        c.content
+        for d in trainer.datasets
+        if d.task == "toxicity"
+        for c, label in d.train
+        if not label
+    }
+    toxic = {
+        c.content for d in trainer.datasets if d.task == "toxicity" for c, label in d.train if label
+    }
+    texts = [c.content for c in borrowed["spam"]]
+    assert len(texts) == 7 and set(texts) <= fine and not set(texts) & toxic
+    assert trainer.x_borrowed["spam"].shape[0] == 7
+
+
+def test_nothing_is_borrowed_when_the_config_asks_for_none(seed_set: Path) -> None:
+    trainer = _trainer(seed_set, TrainConfig.default(borrow_legit={}))
+    assert trainer.borrowed_legit() == {} and trainer.x_borrowed == {}
+
+
+def test_the_pooled_spam_head_learns_borrowed_comments_as_fine(seed_set: Path) -> None:
+    """Only the pooled head sees them; the data sets' own heads stay as they were."""
+    config = TrainConfig.default(borrow_legit={}, borrow_share=1.0)
+    tweets = [CommentInput(content=t) for t in TWEETS]
+    plain = _trainer(seed_set, config).heads("spam")
+    lent = _trainer(seed_set, config, {"spam": tweets * 20}).heads("spam")
+    x = _trainer(seed_set, config).featurizer.transform(tweets)
+    before, after = _logits(x, plain), _logits(x, lent)
+    assert (after[:, 0] < before[:, 0] - 0.5).all(), (before[:, 0], after[:, 0])
+    np.testing.assert_allclose(after[:, 1:], before[:, 1:], rtol=1e-6)
+
+
+def test_borrowing_for_spam_leaves_toxicity_as_it_was(seed_set: Path) -> None:
+    plain = train([seed_set], config=TrainConfig.default(borrow_legit={})).model
+    lent = train([seed_set], config=TrainConfig.default(borrow_legit={"spam": 50})).model
+    assert lent.metadata["train_config"]["borrow_legit"] == {"spam": 50}
+    comments = [CommentInput(content=t) for t in [*TWEETS, "You are an idiot", "Nice post"]]
+    before, after = probabilities(plain, comments), probabilities(lent, comments)
+    np.testing.assert_allclose(after["toxicity"], before["toxicity"], rtol=1e-6)

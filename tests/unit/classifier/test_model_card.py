@@ -1,0 +1,23 @@
+"""The model card in the repository is the shipped model's, as `models card --shipped` writes it."""
+
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from classifier.card import model_card
+from classifier.cli import models
+
+ROOT = Path(__file__).resolve().parents[3]
+
+
+def test_the_committed_card_is_the_shipped_models() -> None:
+    """`make model` writes both; a model rebuilt without its card (or the reverse) fails here."""
+    result = CliRunner().invoke(models, ["card", "--shipped"])
+    assert result.exit_code == 0, result.output
+    assert (ROOT / "MODEL_CARD.md").read_text(encoding="utf-8") == result.output
+
+
+def test_the_card_says_what_a_task_borrows_and_only_then() -> None:
+    metadata = {"train_config": {"borrow_legit": {"spam": 1000}}}
+    assert "The spam task also learns from up to 1,000 train comments" in model_card(metadata)
+    assert "also learns from" not in model_card({"train_config": {"borrow_legit": {}}})
