@@ -11,10 +11,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import event, select
+from sqlalchemy import event, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
-from service import attempts, endpoint_health, recovery
+from service import attempt_statements, attempts, endpoint_health, recovery
 from service.config import DEFAULT_DISABLE_AFTER, Settings
 from service.db import make_engine, make_session_factory, session_scope
 from service.models import AuditEntry, Site, WebhookAttempt, WebhookDelivery, utcnow
@@ -236,6 +236,37 @@ def test_a_plain_attempt_on_postgresql_is_one_statement_to_claim_and_one_to_reco
         assert [(a.status_code, a.error) for a in logged] == [(200, None)]
     assert run(sessions, delivery_id, expected=0) is None, "a second copy finds it delivered"
     assert share.enter(site_id) == attempts.ENTERED, "the place was left"
+
+
+def test_an_attempts_statements_commit_without_waiting_for_disk_and_only_they(
+    postgres_sessions: sessionmaker[Session],
+) -> None:
+    """The claim and a success's record turn `synchronous_commit` off for their own transaction;
+    the next transaction on the same connection has the connection's setting again."""
+    sessions = postgres_sessions
+    site_id = new_site(sessions)
+    delivery_id = new_delivery(sessions, site_id)
+    engine = sessions.kw["bind"]
+    setting = text("SELECT current_setting('synchronous_commit')")
+    now = utcnow()
+    with engine.connect() as connection:
+        connection.exec_driver_sql("SET synchronous_commit = on")  # the test database has it off
+        connection.commit()
+        with connection.begin():
+            claimed = attempt_statements.claim(
+                connection, delivery_id, expected=0, first_lane=True, now=now, timeout=5.0
+            )
+            assert claimed is not None and claimed.attempts == 1
+            assert connection.scalar(setting) == "off"
+        assert connection.scalar(setting) == "on"
+        connection.rollback()
+        with connection.begin():
+            attempt_statements.record_delivered(
+                connection, delivery_id, site_id, now=now, status_code=200, latency_ms=1.0
+            )
+            assert connection.scalar(setting) == "off"
+        assert connection.scalar(setting) == "on"
+    assert row(sessions, WebhookDelivery, delivery_id).status == "delivered"
 
 
 def test_the_last_attempt_of_an_event_marks_it_failed(
