@@ -226,6 +226,46 @@ def test_undo_sends_nothing_and_a_decision_waits_for_the_window_then_retries_unt
     page.context.close()
 
 
+def test_a_poll_answered_before_an_undo_does_not_paint_the_undone_decision_back(
+    browser, base, day_stack, sessions, new_site, start_receiver
+) -> None:
+    """The page polls for state every second or so. A poll the server answered while the
+    comment was still rejected, arriving after the undo, leaves the card held."""
+    from playwright.sync_api import expect
+
+    site, token = new_site(start_receiver().url)
+    (comment_id,) = hold(sessions, site, [{"external_id": "p-1", "content": "Fine", "spam": 0.6}])
+    page = signed_in(browser, base, token)
+    card = page.locator(f'.item[data-id="{comment_id}"]')
+    page.keyboard.press("r")
+    expect(card.locator(".badge")).to_have_text("Rejected")
+
+    answered: list[Any] = []  # the next poll: answered by the server now, read by the page later
+
+    def hold_back_the_first(route: Any) -> None:
+        if answered:
+            route.continue_()
+        else:
+            answered.append((route, route.fetch()))
+
+    page.route("**/moderate/state*", hold_back_the_first)
+    for _ in range(100):
+        if answered:
+            break
+        page.wait_for_timeout(100)
+    route, response = answered[0]
+    assert '"rejected"' in response.text()
+
+    page.keyboard.press("z")
+    expect(page.locator("#toast")).to_contain_text("the site was sent nothing")
+    expect(card.locator(".badge")).to_have_text("Held")
+    with page.expect_request("**/moderate/state*"):  # the page asks again once it has read it
+        route.fulfill(response=response)
+    assert (card.locator(".badge").text_content() or "").strip() == "Held"
+    expect(card.locator(".badge")).to_have_text("Held")
+    page.context.close()
+
+
 def test_on_a_phone_everything_is_reachable_big_enough_and_accessible(
     browser, base, sessions, new_site, tmp_path: Path
 ) -> None:

@@ -20,6 +20,9 @@
   let current = 0;
   let toastTimer = 0;
   let pollTimer = 0;
+  // Counts the page's own POSTs as they start and end: a poll asked before one of them ended
+  // may carry the state from before it, and must not paint over what it changed.
+  let changes = 0;
   let undoable = null;
   let allMatching = false;
   const selectMatching = document.getElementById("select-matching");
@@ -91,12 +94,18 @@
   }
 
   async function post(url, body) {
-    const response = await fetch(url, {
-      method: "POST",
-      body,
-      credentials: "same-origin",
-      headers: { Accept: "application/json", "X-CSRF-Token": csrf },
-    });
+    changes += 1;
+    let response;
+    try {
+      response = await fetch(url, {
+        method: "POST",
+        body,
+        credentials: "same-origin",
+        headers: { Accept: "application/json", "X-CSRF-Token": csrf },
+      });
+    } finally {
+      changes += 1;
+    }
     if (response.status === 401) {
       signedOut();
       throw new Error("signed out");
@@ -164,11 +173,14 @@
     const query = new URLSearchParams(queue?.dataset.filters || "");
     list.forEach((item) => query.append("ids", item.dataset.id));
     let waiting = false;
+    const asked = changes;
     try {
       const response = await fetch(`${stateUrl}?${query}`, {
         credentials: "same-origin", headers: { Accept: "application/json" },
       });
-      if (response.ok) {
+      if (response.ok && asked !== changes) {
+        waiting = true; // out of date: a decision or an undo of this page came meanwhile
+      } else if (response.ok) {
         const data = await response.json();
         let gone = 0;
         list.forEach((item) => {
