@@ -81,7 +81,8 @@ def legitimate_elsewhere(
     for d in collect_datasets([data / "toxicity"]):
         fine = [comment for comment, label in d.train if label == 0]
         order = rng.permutation(len(fine))
-        found[d.name] = [fine[i] for i in sorted(order[:per_set])]
+        if per_set:
+            found[d.name] = [fine[i] for i in sorted(order[:per_set])]
         borrowed += [fine[i] for i in sorted(order[per_set : per_set + borrow])]
     return found, borrowed
 

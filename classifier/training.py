@@ -9,6 +9,10 @@ comment's score is the gate-weighted blend of those per-data-set mixes.
 Every mix is linear, so each folds into one weight vector (an "expert"): scoring costs one sparse
 product with a few columns, whatever the number of heads.
 
+The spam task also borrows the toxicity sets' legitimate train comments for its pooled head
+(`TrainConfig.borrow_legit`): without them, a tweet with a mention or a link looked like the
+YouTube spam it resembles most.
+
 Where the task's training data is small (spam), the mixer is fitted on out-of-fold logits of the
 train splits and the dev splits only measure; where it is large (toxicity) refitting every head
 per fold costs minutes, so the mixer is fitted on the dev splits, as a stacker usually is.
