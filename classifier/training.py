@@ -143,10 +143,11 @@ class _Trainer:
         borrowed: Mapping[str, Sequence[CommentInput]] | None = None,
     ):
         self.datasets = datasets
-        self.borrowed_comments = dict(borrowed) if borrowed is not None else None
-        self.x_borrowed: dict[str, sp.csr_matrix] = {}
         self.config = config
         self.seed = config.seed
+        chosen = self._sample_borrowed() if borrowed is None else borrowed
+        self.borrowed = {task: list(comments) for task, comments in chosen.items() if comments}
+        self.x_borrowed: dict[str, sp.csr_matrix] = {}
         self.progress = progress
         self.featurizer = Featurizer(config.features, cache_size=10_000_000)
         self.rows_seen = np.zeros(0, dtype=np.int64)
@@ -171,16 +172,14 @@ class _Trainer:
             scale = self.column_scale(ds.task)
             self.x_train[ds.task, ds.name] = _scaled(self.featurizer.weigh(tr), scale)
             self.x_dev[ds.task, ds.name] = _scaled(self.featurizer.weigh(dv), scale)
-        for task, comments in self.borrowed_legit().items():
+        for task, comments in self.borrowed.items():
             x = self.featurizer.transform(comments)
             self.x_borrowed[task] = _scaled(x, self.column_scale(task))
 
-    def borrowed_legit(self) -> dict[str, list[CommentInput]]:
-        """Per task, legitimate comments of the other task's data sets that it learns from as
-        such (a tweet that the toxicity labels call fine is no spam either): those given to the
-        trainer, else up to `borrow_legit[task]` train rows of each such data set."""
-        if self.borrowed_comments is not None:
-            return {t: list(c) for t, c in self.borrowed_comments.items() if c}
+    def _sample_borrowed(self) -> dict[str, list[CommentInput]]:
+        """Per task, up to `borrow_legit[task]` train rows of each of the other task's data sets
+        that their labels call fine: the task learns them as legitimate (a tweet that is not
+        abuse is no spam either)."""
         found: dict[str, list[CommentInput]] = {}
         rng = np.random.default_rng(self.seed)
         for task, per_set in self.config.borrow_legit.items():
@@ -522,7 +521,8 @@ def fit_mixture(
 
     `others`: more comments to score, by name (another task's, say: a tweet that the spam
     score holds is a cost the spam sets alone do not show). `borrowed`: legitimate comments
-    of the other task to learn from, in place of `config.borrow_legit`'s."""
+    of the other task to learn from; `datasets` holds this task's only, so there is nothing
+    else to borrow from."""
     trainer = _Trainer(
         [d for d in datasets if d.task == task], config, lambda *_: None, {task: borrowed or []}
     )

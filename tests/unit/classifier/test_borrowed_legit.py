@@ -27,7 +27,7 @@ def _trainer(seed_set: Path, config: TrainConfig, borrowed=None) -> _Trainer:
 def test_spam_borrows_only_the_toxicity_sets_fine_train_rows(seed_set: Path) -> None:
     config = TrainConfig.default(borrow_legit={"spam": 7})
     trainer = _trainer(seed_set, config)
-    borrowed = trainer.borrowed_legit()
+    borrowed = trainer.borrowed
     assert set(borrowed) == {"spam"}
     fine = {
         c.content
@@ -46,7 +46,7 @@ def test_spam_borrows_only_the_toxicity_sets_fine_train_rows(seed_set: Path) -> 
 
 def test_nothing_is_borrowed_when_the_config_asks_for_none(seed_set: Path) -> None:
     trainer = _trainer(seed_set, TrainConfig.default(borrow_legit={}))
-    assert trainer.borrowed_legit() == {} and trainer.x_borrowed == {}
+    assert trainer.borrowed == {} and trainer.x_borrowed == {}
 
 
 def test_the_pooled_spam_head_learns_borrowed_comments_as_fine(seed_set: Path) -> None:
