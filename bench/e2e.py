@@ -232,7 +232,9 @@ def census_line(
         total += used
         cells.append(f"{1000 * used / delivered:.1f}")
     return (
-        f"| {backend} | {rate:.0f} | " + " | ".join(cells) + f" | {1000 * total / delivered:.1f} |"
+        f"| {backend} | {sets} | {rate:.0f} | "
+        + " | ".join(cells)
+        + f" | {1000 * total / delivered:.1f} |"
     )
 
 

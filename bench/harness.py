@@ -23,6 +23,7 @@ import psycopg
 import redis
 import requests
 
+from bench.profiling import cpu_seconds, descendants
 from classifier import Registry, default_training_paths, train
 from tests.support.local import free_port
 
@@ -37,6 +38,24 @@ def wait_until(predicate, timeout: float = 30.0, interval: float = 0.05) -> None
         if time.monotonic() > deadline:
             raise TimeoutError("condition not met")
         time.sleep(interval)
+
+
+def wait_until_settled(pid: int, processes: int, timeout: float = 90.0, quiet: float = 0.5) -> None:
+    """Wait until ``pid`` and the processes below it number ``processes`` and have used no CPU
+    for ``quiet`` seconds: every API worker has loaded its model. The master listens before its
+    workers are warm, and with keep-alive a load generator's connections all stay with the
+    first worker that accepts them, so a run that starts earlier measures one process."""
+    deadline = time.monotonic() + timeout
+    last, still_since = -1.0, time.monotonic()
+    while time.monotonic() < deadline:
+        pids = descendants(pid)
+        used = sum(cpu_seconds(p) for p in pids)
+        if len(pids) < processes or used - last > 0.02:
+            last, still_since = used, time.monotonic()
+        elif time.monotonic() - still_since >= quiet:
+            return
+        time.sleep(0.1)
+    raise TimeoutError("the API's workers did not settle")
 
 
 def stop(process: subprocess.Popen, sig: int = signal.SIGTERM) -> None:
@@ -133,6 +152,7 @@ class Installation:
         self.base_url = f"http://127.0.0.1:{port}"
         self.base_urls.append(self.base_url)
         wait_until(lambda: _port_open(port), 30)
+        wait_until_settled(self.processes[-1].pid, workers + 1)
 
     def start_worker(self, concurrency: int = 2, beat: bool = True) -> subprocess.Popen:
         index = len(self.names)

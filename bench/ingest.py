@@ -6,7 +6,9 @@
 
 The load generator is wrk (Debian package ``wrk``) in its own process, with a Lua script that
 gives every request a unique external_id. The ceiling is a Flask app with one route returning a
-constant 202 JSON, served by the same gunicorn configuration. Every comment the real endpoint
+constant 202 JSON, served by the same gunicorn configuration (gthread workers, as
+``commentgate serve`` runs them; with one thread, gunicorn's sync worker too, for reference).
+The run starts once every API worker has loaded its model. Every comment the real endpoint
 accepts is committed to the database before the 202, and its id handed to the process's
 publisher, which sends the ids of concurrent requests as one message a couple of milliseconds
 later.
@@ -59,16 +61,25 @@ WRK_SCRIPT = textwrap.dedent(
       return wrk.format("POST", "/v1/comments", {
         ["Content-Type"] = "application/json",
         ["Authorization"] = "Bearer " .. KEY,
+        ["Connection"] = CONNECTION,
       }, body)
     end
     """
 )
 
 
-def run_wrk(url: str, key: str, run: str, duration: int, connections: int) -> dict:
+def run_wrk(
+    url: str, key: str, run: str, duration: int, connections: int, close: bool = False
+) -> dict:
+    """wrk against ``url``, its connections kept alive (as a proxy in front of the API keeps
+    them): each stays with the gunicorn process that accepted it, so how they happened to be
+    spread moves the figure too. With ``close`` every request opens its own connection, as a
+    platform's server sends one comment per page request, and a process takes one whenever it
+    is free."""
     folder = Path(tempfile.mkdtemp(prefix="cg-wrk-"))
     script = folder / "post.lua"
-    script.write_text(f'KEY = "{key}"\nRUN = "{run}"\n' + WRK_SCRIPT)
+    connection = "close" if close else "keep-alive"
+    script.write_text(f'KEY = "{key}"\nRUN = "{run}"\nCONNECTION = "{connection}"\n' + WRK_SCRIPT)
     output = subprocess.run(
         ["wrk", "-t2", f"-c{connections}", f"-d{duration}s", "--latency", "-s", str(script), url],
         capture_output=True,
@@ -104,15 +115,18 @@ def parse_wrk(output: str) -> dict:
     }
 
 
-def gunicorn_args(config: str) -> list[str]:
+def gunicorn_args(config: str, worker_class: str = "gthread") -> list[str]:
+    """``PROCESSESxTHREADS`` as gunicorn options. ``commentgate serve`` always runs gthread
+    workers (keep-alive), so that is the ceiling's default; ``sync`` is the faster worker
+    gunicorn would pick for one thread, measured beside it for reference."""
     processes, _, threads = config.partition("x")
-    args = ["--workers", processes]
-    if threads and int(threads) > 1:
-        args += ["--worker-class", "gthread", "--threads", threads]
+    args = ["--workers", processes, "--worker-class", worker_class]
+    if worker_class == "gthread":
+        args += ["--threads", threads or "1"]
     return args
 
 
-def serve_ceiling(config: str) -> tuple[subprocess.Popen, str]:
+def serve_ceiling(config: str, worker_class: str) -> tuple[subprocess.Popen, str]:
     folder = Path(tempfile.mkdtemp(prefix="cg-ceiling-"))
     (folder / "ceiling.py").write_text(CEILING_APP)
     port = free_port()
@@ -127,7 +141,7 @@ def serve_ceiling(config: str) -> tuple[subprocess.Popen, str]:
             f"127.0.0.1:{port}",
             "--log-level",
             "warning",
-            *gunicorn_args(config),
+            *gunicorn_args(config, worker_class),
             "ceiling:app",
         ],
         start_new_session=True,
@@ -165,6 +179,11 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--model-dir", type=Path, default=None)
     parser.add_argument(
+        "--close",
+        action="store_true",
+        help="a connection per request, as platforms send (the default keeps them alive)",
+    )
+    parser.add_argument(
         "--profile",
         action="store_true",
         help="after each CommentGate run, a second wrk run with py-spy on the API processes",
@@ -173,24 +192,33 @@ def main() -> None:
     if not shutil.which("wrk"):
         sys.exit("wrk is needed: apt-get install wrk")
     configs = args.configs.split(",")
-    print(f"# ingest, {date.today()}, {machine()}, wrk -t2 -c{args.connections} -d{args.duration}s")
-    ceilings = {}
-    for config in configs:
-        process, url = serve_ceiling(config)
-        try:
-            ceilings[config] = run_wrk(url, "none", "ceiling", args.duration, args.connections)
-        finally:
-            stop(process)
-    best = max(ceilings, key=lambda c: ceilings[c]["rps"])
+    connection = "a connection per request" if args.close else "keep-alive"
     print(
-        "| server | gunicorn | req/s | p50 ms | p99 ms | ratio to best ceiling "
-        "| non-2xx | committed |"
+        f"# ingest, {date.today()}, {machine()}, "
+        f"wrk -t2 -c{args.connections} -d{args.duration}s, {connection}"
     )
-    print("| --- | --- | --- | --- | --- | --- | --- | --- |")
-    for config, row in ceilings.items():
+    ceilings: dict[tuple[str, str], dict] = {}
+    for config in configs:
+        kinds = ["gthread", "sync"] if config.endswith("x1") or "x" not in config else ["gthread"]
+        for kind in kinds:
+            process, url = serve_ceiling(config, kind)
+            try:
+                ceilings[config, kind] = run_wrk(
+                    url, "none", "ceiling", args.duration, args.connections, args.close
+                )
+            finally:
+                stop(process)
+    best = max(row["rps"] for row in ceilings.values())
+    print(
+        "| server | gunicorn | req/s | p50 ms | p99 ms | ratio to the same layout "
+        "| ratio to the best ceiling | non-2xx | committed |"
+    )
+    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+    for (config, kind), row in ceilings.items():
+        same = row["rps"] / ceilings[config, "gthread"]["rps"]
         print(
-            f"| bare Flask (ceiling) | {config} | {row['rps']:.0f} | {row['p50']:.2f} | "
-            f"{row['p99']:.2f} | {row['rps'] / ceilings[best]['rps']:.2f} | {row['non2xx']} | – |"
+            f"| bare Flask ({kind}) | {config} | {row['rps']:.0f} | {row['p50']:.2f} | "
+            f"{row['p99']:.2f} | {same:.2f} | {row['rps'] / best:.2f} | {row['non2xx']} | – |"
         )
     backends = ["embedded", "postgres-redis"] if args.backend == "both" else [args.backend]
     profiles: list[list[str]] = []
@@ -210,11 +238,13 @@ def main() -> None:
                     f"{backend}-{config}",
                     args.duration,
                     args.connections,
+                    args.close,
                 )
                 committed = count_committed(inst) - before
                 print(
                     f"| CommentGate {backend} | {config} | {row['rps']:.0f} | {row['p50']:.2f} | "
-                    f"{row['p99']:.2f} | {row['rps'] / ceilings[best]['rps']:.2f} | "
+                    f"{row['p99']:.2f} | {row['rps'] / ceilings[config, 'gthread']['rps']:.2f} | "
+                    f"{row['rps'] / best:.2f} | "
                     f"{row['non2xx']} | {committed} |",
                     flush=True,
                 )
