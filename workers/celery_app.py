@@ -26,6 +26,9 @@ RETRY_QUEUE = "commentgate.retry"
 # a delayed one too, which a worker would then get again (and again) while it waits for its
 # time: the timeout outlasts the schedule's longest wait by this margin (a backlog after it).
 VISIBILITY_MARGIN = 3600.0
+# How often an idle consumer of the embedded broker looks for a new message file: a message
+# waits half of it on average, and each look lists the queue folder (bench/README.md has both).
+EMBEDDED_POLL_SECONDS = 0.01
 
 
 def celery_config(settings: Settings) -> dict[str, Any]:
@@ -74,7 +77,7 @@ def celery_config(settings: Settings) -> dict[str, Any]:
             "control_folder": str(folder / "control"),
             "processed_folder": str(folder / "processed"),
             "store_processed": False,
-            "polling_interval": 0.05,
+            "polling_interval": EMBEDDED_POLL_SECONDS,
         }
     else:
         config["broker_transport_options"] = {
