@@ -120,8 +120,9 @@ class Installation:
         """Running processes whose name starts with ``prefix`` (``worker``, ``api``, ...)."""
         return [p for p in self.processes if self.names.get(p.pid, "").startswith(prefix)]
 
-    def start_receiver(self, *options: str) -> None:
-        self.receiver_port = free_port()
+    def start_receiver(self, *options: str, port: int | None = None) -> None:
+        """The test receiver, on ``port`` if given (a site's endpoint that comes back)."""
+        self.receiver_port = port or free_port()
         self.receiver_log = self.home / "receiver.jsonl"
         self.spawn(
             "receiver",

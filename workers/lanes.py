@@ -7,8 +7,9 @@ them would hold it, and every site's decisions would wait (2,000 retries to one 
 once took a healthy site's decisions from 0.1 s to 9-15 s). So ``commentgate worker`` runs the
 main lane (prefork processes on the scoring queue, first attempts on their delivery threads)
 and starts a second Celery worker beside it for the retry queue: a pool of
-``COMMENTGATE_WEBHOOK_RETRY_CONCURRENCY`` threads that prefetches one message per thread (a
-delayed message is held apart until it is due). It starts and stops with the main lane, and
+``COMMENTGATE_WEBHOOK_RETRY_CONCURRENCY`` threads that prefetches one message per thread on
+Redis (a delayed message is held apart until it is due) and more on the embedded broker
+(`retry_prefetch`). It starts and stops with the main lane, and
 stops by itself if the main lane's process is gone.
 """
 
@@ -35,6 +36,11 @@ STOP_TIMEOUT = 30.0
 # while it loads its model, and no retry is due sooner (the schedule's first delay is 5 s).
 START_DELAY = 5.0
 RETRY_NICENESS = 10
+# Without an event loop (the embedded broker) Celery performs the pool's acknowledgements only
+# between its waits for the broker, and a wait lasts two seconds when every prefetched message
+# is still unacknowledged: a lane then takes at most its prefetch every two seconds. On the
+# embedded broker the retry lane holds this many messages per thread, not one.
+EMBEDDED_RETRY_PREFETCH = 32
 
 
 def main_argv(loglevel: str, pool: str, concurrency: int) -> list[str]:
@@ -50,8 +56,9 @@ def main_argv(loglevel: str, pool: str, concurrency: int) -> list[str]:
     ]
 
 
-def retry_argv(loglevel: str, concurrency: int) -> list[str]:
-    """The retry lane: threads, one prefetched message each, a node name of its own."""
+def retry_argv(loglevel: str, concurrency: int, prefetch: int = 1) -> list[str]:
+    """The retry lane: threads, ``prefetch`` messages each (see `retry_prefetch`), a node name
+    of its own."""
     return [
         "worker",
         f"--loglevel={loglevel}",
@@ -59,10 +66,17 @@ def retry_argv(loglevel: str, concurrency: int) -> list[str]:
         RETRY_QUEUE,
         "--pool=threads",
         f"--concurrency={concurrency}",
-        "--prefetch-multiplier=1",
+        f"--prefetch-multiplier={prefetch}",
         "--hostname=retry@%h",
         *QUIET,
     ]
+
+
+def retry_prefetch(embedded_broker: bool) -> int:
+    """One message per thread on Redis, where each acknowledgement is sent at once and a
+    delayed message is held apart until it is due; ``EMBEDDED_RETRY_PREFETCH`` on the embedded
+    broker, which would otherwise cap the lane at its thread count every two seconds."""
+    return EMBEDDED_RETRY_PREFETCH if embedded_broker else 1
 
 
 class RetryLane:

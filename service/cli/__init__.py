@@ -109,7 +109,8 @@ def worker(
         lanes.yield_cpu()
         if parent_pid:
             lanes.stop_with_parent(parent_pid)
-        app.worker_main(lanes.retry_argv(loglevel, threads))
+        prefetch = lanes.retry_prefetch(settings.is_embedded_broker)
+        app.worker_main(lanes.retry_argv(loglevel, threads, prefetch))
         return
     ensure_model(settings, err)
     warn_retired_settings(settings, err)

@@ -83,16 +83,28 @@ def test_settings_read_the_schedule_and_the_disabling(tmp_path: Path) -> None:
 
 def test_delayed_messages_go_to_the_retry_queue_and_outlast_the_longest_wait() -> None:
     from workers.celery_app import RETRY_QUEUE, RETRY_TASK, celery_config, visibility_timeout
-    from workers.lanes import retry_argv
+    from workers.lanes import retry_argv, retry_prefetch
 
     settings = Settings(broker_url="redis://127.0.0.1:6379/0")
     config = celery_config(settings)
     assert config["task_routes"][RETRY_TASK] == {"queue": RETRY_QUEUE}
     timeout = config["broker_transport_options"]["visibility_timeout"]
     assert timeout == visibility_timeout(settings) > 10 * 3600 * (1 + JITTER)
-    argv = retry_argv("INFO", 6)
+    argv = retry_argv("INFO", 6, retry_prefetch(settings.is_embedded_broker))
     assert ["-Q", RETRY_QUEUE] == argv[2:4]
     assert {"--pool=threads", "--concurrency=6", "--prefetch-multiplier=1"} <= set(argv)
+
+
+def test_the_embedded_retry_lane_holds_more_than_a_message_per_thread() -> None:
+    """Without an event loop Celery sends acknowledgements between two-second waits for the
+    broker: with one message per thread the lane would take 6 messages every two seconds."""
+    from workers.lanes import EMBEDDED_RETRY_PREFETCH, retry_argv, retry_prefetch
+
+    embedded = Settings.from_env({})
+    assert embedded.is_embedded_broker
+    argv = retry_argv("INFO", 6, retry_prefetch(embedded.is_embedded_broker))
+    assert f"--prefetch-multiplier={EMBEDDED_RETRY_PREFETCH}" in argv
+    assert EMBEDDED_RETRY_PREFETCH > 1
 
 
 # --- one attempt on a real database --------------------------------------------------------------
