@@ -9,8 +9,8 @@ main lane (prefork processes on the scoring queue, first attempts on their deliv
 and starts a second Celery worker beside it for the retry queue: a pool of
 ``COMMENTGATE_WEBHOOK_RETRY_CONCURRENCY`` threads that prefetches one message per thread on
 Redis (a delayed message is held apart until it is due) and more on the embedded broker
-(`retry_prefetch`). It starts and stops with the main lane, and
-stops by itself if the main lane's process is gone.
+(`retry_prefetch`). It starts and stops with the main lane, and stops by itself if the main
+lane's process is gone.
 """
 
 from __future__ import annotations
