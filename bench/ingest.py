@@ -24,11 +24,12 @@ import sys
 import tempfile
 import textwrap
 import threading
+import time
 from datetime import date
 from pathlib import Path
 
 from bench.harness import free_port, installation, machine, stop, wait_until
-from bench.profiling import descendants, record, summarize
+from bench.profiling import cpu_seconds, descendants, processes_named, record, summarize
 
 CEILING_APP = textwrap.dedent(
     """
@@ -179,6 +180,16 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--model-dir", type=Path, default=None)
     parser.add_argument(
+        "--gil",
+        action="store_true",
+        help="with --profile: sample only threads holding the interpreter (CPU, not waits)",
+    )
+    parser.add_argument(
+        "--census",
+        action="store_true",
+        help="after each CommentGate run, CPU per request of the API, PostgreSQL, Redis and wrk",
+    )
+    parser.add_argument(
         "--close",
         action="store_true",
         help="a connection per request, as platforms send (the default keeps them alive)",
@@ -222,6 +233,7 @@ def main() -> None:
         )
     backends = ["embedded", "postgres-redis"] if args.backend == "both" else [args.backend]
     profiles: list[list[str]] = []
+    censuses: list[str] = []
     for backend in backends:
         with installation(backend, args.model_dir) as inst:
             from bench.harness import create_site
@@ -248,14 +260,21 @@ def main() -> None:
                     f"{row['non2xx']} | {committed} |",
                     flush=True,
                 )
+                if args.census:
+                    censuses.append(census_api(inst, backend, config, args.connections))
                 if args.profile:
-                    profiles.append(profile_api(inst, backend, config, args.connections))
+                    profiles.append(profile_api(inst, backend, config, args.connections, args.gil))
                 stop(inst.processes.pop())
+    if censuses:
+        print("\nCPU ms per request over 8 s of another run, and the cores left idle:")
+        print("| back end | gunicorn | req/s | API | PostgreSQL | Redis | wrk | idle |")
+        print("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |")
+        print("\n".join(censuses))
     for lines in profiles:
         print("\n".join(lines))
 
 
-def profile_api(inst, backend: str, config: str, connections: int) -> list[str]:
+def profile_api(inst, backend: str, config: str, connections: int, gil: bool = False) -> list[str]:
     """py-spy on every API process during another wrk run (its figures are not reported)."""
     pids = descendants(inst.processes[-1].pid)
     load = threading.Thread(
@@ -263,9 +282,54 @@ def profile_api(inst, backend: str, config: str, connections: int) -> list[str]:
         args=(inst.base_url, inst.site["api_key"], f"profile-{backend}-{config}", 8, connections),
     )
     load.start()
-    files = record(pids, 6)
+    files = record(pids, 6, gil=gil)
     load.join()
-    return summarize(files, f"ingest profile, {backend}, gunicorn {config}")
+    samples = "samples holding the interpreter" if gil else "samples"
+    return summarize(files, f"ingest profile ({samples}), {backend}, gunicorn {config}")
+
+
+def census_api(inst, backend: str, config: str, connections: int) -> str:
+    """CPU per request of each part of the system over 8 s of another wrk run, and the share
+    of the cores left idle: what the API costs beside what it waits for."""
+    api = descendants(inst.processes[-1].pid)
+    groups = {
+        "API": lambda: api,
+        "PostgreSQL": lambda: processes_named("postgres:"),
+        "Redis": lambda: processes_named("redis-server"),
+        "wrk": lambda: processes_named("wrk "),
+    }
+    result: dict = {}
+
+    def load() -> None:
+        result.update(
+            run_wrk(inst.base_url, inst.site["api_key"], f"census-{config}", 10, connections)
+        )
+
+    def spent() -> dict[str, float]:
+        return {name: sum(cpu_seconds(p) for p in find()) for name, find in groups.items()}
+
+    thread = threading.Thread(target=load)
+    thread.start()
+    time.sleep(1.0)
+    before = spent()
+    idle_before, total_before = _cpu_idle()
+    started = time.monotonic()
+    time.sleep(8.0)
+    used = {name: value - before[name] for name, value in spent().items()}
+    idle_after, total_after = _cpu_idle()
+    seconds = time.monotonic() - started
+    thread.join()
+    requests_seen = result["rps"] * seconds
+    cells = " | ".join(f"{1000 * used[name] / requests_seen:.2f}" for name in groups)
+    idle = 100 * (idle_after - idle_before) / max(total_after - total_before, 1)
+    return f"| {backend} | {config} | {result['rps']:.0f} | {cells} | {idle:.0f}% |"
+
+
+def _cpu_idle() -> tuple[float, float]:
+    """The machine's idle and total CPU time so far, in clock ticks (/proc/stat)."""
+    with open("/proc/stat", encoding="ascii") as handle:
+        fields = [float(v) for v in handle.readline().split()[1:]]
+    return fields[3] + fields[4], sum(fields)
 
 
 if __name__ == "__main__":

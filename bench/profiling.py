@@ -37,8 +37,10 @@ def descendants(pid: int) -> list[int]:
     return found
 
 
-def record(pids: list[int], seconds: float, rate: int = 100) -> list[Path]:
-    """Sample each process for ``seconds`` (py-spy, non-blocking); returns the raw files."""
+def record(pids: list[int], seconds: float, rate: int = 100, gil: bool = False) -> list[Path]:
+    """Sample each process for ``seconds`` (py-spy, non-blocking); returns the raw files. With
+    ``gil``, only threads holding the interpreter are sampled: where the CPU goes in Python,
+    without the waits."""
     spy = shutil.which("py-spy") or shutil.which("py-spy", path=str(Path(sys.executable).parent))
     if spy is None:
         raise SystemExit("py-spy is needed for --profile: pip install -e '.[profile]'")
@@ -47,7 +49,7 @@ def record(pids: list[int], seconds: float, rate: int = 100) -> list[Path]:
     for pid in pids:
         out = folder / f"{pid}.txt"
         command = [spy, "record", "-p", str(pid), "-d", str(int(seconds)), "-r", str(rate)]
-        command += ["-f", "raw", "-o", str(out), "--nonblocking"]
+        command += ["-f", "raw", "-o", str(out), "--nonblocking", *(["--gil"] if gil else [])]
         spies.append(
             (out, subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
         )
@@ -72,6 +74,9 @@ BOUNDARIES = frozenset(
         "Redis.execute_command",
         "SQLiteCursor.execute",  # not a class in 3.11; kept for the name py-spy shows
         "Cursor.execute",
+        "Parser.parse",  # webargs: reading and validating a request
+        "Engine.connect",
+        "ThreadWorker.handle",  # gunicorn: one request on a gthread worker
     }
 )
 OWN = ("service/", "workers/", "classifier/")  # py-spy names files relative to sys.path
