@@ -5,6 +5,7 @@ Used by the bench scripts; everything runs on 127.0.0.1 and is stopped by proces
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import signal
@@ -262,6 +263,22 @@ def installation(
             with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
                 conn.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
             redis.Redis.from_url(REDIS_BENCH_DB).flushdb()
+
+
+BACKENDS = ("embedded", "postgres-redis")
+
+
+def backend_parser(description: str | None) -> argparse.ArgumentParser:
+    """A bench script's parser, with ``--backend`` (one back end, or ``both``)."""
+    parser = argparse.ArgumentParser(
+        description=description, formatter_class=argparse.RawTextHelpFormatter
+    )
+    parser.add_argument("--backend", choices=[*BACKENDS, "both"], default="both")
+    return parser
+
+
+def chosen_backends(choice: str) -> list[str]:
+    return list(BACKENDS) if choice == "both" else [choice]
 
 
 def create_site(inst: Installation) -> dict:

@@ -11,11 +11,10 @@ the API's model check.
 
 from __future__ import annotations
 
-import argparse
 import time
 from datetime import date
 
-from bench.harness import installation, machine
+from bench.harness import backend_parser, chosen_backends, installation, machine
 from bench.profiling import cpu_seconds, descendants
 
 SETTLE_SECONDS = 10.0  # the retry lane starts 5 s after the main lane
@@ -39,17 +38,13 @@ def measure(backend: str, seconds: float) -> dict[str, float]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawTextHelpFormatter
-    )
-    parser.add_argument("--backend", choices=["embedded", "postgres-redis", "both"], default="both")
+    parser = backend_parser(__doc__)
     parser.add_argument("--seconds", type=float, default=20.0)
     args = parser.parse_args()
-    backends = ["embedded", "postgres-redis"] if args.backend == "both" else [args.backend]
     print(f"# idle, {date.today()}, {machine()}, {args.seconds:.0f} s with no traffic")
     print("| back end | workers, % of a core | API, % of a core |")
     print("| --- | ---: | ---: |")
-    for backend in backends:
+    for backend in chosen_backends(args.backend):
         used = measure(backend, args.seconds)
         print(f"| {backend} | {used['worker']:.2f} | {used['api']:.2f} |", flush=True)
 

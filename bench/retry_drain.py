@@ -14,7 +14,6 @@ the lane's pace when a backlog is due at once.
 
 from __future__ import annotations
 
-import argparse
 import json
 import time
 import uuid
@@ -23,7 +22,15 @@ from datetime import date
 
 import requests
 
-from bench.harness import create_site, free_port, installation, machine, wait_until
+from bench.harness import (
+    backend_parser,
+    chosen_backends,
+    create_site,
+    free_port,
+    installation,
+    machine,
+    wait_until,
+)
 
 
 def send(base_url: str, key: str, count: int) -> list[str]:
@@ -81,19 +88,15 @@ def _received_since(inst, since: float) -> list[float]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawTextHelpFormatter
-    )
-    parser.add_argument("--backend", choices=["embedded", "postgres-redis", "both"], default="both")
+    parser = backend_parser(__doc__)
     parser.add_argument("--count", type=int, default=400)
     args = parser.parse_args()
-    backends = ["embedded", "postgres-redis"] if args.backend == "both" else [args.backend]
     print(f"# retry drain, {date.today()}, {machine()}, {args.count} events due at once")
     print(
         "| back end | events | sent in s | retried in s | retries/s | replayed in s | replays/s |"
     )
     print("| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
-    for backend in backends:
+    for backend in chosen_backends(args.backend):
         row = measure(backend, args.count)
         (retried_s, retry_rate), (replayed_s, replay_rate) = row["retried"], row["replayed"]
         print(
