@@ -217,8 +217,26 @@ class Registry:
             "files": {MODEL_FILE: digest},
         }
         (tmp / METADATA_FILE).write_text(json.dumps(metadata, indent=2), encoding="utf-8")
-        os.replace(tmp, self.path(version))
+        try:
+            os.replace(tmp, self.path(version))
+        except OSError:
+            # The same weights trained again within the same second: the same version, kept.
+            existing = self._same_model(version, digest)
+            shutil.rmtree(tmp, ignore_errors=True)
+            if existing is None:
+                raise
+            return version, self.path(version), existing
         return version, self.path(version), metadata
+
+    def _same_model(self, version: str, digest: str) -> dict[str, Any] | None:
+        """The metadata of ``version`` if it is there and holds the model file ``digest``."""
+        try:
+            metadata: dict[str, Any] = json.loads(
+                (self.path(version) / METADATA_FILE).read_text(encoding="utf-8")
+            )
+        except (OSError, ValueError):
+            return None
+        return metadata if metadata.get("files", {}).get(MODEL_FILE) == digest else None
 
     def install(self, folder: Path) -> str:
         """Copy a model folder (the one shipped with the package) into the registry, after

@@ -98,3 +98,28 @@ def test_promote_instead_of_replaces_only_the_version_named(
     assert registry.promote_instead_of(version, version) == second_version  # moved: left
     assert registry.active_version() == second_version
     assert registry.rollback() == version  # the replaced version is in the history
+
+
+def test_the_same_weights_registered_twice_in_one_second_are_one_version(
+    registry: Registry, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Retraining on the same data can finish within the second the last run did: its archive
+    then has the same name, and the version already there is the answer, not an error."""
+    import numpy as np
+
+    from classifier import registry as registry_module
+
+    moment = registry_module.datetime(2026, 12, 1, 12, 0, 0, tzinfo=registry_module.UTC)
+    frozen = type("Frozen", (), {"now": staticmethod(lambda tz=None: moment)})
+    monkeypatch.setattr(registry_module, "datetime", frozen)
+    monkeypatch.setattr(registry_module, "file_sha256", lambda path: "ab" * 32)
+    arrays = {"weights": np.arange(4, dtype=np.float32)}
+    first, path, _ = registry.register(arrays, {"note": "first"})
+    second, again, metadata = registry.register(arrays, {"note": "second"})
+    assert second == first and again == path
+    assert metadata["note"] == "first"
+    assert [p.name for p in registry.root.iterdir() if p.name.startswith(".tmp-")] == []
+
+    (path / "metadata.json").write_text("{}")  # a folder of that name, not these weights
+    with pytest.raises(OSError):
+        registry.register(arrays, {"note": "third"})
