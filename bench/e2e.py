@@ -30,7 +30,7 @@ from pathlib import Path
 
 import requests
 
-from bench.harness import create_site, installation, machine, percentile
+from bench.harness import BACKENDS, chosen_backends, create_site, installation, machine, percentile
 from bench.profiling import cpu_seconds, descendants, processes_named, record, summarize
 
 
@@ -106,7 +106,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawTextHelpFormatter
     )
-    parser.add_argument("--backend", choices=["embedded", "postgres-redis", "both"], default="both")
+    parser.add_argument("--backend", choices=[*BACKENDS, "both"], default="both")
     parser.add_argument(
         "--rates", default="20,100,200,400", help="offered comments/s, comma-separated"
     )
@@ -132,7 +132,7 @@ def main() -> None:
         help="py-spy on the worker and API processes during the highest rate",
     )
     args = parser.parse_args()
-    backends = ["embedded", "postgres-redis"] if args.backend == "both" else [args.backend]
+    backends = chosen_backends(args.backend)
     rates = [float(r) for r in args.rates.split(",")]
     print(f"# e2e latency, {date.today()}, {machine()}")
     print(

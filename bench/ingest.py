@@ -28,7 +28,15 @@ import time
 from datetime import date
 from pathlib import Path
 
-from bench.harness import free_port, installation, machine, stop, wait_until
+from bench.harness import (
+    BACKENDS,
+    chosen_backends,
+    free_port,
+    installation,
+    machine,
+    stop,
+    wait_until,
+)
 from bench.profiling import cpu_seconds, descendants, processes_named, record, summarize
 
 CEILING_APP = textwrap.dedent(
@@ -174,7 +182,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawTextHelpFormatter
     )
-    parser.add_argument("--backend", choices=["embedded", "postgres-redis", "both"], default="both")
+    parser.add_argument("--backend", choices=[*BACKENDS, "both"], default="both")
     parser.add_argument("--configs", default="2x4,4x1", help="gunicorn PROCESSESxTHREADS configs")
     parser.add_argument("--duration", type=int, default=10)
     parser.add_argument("--connections", type=int, default=32)
@@ -231,7 +239,7 @@ def main() -> None:
             f"| bare Flask ({kind}) | {config} | {row['rps']:.0f} | {row['p50']:.2f} | "
             f"{row['p99']:.2f} | {same:.2f} | {row['rps'] / best:.2f} | {row['non2xx']} | – |"
         )
-    backends = ["embedded", "postgres-redis"] if args.backend == "both" else [args.backend]
+    backends = chosen_backends(args.backend)
     profiles: list[list[str]] = []
     censuses: list[str] = []
     for backend in backends:
@@ -261,9 +269,11 @@ def main() -> None:
                     flush=True,
                 )
                 if args.census:
-                    censuses.append(census_api(inst, backend, config, args.connections))
+                    censuses.append(census_api(inst, backend, config, args.connections, args.close))
                 if args.profile:
-                    profiles.append(profile_api(inst, backend, config, args.connections, args.gil))
+                    profiles.append(
+                        profile_api(inst, backend, config, args.connections, args.gil, args.close)
+                    )
                 stop(inst.processes.pop())
     if censuses:
         print("\nCPU ms per request over 8 s of another run, and the cores left idle:")
@@ -274,12 +284,21 @@ def main() -> None:
         print("\n".join(lines))
 
 
-def profile_api(inst, backend: str, config: str, connections: int, gil: bool = False) -> list[str]:
+def profile_api(
+    inst, backend: str, config: str, connections: int, gil: bool = False, close: bool = False
+) -> list[str]:
     """py-spy on every API process during another wrk run (its figures are not reported)."""
     pids = descendants(inst.processes[-1].pid)
     load = threading.Thread(
         target=run_wrk,
-        args=(inst.base_url, inst.site["api_key"], f"profile-{backend}-{config}", 8, connections),
+        args=(
+            inst.base_url,
+            inst.site["api_key"],
+            f"profile-{backend}-{config}",
+            8,
+            connections,
+            close,
+        ),
     )
     load.start()
     files = record(pids, 6, gil=gil)
@@ -288,7 +307,7 @@ def profile_api(inst, backend: str, config: str, connections: int, gil: bool = F
     return summarize(files, f"ingest profile ({samples}), {backend}, gunicorn {config}")
 
 
-def census_api(inst, backend: str, config: str, connections: int) -> str:
+def census_api(inst, backend: str, config: str, connections: int, close: bool = False) -> str:
     """CPU per request of each part of the system over 8 s of another wrk run, and the share
     of the cores left idle: what the API costs beside what it waits for."""
     api = descendants(inst.processes[-1].pid)
@@ -302,7 +321,7 @@ def census_api(inst, backend: str, config: str, connections: int) -> str:
 
     def load() -> None:
         result.update(
-            run_wrk(inst.base_url, inst.site["api_key"], f"census-{config}", 10, connections)
+            run_wrk(inst.base_url, inst.site["api_key"], f"census-{config}", 10, connections, close)
         )
 
     def spent() -> dict[str, float]:

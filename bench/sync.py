@@ -38,7 +38,17 @@ from urllib.parse import urlencode
 
 import psycopg
 
-from bench.harness import PG_ADMIN, REPO, free_port, machine, percentile, stop, wait_until
+from bench.harness import (
+    BACKENDS,
+    PG_ADMIN,
+    REPO,
+    chosen_backends,
+    free_port,
+    machine,
+    percentile,
+    stop,
+    wait_until,
+)
 
 REDIS_DB = "redis://127.0.0.1:6379/12"
 
@@ -303,7 +313,7 @@ def run_backend(
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--backend", choices=["embedded", "postgres-redis", "both"], default="both")
+    parser.add_argument("--backend", choices=[*BACKENDS, "both"], default="both")
     parser.add_argument("--requests", type=int, default=1000, help="requests per endpoint")
     parser.add_argument("--warmup", type=int, default=100)
     parser.add_argument("--concurrency", type=int, default=1, help="client threads")
@@ -312,7 +322,7 @@ def main(argv: list[str] | None = None) -> int:
         "--server", default="2x4", help="gunicorn PROCESSESxTHREADS (commentgate serve's: 2x4)"
     )
     args = parser.parse_args(argv)
-    backends = ["embedded", "postgres-redis"] if args.backend == "both" else [args.backend]
+    backends = chosen_backends(args.backend)
     print(f"bench.sync {date.today()} on {machine()}; 1,000-character comments")
     for backend in backends:
         for line in run_backend(
