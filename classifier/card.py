@@ -106,10 +106,25 @@ def _borrowed(config: Mapping[str, Any]) -> list[str]:
     """A sentence on the legitimate comments a task learned from the other task's data sets."""
     lines = []
     for task, per_set in sorted((config.get("borrow_legit") or {}).items()):
+        mixed = config.get("borrow_mix", 0) > 0
+        gated = mixed and config.get("borrow_gate", False)
+        seen_by = (
+            "Its pooled head learns from them; its mixer does too, out of fold, weighing them "
+            f"{config['borrow_mix']:.0%} of its rows"
+            if mixed
+            else "Only its pooled head sees them"
+        )
+        gate = (
+            ", and its gate counts them as one more data set, so that what the mixer learns "
+            "from them applies to comments that read like them (`resembles` names it "
+            '"borrowed"), not to the spam data sets\' own comments.'
+            if gated
+            else "."
+        )
         lines += [
             f"The {task} task also learns from up to {per_set:,} train comments of each of the "
             "other task's data sets that their labels call fine, as legitimate: a tweet or a "
-            "forum post that is not abuse is not spam either. Only its pooled head sees them.",
+            f"forum post that is not abuse is not spam either. {seen_by}{gate}",
             "",
         ]
     return lines

@@ -66,6 +66,12 @@ class TrainConfig:
     # fine are no spam either.
     borrow_legit: dict[str, int] = field(default_factory=lambda: {"spam": 1000})
     borrow_share: float = 0.5
+    # The mixer sees them too (out of fold), weighing `borrow_mix` of its rows: it learns how
+    # far to trust each data set's own head on comments written elsewhere.
+    borrow_mix: float = 0.05
+    # ... and form a data set of the gate of their own, so that what the mixer learns from
+    # them applies to comments that look written elsewhere, not to the task's own data sets.
+    borrow_gate: bool = True
     min_head_rows: int = 40
     # The gate over data sets: naive Bayes, or logistic given `logistic_gate_min_rows` rows.
     logistic_gate_min_rows: int = 20_000

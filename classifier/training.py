@@ -11,7 +11,9 @@ product with a few columns, whatever the number of heads.
 
 The spam task also borrows the toxicity sets' legitimate train comments for its pooled head
 (`TrainConfig.borrow_legit`): without them, a tweet with a mention or a link looked like the
-YouTube spam it resembles most.
+YouTube spam it resembles most. Its mixer learns from them too, behind a gate data set of their
+own (`borrow_mix`, `borrow_gate`): the data sets' own heads keep their reading of their own
+comments, and comments that read like the borrowed ones lean on the heads that know them.
 
 Where the task's training data is small (spam), the mixer is fitted on out-of-fold logits of the
 train splits and the dev splits only measure; where it is large (toxicity) refitting every head
@@ -29,7 +31,7 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 from sklearn.linear_model import LogisticRegression
-from sklearn.model_selection import StratifiedKFold
+from sklearn.model_selection import KFold, StratifiedKFold
 
 from .config import TrainConfig
 from .data import TASKS, Dataset, collect_datasets
@@ -132,6 +134,7 @@ def _equal_weights(sizes: Sequence[int]) -> np.ndarray:
 
 Rows = dict[str, np.ndarray]  # data set name -> indices into its train split
 BLOCKS = ("words", "characters", "metadata")  # the featurizer's column blocks, in order
+BORROWED_GATE = "borrowed"  # the gate's name for the comments borrowed from the other task
 
 
 class _Trainer:
@@ -151,6 +154,7 @@ class _Trainer:
         self.progress = progress
         self.featurizer = Featurizer(config.features, cache_size=10_000_000)
         self.rows_seen = np.zeros(0, dtype=np.int64)
+        self.lent_mixing: tuple[np.ndarray, np.ndarray] | None = None
         self.x_train: dict[tuple[str, str], sp.csr_matrix] = {}
         self.x_dev: dict[tuple[str, str], sp.csr_matrix] = {}
         self.y_train = {(d.task, d.name): _label_array(d.train) for d in datasets}
@@ -213,8 +217,15 @@ class _Trainer:
             return x, y
         return x[rows[d.name]], y[rows[d.name]]
 
-    def heads(self, task: str, rows: Rows | None = None, quiet: bool = False) -> list[_Head]:
-        """The pooled head and one head per data set (two for spam), on all or some train rows."""
+    def heads(
+        self,
+        task: str,
+        rows: Rows | None = None,
+        quiet: bool = False,
+        lent: np.ndarray | None = None,
+    ) -> list[_Head]:
+        """The pooled head and one head per data set (two for spam), on all or some train rows
+        (and all or the `lent` rows of the borrowed comments)."""
         sets = [d for d in self.datasets if d.task == task]
         parts = [self._train_part(task, d, rows) for d in sets]
         x = sp.vstack([p[0] for p in parts], format="csr")
@@ -226,7 +237,7 @@ class _Trainer:
         onehot = sp.csr_matrix(np.repeat(np.eye(len(sets), dtype=np.float32), sizes, axis=0))
         weights = _balanced_weights(sizes)
         if task in self.x_borrowed:
-            x, y, onehot, weights = self._with_borrowed(task, x, y, onehot, weights)
+            x, y, onehot, weights = self._with_borrowed(task, x, y, onehot, weights, lent)
         head = _fit_lr(
             sp.hstack([x, onehot], format="csr"),
             y,
@@ -258,12 +269,15 @@ class _Trainer:
         y: np.ndarray,
         onehot: sp.csr_matrix,
         weights: np.ndarray,
+        lent: np.ndarray | None = None,
     ) -> tuple[sp.csr_matrix, np.ndarray, sp.csr_matrix, np.ndarray]:
         """The pooled head's rows plus the borrowed legitimate comments. These get no data-set
         intercept, so the features must say they are fine, and weigh `borrow_share` of the
         task's own rows together. The data sets' own heads do not see them: there they cost
         ranking inside the set (cross-validation in `bench/README.md`)."""
         borrowed = self.x_borrowed[task]
+        if lent is not None:
+            borrowed = borrowed[lent]
         n = borrowed.shape[0]
         share = self.config.borrow_share * weights.sum() / n
         return (
@@ -275,10 +289,16 @@ class _Trainer:
             np.concatenate([weights, np.full(n, share)]),
         )
 
-    def gate(self, task: str, rows: Rows | None = None) -> _Gate:
-        """Which of the task's data sets a comment resembles, each data set weighing the same."""
+    def gate(self, task: str, rows: Rows | None = None, lent: np.ndarray | None = None) -> _Gate:
+        """Which of the task's data sets a comment resembles, each data set weighing the same
+        (the borrowed comments one more, with `borrow_gate`)."""
         sets = [d for d in self.datasets if d.task == task]
         parts = [self._train_part(task, d, rows)[0] for d in sets]
+        names = [d.name for d in sets]
+        if self._gates_borrowed(task):
+            borrowed = self.x_borrowed[task]
+            parts.append(borrowed if lent is None else borrowed[lent])
+            names.append(BORROWED_GATE)
         seen = np.zeros(parts[0].shape[1], dtype=np.int64)
         for p in parts:
             seen += np.bincount(p.indices, minlength=len(seen))
@@ -290,7 +310,7 @@ class _Trainer:
         else:
             weights, bias = self._naive_bayes_gate(parts)
             weights[seen < self.config.gate_min_rows] = 0.0
-        return _Gate([d.name for d in sets], weights.astype(np.float32), bias.astype(np.float32))
+        return _Gate(names, weights.astype(np.float32), bias.astype(np.float32))
 
     def _logistic_gate(self, parts: list[sp.csr_matrix]) -> tuple[np.ndarray, np.ndarray]:
         """Multinomial logistic regression on the features that may steer: a third of the columns
@@ -355,17 +375,28 @@ class _Trainer:
         splitter = StratifiedKFold(folds_wanted, shuffle=True, random_state=self.seed)
         folds = {n: list(splitter.split(np.zeros(len(y)), y)) for n, y in labels.items()}
         z = {d.name: np.zeros((len(d.train), n_heads)) for d in folded}
-        g = {d.name: np.zeros((len(d.train), len(sets))) for d in folded}
+        n_gate = len(sets) + int(self._gates_borrowed(task))
+        g = {d.name: np.zeros((len(d.train), n_gate)) for d in folded}
+        lent = self._lent_folds(task)
+        n_lent = sum(len(held) for _, held in lent)
+        z_lent, g_lent = np.zeros((n_lent, n_heads)), np.zeros((n_lent, n_gate))
         for k in range(folds_wanted):
             self.progress(f"{task}: out-of-fold heads", k, folds_wanted)
             fit_rows = {d.name: np.arange(len(d.train)) for d in sets}
             fit_rows.update({n: f[k][0] for n, f in folds.items()})
-            heads, gate = self.heads(task, fit_rows, quiet=True), self.gate(task, fit_rows)
+            lent_rows = lent[k][0] if lent else None
+            heads = self.heads(task, fit_rows, quiet=True, lent=lent_rows)
+            gate = self.gate(task, fit_rows, lent_rows)
             for d in folded:
                 held = folds[d.name][k][1]
                 x = self.x_train[task, d.name][held]
                 z[d.name][held] = _logits(x, heads)
                 g[d.name][held] = gate.probabilities(x)
+            if lent:
+                held = lent[k][1]
+                x = self.x_borrowed[task][held]
+                z_lent[held], g_lent[held] = _logits(x, heads), gate.probabilities(x)
+        self.lent_mixing = (z_lent, g_lent)
         return (
             np.vstack([z[d.name] for d in folded]),
             np.vstack([g[d.name] for d in folded]),
@@ -374,6 +405,17 @@ class _Trainer:
             folded,
             "train out-of-fold",
         )
+
+    def _gates_borrowed(self, task: str) -> bool:
+        return self.config.borrow_gate and task in self.x_borrowed
+
+    def _lent_folds(self, task: str) -> list[tuple[np.ndarray, np.ndarray]]:
+        """Folds of the borrowed comments, when the mixer is to see them."""
+        if self.config.borrow_mix <= 0 or task not in self.x_borrowed:
+            return []
+        n = self.x_borrowed[task].shape[0]
+        splitter = KFold(self.config.oof_folds, shuffle=True, random_state=self.seed)
+        return list(splitter.split(np.zeros(n)))
 
     def mix(
         self,
@@ -384,6 +426,7 @@ class _Trainer:
         y: np.ndarray,
         sizes: list[int],
         boost: np.ndarray,
+        lent: tuple[np.ndarray, np.ndarray] | None = None,
     ) -> Mixture:
         """Fit the gated logistic mixer and fold it into one expert head per gate data set.
 
@@ -395,8 +438,20 @@ class _Trainer:
         features = np.hstack([z, *(z * g[:, [d]] for d in range(n_sets)), g])
         # Data-set intercepts again: the mix is chosen for ranking within each data set.
         onehot = np.repeat(np.eye(len(sizes)), sizes, axis=0)
+        weights = _equal_weights(sizes) * boost
+        if lent is not None and len(lent[0]):
+            # Borrowed comments take the mean intercept, the one the experts keep.
+            zl, gl = lent
+            n = len(zl)
+            features = np.vstack(
+                [features, np.hstack([zl, *(zl * gl[:, [d]] for d in range(n_sets)), gl])]
+            )
+            onehot = np.vstack([onehot, np.full((n, len(sizes)), 1.0 / len(sizes))])
+            y = np.concatenate([y, np.zeros(n, dtype=y.dtype)])
+            share = self.config.borrow_mix * weights.sum() / n
+            weights = np.concatenate([weights, np.full(n, share)])
         lr = LogisticRegression(C=self.config.mix_c, max_iter=5000, fit_intercept=False)
-        lr.fit(np.hstack([features, onehot]), y, sample_weight=_equal_weights(sizes) * boost)
+        lr.fit(np.hstack([features, onehot]), y, sample_weight=weights)
         coef = lr.coef_[0]
         shared = coef[:n_heads]
         offsets = coef[features.shape[1] :]
@@ -486,7 +541,8 @@ def _mixture(trainer: _Trainer, task: str) -> tuple[list[_Head], _Gate, Mixture,
     z, g, y, sizes, mixing_sets, fitted_on = trainer.mixing_rows(task, heads, gate)
     trainer.progress(f"{task}: mixer", 0, 0)
     boost = np.repeat([trainer.config.rule(d.name).mix_weight for d in mixing_sets], sizes)
-    return heads, gate, trainer.mix(heads, gate, z, g, y, sizes, boost), fitted_on
+    lent = trainer.lent_mixing if fitted_on == "train out-of-fold" else None
+    return heads, gate, trainer.mix(heads, gate, z, g, y, sizes, boost, lent), fitted_on
 
 
 def _fit_task(trainer: _Trainer, task: str, columns: dict[str, _Head]) -> dict[str, Any]:

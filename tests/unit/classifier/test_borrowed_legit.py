@@ -1,5 +1,6 @@
 """Legitimate comments one task borrows from the other's data sets: which, and what they teach."""
 
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -8,7 +9,15 @@ from classifier import CommentInput, train
 from classifier.config import TrainConfig
 from classifier.data import collect_datasets
 from classifier.evaluation import probabilities
-from classifier.training import _logits, _Trainer
+from classifier.model import load_model
+from classifier.registry import Registry
+from classifier.training import (
+    BORROWED_GATE,
+    _logits,
+    _mixture,
+    _Trainer,
+    mixture_probabilities,
+)
 
 TWEETS = [
     "RT @coach: Great game tonight, proud of this team http://t.co/a1b2c3",
@@ -68,3 +77,40 @@ def test_borrowing_for_spam_leaves_toxicity_as_it_was(seed_set: Path) -> None:
     comments = [CommentInput(content=t) for t in [*TWEETS, "You are an idiot", "Nice post"]]
     before, after = probabilities(plain, comments), probabilities(lent, comments)
     np.testing.assert_allclose(after["toxicity"], before["toxicity"], rtol=1e-6)
+
+
+def test_the_mixer_learns_borrowed_comments_behind_a_gate_of_their_own(seed_set: Path) -> None:
+    """With `borrow_mix` and `borrow_gate`, the spam gate has one more data set, the borrowed
+    comments, and comments like them score lower than when only the pooled head saw them."""
+    tweets = [CommentInput(content=t) for t in TWEETS]
+    lent = {"spam": tweets * 20}
+    plain = TrainConfig.default(
+        borrow_legit={}, borrow_share=0.05, borrow_mix=0.0, borrow_gate=False
+    )
+    mixed = replace(plain, borrow_mix=0.5, borrow_gate=True)
+    unseen = [
+        CommentInput(content="RT @mayor: Road works on Elm Street start Monday http://t.co/m4n5b6"),
+        CommentInput(content="@coach @fan42 what a finish, see you next week http://t.co/z0x9c8"),
+    ]
+    found = {}
+    for name, config in (("plain", plain), ("mixed", mixed)):
+        trainer = _trainer(seed_set, config, lent)
+        _, gate, mixture, fitted_on = _mixture(trainer, "spam")
+        assert fitted_on == "train out-of-fold"
+        found[name] = (gate, mixture_probabilities(trainer.featurizer.transform(unseen), mixture))
+    gate, mixed_scores = found["mixed"]
+    assert found["plain"][0].names[-1] != BORROWED_GATE
+    assert gate.names[-1] == BORROWED_GATE and len(gate.names) == len(found["plain"][0].names) + 1
+    x = _trainer(seed_set, mixed).featurizer.transform(unseen)
+    assert (gate.probabilities(x).argmax(axis=1) == len(gate.names) - 1).all()
+    assert (mixed_scores < found["plain"][1]).all(), (found["plain"][1], mixed_scores)
+
+
+def test_a_model_with_the_borrowed_gate_loads_and_explains(seed_set: Path, tmp_path: Path) -> None:
+    config = TrainConfig.default(borrow_legit={"spam": 50}, borrow_mix=0.1, borrow_gate=True)
+    result = train([seed_set], Registry(tmp_path), config=config)
+    assert result.path is not None
+    model = load_model(result.path)
+    assert model.metadata["mixtures"]["spam"]["gates"][-1] == f"spam/gate/{BORROWED_GATE}"
+    like = model.resemblance([CommentInput(content=TWEETS[0])])[0]["spam"]
+    assert BORROWED_GATE in like

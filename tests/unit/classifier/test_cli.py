@@ -87,8 +87,11 @@ def test_promote_and_score(runner: CliRunner, settings, version: str) -> None:
     assert payload["model_version"] == version
     assert {"spam", "toxicity"} <= set(payload["scores"])
     assert payload["toxicity_terms"]
-    # The seed model has one data set per task: every comment is wholly like it.
-    assert payload["resembles"] == {"spam": {"seed": 1.0}, "toxicity": {"seed": 1.0}}
+    # The seed model has one data set per task: every comment is wholly like it, or (spam) like
+    # the fine comments spam borrows from the toxicity set.
+    assert payload["resembles"]["toxicity"] == {"seed": 1.0}
+    assert set(payload["resembles"]["spam"]) == {"seed", "borrowed"}
+    assert sum(payload["resembles"]["spam"].values()) == pytest.approx(1.0, abs=1e-3)
 
 
 def test_rollback_with_no_history_fails(runner: CliRunner, settings) -> None:

@@ -12,6 +12,7 @@ import pytest
 from classifier import CommentInput, ModelLoadError, Registry, load_model, train
 from classifier.config import TrainConfig
 from classifier.model import file_sha256
+from classifier.training import BORROWED_GATE
 
 PLAYERS = ["Zed", "Mara", "Kofi", "Lena", "Ravi", "Tomas"]
 MAPS = ["Dust", "Harbor", "Citadel", "Frostbite", "Canyon"]
@@ -95,7 +96,8 @@ def test_resemblance_names_the_data_set_a_comment_is_like(mixed_model) -> None:
     [g, f] = mixed_model.resemblance([gaming, forum])
     assert next(iter(g["toxicity"])) == "gaming", g
     assert next(iter(f["toxicity"])) == "forum", f
-    assert list(g["spam"]) == ["seed"]  # spam was trained on the seed set alone
+    # Spam was trained on the seed set alone, and the fine comments it borrows from toxicity's.
+    assert set(g["spam"]) == {"seed", BORROWED_GATE}
     assert all(
         0 <= w <= 1 for like in (g, f) for weights in like.values() for w in weights.values()
     )
@@ -109,9 +111,12 @@ def test_mixture_is_recorded_in_metadata(mixed_model) -> None:
     assert set(mixed_model.metadata["dev_metrics"]["toxicity"]) == {"forum", "gaming", "seed"}
 
 
-def test_a_single_column_model_still_loads(registry: Registry, version: str) -> None:
+def test_a_single_column_model_still_loads(seed_set: Path, tmp_path: Path) -> None:
     """Models written before mixtures: one column per output, no `columns` or `mixtures`."""
-    folder = registry.path(version)
+    # Without the borrowed comments' gate, the seed set is each task's one data set.
+    config = TrainConfig.default(borrow_gate=False)
+    folder = train([seed_set], Registry(tmp_path), config=config).path
+    assert folder is not None
     model = load_model(folder)
     comments = [CommentInput("Buy cheap pills at http://pills.example.ru now!!!")]
     expected = model.logits(comments)[0]

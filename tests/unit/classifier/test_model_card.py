@@ -21,3 +21,8 @@ def test_the_card_says_what_a_task_borrows_and_only_then() -> None:
     metadata = {"train_config": {"borrow_legit": {"spam": 1000}}}
     assert "The spam task also learns from up to 1,000 train comments" in model_card(metadata)
     assert "also learns from" not in model_card({"train_config": {"borrow_legit": {}}})
+    assert "Only its pooled head sees them." in model_card(metadata)
+    gated = {"borrow_legit": {"spam": 1000}, "borrow_mix": 0.05, "borrow_gate": True}
+    card = model_card({"train_config": gated})
+    assert "its mixer does too, out of fold, weighing them 5% of its rows" in card
+    assert "its gate counts them as one more data set" in card
