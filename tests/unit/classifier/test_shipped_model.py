@@ -55,6 +55,27 @@ def test_blog_comments_get_decisions_a_blog_owner_accepts(shipped) -> None:
                 assert not (spam_ok if kind == "spam" else toxicity_ok), (text, scores.as_dict())
 
 
+FINE_TWEETS = [
+    "RT @coach: Great game tonight, proud of this team http://t.co/a1b2c3",
+    "RT @news: Storm closes the bridge until Monday http://t.co/x9y8z7",
+    "@fan42 agreed, the second half was something else",
+]
+
+
+def test_fine_tweets_with_mentions_and_links_are_approved(shipped) -> None:
+    """A retweet with a link is not spam for being one: the spam task learned the toxicity
+    sets' fine comments, and its gate knows them as a data set of their own."""
+    limits = shipped.thresholds
+    comments = [CommentInput(t) for t in FINE_TWEETS]
+    for text, scores, like in zip(
+        FINE_TWEETS, shipped.score(comments), shipped.resemblance(comments), strict=True
+    ):
+        assert scores.spam < limits["spam"]["approve_below"], (text, scores.as_dict())
+        assert scores.toxicity < limits["toxicity"]["approve_below"], (text, scores.as_dict())
+        if "RT @" in text:
+            assert next(iter(like["spam"])) == "borrowed", (text, like)
+
+
 def test_default_thresholds_approve_most_legitimate_comments_of_every_set(shipped) -> None:
     """At the default thresholds at least 90% of each public set's legitimate dev comments are
     approved by their own score, and at most 0.5% rejected (the card's decision table)."""
