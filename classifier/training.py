@@ -406,12 +406,23 @@ class _Trainer:
             "train out-of-fold",
         )
 
+    def _mixes_borrowed(self, task: str) -> bool:
+        """Whether the mixer learns from the borrowed comments: only out of fold, like the
+        task's own rows, and given enough of them to fold."""
+        if self.config.borrow_mix <= 0 or task not in self.x_borrowed:
+            return False
+        sets = [d for d in self.datasets if d.task == task]
+        enough = self.x_borrowed[task].shape[0] >= self.config.oof_folds
+        return enough and self._out_of_fold(task, sets)
+
     def _gates_borrowed(self, task: str) -> bool:
-        return self.config.borrow_gate and task in self.x_borrowed
+        """A gate data set of their own only where the mixer learns what it means: otherwise
+        it would take comments from the others with nothing learned for them."""
+        return self.config.borrow_gate and self._mixes_borrowed(task)
 
     def _lent_folds(self, task: str) -> list[tuple[np.ndarray, np.ndarray]]:
         """Folds of the borrowed comments, when the mixer is to see them."""
-        if self.config.borrow_mix <= 0 or task not in self.x_borrowed:
+        if not self._mixes_borrowed(task):
             return []
         n = self.x_borrowed[task].shape[0]
         splitter = KFold(self.config.oof_folds, shuffle=True, random_state=self.seed)

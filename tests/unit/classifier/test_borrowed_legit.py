@@ -114,3 +114,13 @@ def test_a_model_with_the_borrowed_gate_loads_and_explains(seed_set: Path, tmp_p
     assert model.metadata["mixtures"]["spam"]["gates"][-1] == f"spam/gate/{BORROWED_GATE}"
     like = model.resemblance([CommentInput(content=TWEETS[0])])[0]["spam"]
     assert BORROWED_GATE in like
+
+
+def test_too_few_borrowed_comments_to_fold_get_no_gate_of_their_own(seed_set: Path) -> None:
+    """Fewer borrowed comments than folds: the pooled head learns them, the gate and the
+    mixer are as without them, and training still succeeds."""
+    config = TrainConfig.default(borrow_legit={"spam": 2}, borrow_mix=0.05, borrow_gate=True)
+    trainer = _trainer(seed_set, config)
+    assert trainer.x_borrowed["spam"].shape[0] < config.oof_folds
+    _, gate, _, fitted_on = _mixture(trainer, "spam")
+    assert fitted_on == "train out-of-fold" and BORROWED_GATE not in gate.names
