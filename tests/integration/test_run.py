@@ -50,7 +50,8 @@ COMMENTS = {
         "Awesome! You nailed it, very good read.",
         "Thanks for the summary. Do you have a source for the 60,000 troops figure?",
     ],
-    "hold": [
+    "hold": ["Great post! Visit http://cheap-pills.example"],  # the README's link drop
+    "reject": [
         "Great article! Check out my site for cheap viagra and cialis http://cheap-pills.example.ru",
     ],
 }
