@@ -446,7 +446,7 @@ class _Trainer:
         if len(set(y)) < 2:
             raise ValueError("mixing data needs both labels")
         n_heads, n_sets = z.shape[1], g.shape[1]
-        features = np.hstack([z, *(z * g[:, [d]] for d in range(n_sets)), g])
+        features = _mixer_inputs(z, g)
         # Data-set intercepts again: the mix is chosen for ranking within each data set.
         onehot = np.repeat(np.eye(len(sizes)), sizes, axis=0)
         weights = _equal_weights(sizes) * boost
@@ -454,9 +454,7 @@ class _Trainer:
             # Borrowed comments take the mean intercept, the one the experts keep.
             zl, gl = lent
             n = len(zl)
-            features = np.vstack(
-                [features, np.hstack([zl, *(zl * gl[:, [d]] for d in range(n_sets)), gl])]
-            )
+            features = np.vstack([features, _mixer_inputs(zl, gl)])
             onehot = np.vstack([onehot, np.full((n, len(sizes)), 1.0 / len(sizes))])
             y = np.concatenate([y, np.zeros(n, dtype=y.dtype)])
             share = self.config.borrow_mix * weights.sum() / n
@@ -505,6 +503,11 @@ class _Trainer:
         scale, offsets = lr.coef_[0][0], lr.coef_[0][1:]
         weights = (scale * head.weights).astype(np.float32)
         return _Head(head.name, weights, float(scale * head.bias + offsets.mean()))
+
+
+def _mixer_inputs(z: np.ndarray, g: np.ndarray) -> np.ndarray:
+    """The head logits, the head logits times each gate weight, and the gate weights."""
+    return np.hstack([z, *(z * g[:, [d]] for d in range(g.shape[1])), g])
 
 
 def _scaled(x: sp.csr_matrix, scale: np.ndarray | None) -> sp.csr_matrix:
