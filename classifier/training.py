@@ -133,6 +133,22 @@ def _equal_weights(sizes: Sequence[int]) -> np.ndarray:
 
 
 Rows = dict[str, np.ndarray]  # data set name -> indices into its train split
+
+
+@dataclass
+class _MixingRows:
+    """What the mixer learns on: head logits, gate weights and labels of each data set's rows,
+    where they come from, and the borrowed comments' logits and gate weights (all fine)."""
+
+    z: np.ndarray
+    g: np.ndarray
+    y: np.ndarray
+    sizes: list[int]
+    sets: list[Dataset]
+    origin: str
+    lent: tuple[np.ndarray, np.ndarray] | None = None
+
+
 BLOCKS = ("words", "characters", "metadata")  # the featurizer's column blocks, in order
 BORROWED_GATE = "borrowed"  # the gate's name for the comments borrowed from the other task
 
@@ -154,7 +170,6 @@ class _Trainer:
         self.progress = progress
         self.featurizer = Featurizer(config.features, cache_size=10_000_000)
         self.rows_seen = np.zeros(0, dtype=np.int64)
-        self.lent_mixing: tuple[np.ndarray, np.ndarray] | None = None
         self.x_train: dict[tuple[str, str], sp.csr_matrix] = {}
         self.x_dev: dict[tuple[str, str], sp.csr_matrix] = {}
         self.y_train = {(d.task, d.name): _label_array(d.train) for d in datasets}
@@ -339,14 +354,11 @@ class _Trainer:
         log_theta -= log_theta.mean(axis=0, keepdims=True)
         return log_theta.T / self.config.gate_temperature, np.zeros(len(parts))
 
-    def mixing_rows(
-        self, task: str, heads: list[_Head], gate: _Gate
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[int], list[Dataset], str]:
-        """Head logits, gate weights, labels, data-set sizes, data sets and their origin for
-        the rows the mixer learns on: out-of-fold train rows for a small task, else dev."""
+    def mixing_rows(self, task: str, heads: list[_Head], gate: _Gate) -> _MixingRows:
+        """The rows the mixer learns on: out-of-fold train rows for a small task, else dev."""
         sets = [d for d in self.datasets if d.task == task]
         if self._out_of_fold(task, sets):
-            return self._out_of_fold_rows(task, sets, len(heads))
+            return self._out_of_fold_rows(task, sets, len(heads), len(gate.names))
         sets = [d for d in sets if d.dev]
         y = np.concatenate([self.y_dev[task, d.name] for d in sets] or [np.zeros(0, int)])
         if set(y.tolist()) != {0, 1}:
@@ -358,15 +370,15 @@ class _Trainer:
             )
         x = sp.vstack([self.x_dev[task, d.name] for d in sets], format="csr")
         sizes = [len(d.dev) for d in sets]
-        return _logits(x, heads), gate.probabilities(x), y, sizes, sets, "dev"
+        return _MixingRows(_logits(x, heads), gate.probabilities(x), y, sizes, sets, "dev")
 
     def _out_of_fold(self, task: str, sets: list[Dataset]) -> bool:
         small = sum(len(d.train) for d in sets) <= self.config.oof_max_rows
         return small and any(self._foldable(self.y_train[task, d.name]) for d in sets)
 
     def _out_of_fold_rows(
-        self, task: str, sets: list[Dataset], n_heads: int
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[int], list[Dataset], str]:
+        self, task: str, sets: list[Dataset], n_heads: int, n_gate: int
+    ) -> _MixingRows:
         """Every head and the gate refitted per fold. A data set too small to split (a few
         moderator labels) trains in every fold and gives the mixer no rows."""
         folds_wanted = self.config.oof_folds
@@ -375,7 +387,6 @@ class _Trainer:
         splitter = StratifiedKFold(folds_wanted, shuffle=True, random_state=self.seed)
         folds = {n: list(splitter.split(np.zeros(len(y)), y)) for n, y in labels.items()}
         z = {d.name: np.zeros((len(d.train), n_heads)) for d in folded}
-        n_gate = len(sets) + int(self._gates_borrowed(task))
         g = {d.name: np.zeros((len(d.train), n_gate)) for d in folded}
         lent = self._lent_folds(task)
         n_lent = sum(len(held) for _, held in lent)
@@ -396,14 +407,14 @@ class _Trainer:
                 held = lent[k][1]
                 x = self.x_borrowed[task][held]
                 z_lent[held], g_lent[held] = _logits(x, heads), gate.probabilities(x)
-        self.lent_mixing = (z_lent, g_lent)
-        return (
+        return _MixingRows(
             np.vstack([z[d.name] for d in folded]),
             np.vstack([g[d.name] for d in folded]),
             np.concatenate([labels[d.name] for d in folded]),
             [len(d.train) for d in folded],
             folded,
             "train out-of-fold",
+            (z_lent, g_lent) if lent else None,
         )
 
     def _mixes_borrowed(self, task: str) -> bool:
@@ -432,17 +443,14 @@ class _Trainer:
         self,
         heads: list[_Head],
         gate: _Gate,
-        z: np.ndarray,
-        g: np.ndarray,
-        y: np.ndarray,
-        sizes: list[int],
+        rows: _MixingRows,
         boost: np.ndarray,
-        lent: tuple[np.ndarray, np.ndarray] | None = None,
     ) -> Mixture:
         """Fit the gated logistic mixer and fold it into one expert head per gate data set.
 
         Inputs: the head logits (shared weights), the head logits times each gate weight (a
         data set's own adjustment) and the gate weights (a data set's own intercept)."""
+        z, g, y, sizes = rows.z, rows.g, rows.y, rows.sizes
         if len(set(y)) < 2:
             raise ValueError("mixing data needs both labels")
         n_heads, n_sets = z.shape[1], g.shape[1]
@@ -450,9 +458,9 @@ class _Trainer:
         # Data-set intercepts again: the mix is chosen for ranking within each data set.
         onehot = np.repeat(np.eye(len(sizes)), sizes, axis=0)
         weights = _equal_weights(sizes) * boost
-        if lent is not None and len(lent[0]):
+        if rows.lent is not None:
             # Borrowed comments take the mean intercept, the one the experts keep.
-            zl, gl = lent
+            zl, gl = rows.lent
             n = len(zl)
             features = np.vstack([features, _mixer_inputs(zl, gl)])
             onehot = np.vstack([onehot, np.full((n, len(sizes)), 1.0 / len(sizes))])
@@ -552,11 +560,10 @@ def _mixture(trainer: _Trainer, task: str) -> tuple[list[_Head], _Gate, Mixture,
     trainer.progress(f"{task}: heads", 0, 0)
     heads = trainer.heads(task)
     gate = trainer.gate(task)
-    z, g, y, sizes, mixing_sets, fitted_on = trainer.mixing_rows(task, heads, gate)
+    rows = trainer.mixing_rows(task, heads, gate)
     trainer.progress(f"{task}: mixer", 0, 0)
-    boost = np.repeat([trainer.config.rule(d.name).mix_weight for d in mixing_sets], sizes)
-    lent = trainer.lent_mixing if fitted_on == "train out-of-fold" else None
-    return heads, gate, trainer.mix(heads, gate, z, g, y, sizes, boost, lent), fitted_on
+    boost = np.repeat([trainer.config.rule(d.name).mix_weight for d in rows.sets], rows.sizes)
+    return heads, gate, trainer.mix(heads, gate, rows, boost), rows.origin
 
 
 def _fit_task(trainer: _Trainer, task: str, columns: dict[str, _Head]) -> dict[str, Any]:
