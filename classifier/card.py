@@ -130,6 +130,20 @@ def _borrowed(config: Mapping[str, Any]) -> list[str]:
     return lines
 
 
+def _block_scales(config: Mapping[str, Any]) -> list[str]:
+    """A sentence on the feature blocks a task weighs apart from the others."""
+    lines = []
+    for task, blocks in sorted((config.get("block_scale") or {}).items()):
+        weights = ", ".join(f"{block} {scale:g}" for block, scale in sorted(blocks.items()))
+        lines += [
+            f"The {task} task weighs these feature blocks apart from the rest ({weights}): a "
+            "heavier block is penalised less in its heads and gate. The other task is "
+            "unaffected.",
+            "",
+        ]
+    return lines
+
+
 def model_card(
     metadata: Mapping[str, Any], provenance: Mapping[str, Mapping[str, str]] | None = None
 ) -> str:
@@ -158,6 +172,7 @@ def model_card(
         *_data_table(metadata, provenance),
         "",
         *_borrowed(config),
+        *_block_scales(config),
         "Check these licences before you redistribute the model: one data set is share-alike "
         "(CC BY-SA 3.0), one copyleft (GPLv3), and several state none (the Kaggle insults data "
         "among them).",

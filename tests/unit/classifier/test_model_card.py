@@ -26,3 +26,9 @@ def test_the_card_says_what_a_task_borrows_and_only_then() -> None:
     card = model_card({"train_config": gated})
     assert "its mixer does too, out of fold, weighing them 5% of its rows" in card
     assert "its gate counts them as one more data set" in card
+
+
+def test_the_card_names_a_tasks_weighed_blocks_and_only_then() -> None:
+    card = model_card({"train_config": {"block_scale": {"spam": {"words": 2.5}}}})
+    assert "The spam task weighs these feature blocks apart from the rest (words 2.5)" in card
+    assert "weighs these feature blocks" not in model_card({"train_config": {"block_scale": {}}})
