@@ -57,11 +57,8 @@ class TrainConfig:
     own_head_c: dict[str, float] = field(default_factory=lambda: {"spam": 16.0})
     # Per task, feature blocks ("words", "characters", "metadata") weighed apart in its heads
     # and gate: a lighter L2 penalty on a heavier block. The saved weights carry the scale, so
-    # scoring is unchanged. Spam's word block weighs 2.5: the blog set's spam is told apart by
-    # its words more than by their spelling.
-    block_scale: dict[str, dict[str, float]] = field(
-        default_factory=lambda: {"spam": {"words": 2.5}}
-    )
+    # scoring is unchanged.
+    block_scale: dict[str, dict[str, float]] = field(default_factory=dict)
     nb_tasks: tuple[str, ...] = ("spam",)
     # Per task, legitimate comments borrowed from each of the other task's data sets (train
     # rows): the pooled head learns them as fine, together weighing `borrow_share` of the
