@@ -27,7 +27,7 @@ import numpy as np
 from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import StratifiedKFold
 
-from classifier.config import TrainConfig
+from classifier.config import DEFAULT_MANIFEST, TrainConfig
 from classifier.data import Dataset, collect_datasets
 from classifier.thresholds import approve_threshold
 from classifier.training import fit_mixture
@@ -163,12 +163,20 @@ def _changed(config: TrainConfig, settings: tuple[str, ...]) -> TrainConfig:
     help="Other fine comments per toxicity data set that the spam task learns from "
     "(default: the TrainConfig's borrow_legit; 0: none).",
 )
-def main(data: Path, settings: tuple[str, ...], elsewhere: int, borrow: int | None) -> None:
+@click.option(
+    "--manifest",
+    type=click.Path(exists=True, path_type=Path),
+    default=DEFAULT_MANIFEST,
+    help="The data set rules to train with (default: the shipped datasets.json).",
+)
+def main(
+    data: Path, settings: tuple[str, ...], elsewhere: int, borrow: int | None, manifest: Path
+) -> None:
     """Print mean ± spread of the fold ROC AUCs, ours beside the baseline, and what the
     default `approve_below` then approves."""
     sets = [d for d in collect_datasets([data / "spam"]) if d.task == "spam"]
     folds = _folds(sets)
-    config = _changed(TrainConfig.default(), settings)
+    config = _changed(TrainConfig.default(manifest), settings)
     if borrow is None:
         borrow = config.borrow_legit.get("spam", 0)
     others, borrowed = legitimate_elsewhere(data, elsewhere, borrow)
@@ -179,6 +187,8 @@ def main(data: Path, settings: tuple[str, ...], elsewhere: int, borrow: int | No
     mine = fold_aucs(sets, folds, scores)
     done = time.perf_counter()
     click.echo(f"settings: {', '.join(settings) or 'the shipped TrainConfig'}")
+    if manifest != DEFAULT_MANIFEST:
+        click.echo(f"data set rules: {manifest.name}")
     click.echo("| data set | ours | TF-IDF + LR | ours − baseline |\n| --- | ---: | ---: | ---: |")
     for name in base:
         m, ms, b, bs = (
