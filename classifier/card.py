@@ -131,27 +131,16 @@ def _borrowed(config: Mapping[str, Any]) -> list[str]:
 
 
 def _block_scales(config: Mapping[str, Any]) -> list[str]:
-    """A sentence on the feature blocks a task, or a data set's own heads, weigh apart."""
-
-    def listed(blocks: Mapping[str, float]) -> str:
-        return ", ".join(f"{block} {scale:g}" for block, scale in sorted(blocks.items()))
-
+    """A sentence on the feature blocks a task weighs apart from the others."""
     lines = []
     for task, blocks in sorted((config.get("block_scale") or {}).items()):
+        weights = ", ".join(f"{block} {scale:g}" for block, scale in sorted(blocks.items()))
         lines += [
-            f"The {task} task weighs these feature blocks apart from the rest "
-            f"({listed(blocks)}): a heavier block is penalised less in its heads and gate. The "
-            "other task is unaffected.",
+            f"The {task} task weighs these feature blocks apart from the rest ({weights}): a "
+            "heavier block is penalised less in its heads and gate. The other task is "
+            "unaffected.",
             "",
         ]
-    for name, rule in sorted((config.get("datasets") or {}).items()):
-        if rule.get("block_scale"):
-            lines += [
-                f"The own heads of `{name}` weigh these feature blocks apart from the rest "
-                f"({listed(rule['block_scale'])}); the pooled head and the gate, which read "
-                "every data set's comments, do not.",
-                "",
-            ]
     return lines
 
 

@@ -26,15 +26,11 @@ class DatasetRule:
     mix_weight: float = 1.0
     nb_head: bool = False
     attributes: tuple[str, ...] = ()
-    # Feature blocks weighed apart in this data set's own heads only, on top of the task's
-    # `block_scale`: the pooled head and the gate, which read every data set's comments, keep
-    # the task's weights.
-    block_scale: dict[str, float] = field(default_factory=dict)
 
 
 def read_manifest(path: str | Path) -> dict[str, DatasetRule]:
-    """Data set rules from a JSON object `{name: {mix_weight, nb_head, attributes,
-    block_scale}}`; keys that start with `_` are comments."""
+    """Data set rules from a JSON object `{name: {mix_weight, nb_head, attributes}}`; keys that
+    start with `_` are comments."""
     raw = json.loads(Path(path).read_text(encoding="utf-8"))
     rules = {}
     for name, entry in raw.items():

@@ -214,14 +214,7 @@ class _Trainer:
         """What a task's features are multiplied by before its heads and gate learn on them;
         None for none. The learned weights are multiplied by it too (`_fit_task`), so the model
         scores the features as the featurizer gives them."""
-        return self._block_vector(self.config.block_scale.get(task, {}))
-
-    def own_scale(self, dataset: str) -> np.ndarray | None:
-        """What a data set's own heads multiply its (task-scaled) features by; their weights
-        are multiplied by it too, so they score the task's features like every other head."""
-        return self._block_vector(self.config.rule(dataset).block_scale)
-
-    def _block_vector(self, wanted: Mapping[str, float]) -> np.ndarray | None:
+        wanted = self.config.block_scale.get(task, {})
         unknown = set(wanted) - set(BLOCKS)
         if unknown:
             raise ValueError(f"block_scale: unknown blocks {sorted(unknown)}; known: {BLOCKS}")
@@ -275,16 +268,12 @@ class _Trainer:
                 if not quiet:
                     self.progress(f"{task} head: {d.name}", 0, 0)
                 c = self.config.own_head_c.get(task, self.config.head_c)
-                scale = self.own_scale(d.name)
-                xs = _scaled(xd, scale)
-                own = [_fit_lr(xs, labels, c=c, seed=self.seed)]
-                own[0].name = f"{task}:{d.name}"
+                head = _fit_lr(xd, labels, c=c, seed=self.seed)
+                head.name = f"{task}:{d.name}"
+                heads.append(head)
                 if task in self.config.nb_tasks or self.config.rule(d.name).nb_head:
-                    own.append(_fit_nb_lr(xs, labels, c=self.config.head_c, seed=self.seed))
-                    own[1].name = f"{task}:{d.name}:nb"
-                for head in own:
-                    if scale is not None:
-                        head.weights = (head.weights * scale).astype(np.float32)
+                    head = _fit_nb_lr(xd, labels, c=self.config.head_c, seed=self.seed)
+                    head.name = f"{task}:{d.name}:nb"
                     heads.append(head)
         return heads
 

@@ -32,11 +32,3 @@ def test_the_card_names_a_tasks_weighed_blocks_and_only_then() -> None:
     card = model_card({"train_config": {"block_scale": {"spam": {"words": 2.5}}}})
     assert "The spam task weighs these feature blocks apart from the rest (words 2.5)" in card
     assert "weighs these feature blocks" not in model_card({"train_config": {"block_scale": {}}})
-
-
-def test_the_card_names_a_data_sets_weighed_blocks() -> None:
-    rules = {"blog": {"block_scale": {"words": 2.5}}, "sms": {"block_scale": {}}}
-    card = model_card({"train_config": {"datasets": rules}})
-    assert "The own heads of `blog` weigh these feature blocks apart" in card
-    assert "(words 2.5); the pooled head and the gate" in card
-    assert "`sms`" not in card
