@@ -5,10 +5,11 @@ learns the spam task from four folds of every set and scores the fifth; the TF-I
 regression baseline of `bench.quality` is trained per data set on the same folds. The table gives
 the mean ROC AUC over the folds and its spread. Dev splits are not read.
 
-What a site then gets is judged the same way: `approve_below` is chosen from the out-of-fold
-scores as training chooses it, and the table gives the share of each spam set's legitimate and
-bad comments approved, and the share of fine comments from the toxicity sets' train splits
-(which the spam task never learns from) that the spam score alone approves. The comments the
+What a site then gets is judged the same way: `approve_below` and `reject_at` are chosen from
+the out-of-fold scores as training chooses them, and the table gives the share of each spam
+set's legitimate and bad comments approved and rejected, and the share of fine comments from
+the toxicity sets' train splits (which the spam task never learns from) that the spam score
+alone approves and rejects. The comments the
 spam task borrows from the toxicity sets as legitimate (`TrainConfig.borrow_legit`) are drawn
 from the rest of those train splits.
 
@@ -29,7 +30,7 @@ from sklearn.model_selection import StratifiedKFold
 
 from classifier.config import DEFAULT_MANIFEST, TrainConfig
 from classifier.data import Dataset, collect_datasets
-from classifier.thresholds import approve_threshold
+from classifier.thresholds import approve_threshold, reject_threshold
 from classifier.training import fit_mixture
 from classifier.types import CommentInput
 
@@ -92,21 +93,28 @@ def decisions(
     scores: dict[str, np.ndarray],
     outside: dict[str, list[np.ndarray]],
     config: TrainConfig,
-) -> tuple[float, list[str]]:
-    """`approve_below` chosen as training chooses it, from the out-of-fold scores of the spam
-    sets' legitimate comments; then the share approved of each set's legitimate and bad
-    comments, and of the other sets' fine comments (by the spam score alone, fold by fold)."""
+) -> tuple[float, float, list[str]]:
+    """`approve_below` and `reject_at` chosen as training chooses them, from the out-of-fold
+    scores of the spam sets' legitimate comments (and, for `reject_at`, of the other sets' fine
+    comments); then the share approved and rejected of each set's legitimate and bad comments,
+    and of the other sets' fine comments (by the spam score alone, every fold's scores)."""
     labels = {d.name: np.array([label for _, label in d.train]) for d in sets}
     legit = [scores[name][labels[name] == 0] for name in labels]
     approve = approve_threshold(legit, config.approve_legit)
+    fine = {name: np.concatenate(per_fold) for name, per_fold in outside.items()}
+    reject = max(reject_threshold(legit + list(fine.values()), config.reject_legit), approve)
     lines = []
     for name, y in labels.items():
-        below = scores[name] < approve
-        lines.append(f"| {name} | {below[y == 0].mean():.1%} | {below[y == 1].mean():.1%} | |")
-    for name, per_fold in outside.items():
-        shares = [float((fold < approve).mean()) for fold in per_fold]
-        lines.append(f"| {name} (fine comments) | {np.mean(shares):.1%} | | {len(per_fold[0])} |")
-    return approve, lines
+        s = scores[name]
+        shares = [(s[y == k] < approve).mean() for k in (0, 1)]
+        shares += [(s[y == k] >= reject).mean() for k in (0, 1)]
+        a, b, c, d = shares
+        lines.append(f"| {name} | {a:.1%} | {c:.1%} | {b:.1%} | {d:.1%} | |")
+    for name, s in fine.items():
+        a, c = (s < approve).mean(), (s >= reject).mean()
+        n = len(outside[name][0])
+        lines.append(f"| {name} (fine comments) | {a:.1%} | {c:.1%} | | | {n} |")
+    return approve, reject, lines
 
 
 def baseline(sets: list[Dataset], folds) -> dict[str, np.ndarray]:
@@ -201,10 +209,13 @@ def main(
     click.echo("\nours, fold by fold:")
     for name, per in mine.items():
         click.echo(f"{name}: {' '.join(f'{a:.4f}' for a in per)}")
-    approve, lines = decisions(sets, scores, outside, config)
-    click.echo(f"\napprove_below {approve:.6f} (out of fold)")
-    click.echo("| data set | legitimate approved | bad approved | comments |")
-    click.echo("| --- | ---: | ---: | ---: |")
+    approve, reject, lines = decisions(sets, scores, outside, config)
+    click.echo(f"\napprove_below {approve:.6f}, reject_at {reject:.6f} (out of fold)")
+    click.echo(
+        "| data set | legitimate approved | legitimate rejected | bad approved | bad rejected "
+        "| comments |"
+    )
+    click.echo("| --- | ---: | ---: | ---: | ---: | ---: |")
     click.echo("\n".join(lines))
     click.echo(f"seconds: baseline {mid - started:.0f}, ours {done - mid:.0f}")
 
