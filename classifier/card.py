@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from .config import BORROWED_GATE
+
 __all__ = ["model_card"]
 
 _INTENDED_USE = """\
@@ -102,12 +104,20 @@ def _tradeoff_table(metadata: Mapping[str, Any], task: str) -> list[str]:
     return lines
 
 
-def _borrowed(config: Mapping[str, Any]) -> list[str]:
-    """A sentence on the legitimate comments a task learned from the other task's data sets."""
+def _borrowed(metadata: Mapping[str, Any]) -> list[str]:
+    """A sentence on the legitimate comments a task learned from the other task's data sets.
+    What the mixer and the gate did with them is read from the mixture the model records:
+    with too few borrowed comments to fold, training leaves both as they were."""
+    config = metadata.get("train_config", {})
     lines = []
     for task, per_set in sorted((config.get("borrow_legit") or {}).items()):
-        mixed = config.get("borrow_mix", 0) > 0
-        gated = mixed and config.get("borrow_gate", False)
+        mixture = metadata.get("mixtures", {}).get(task, {})
+        gated = f"{task}/gate/{BORROWED_GATE}" in mixture.get("gates", [])
+        mixed = gated or (
+            config.get("borrow_mix", 0) > 0
+            and not config.get("borrow_gate", False)
+            and mixture.get("fitted_on") == "train out-of-fold"
+        )
         seen_by = (
             "Its pooled head learns from them; its mixer does too, out of fold, weighing them "
             f"{config['borrow_mix']:.0%} of its rows"
@@ -117,7 +127,7 @@ def _borrowed(config: Mapping[str, Any]) -> list[str]:
         gate = (
             ", and its gate counts them as one more data set, so that what the mixer learns "
             "from them applies to comments that read like them (`resembles` names it "
-            '"borrowed"), not to the spam data sets\' own comments.'
+            f'"{BORROWED_GATE}"), not to the spam data sets\' own comments.'
             if gated
             else "."
         )
@@ -171,7 +181,7 @@ def model_card(
         "",
         *_data_table(metadata, provenance),
         "",
-        *_borrowed(config),
+        *_borrowed(metadata),
         *_block_scales(config),
         "Check these licences before you redistribute the model: one data set is share-alike "
         "(CC BY-SA 3.0), one copyleft (GPLv3), and several state none (the Kaggle insults data "

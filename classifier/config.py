@@ -14,9 +14,11 @@ from typing import Any
 
 from .features import FeatureConfig
 
-__all__ = ["DatasetRule", "TrainConfig", "DEFAULT_MANIFEST", "read_manifest"]
+__all__ = ["BORROWED_GATE", "DatasetRule", "TrainConfig", "DEFAULT_MANIFEST", "read_manifest"]
 
 DEFAULT_MANIFEST = Path(__file__).with_name("datasets.json")
+# The gate's data set name for the comments a task borrows from the other task's data sets.
+BORROWED_GATE = "borrowed"
 
 
 @dataclass(frozen=True)

@@ -33,7 +33,7 @@ import scipy.sparse as sp
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import KFold, StratifiedKFold
 
-from .config import TrainConfig
+from .config import BORROWED_GATE, TrainConfig
 from .data import TASKS, Dataset, collect_datasets
 from .evaluation import probabilities
 from .features import Featurizer
@@ -150,7 +150,6 @@ class _MixingRows:
 
 
 BLOCKS = ("words", "characters", "metadata")  # the featurizer's column blocks, in order
-BORROWED_GATE = "borrowed"  # the gate's name for the comments borrowed from the other task
 
 
 class _Trainer:
