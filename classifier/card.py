@@ -154,26 +154,6 @@ def _block_scales(config: Mapping[str, Any]) -> list[str]:
     return lines
 
 
-def _threshold_rows(metadata: Mapping[str, Any]) -> list[str]:
-    """How many legitimate comments set each threshold, where the model records it."""
-    rows = metadata.get("threshold_rows")
-    if not rows:
-        return []
-    share = metadata.get("train_config", {}).get("reject_legit")
-    counts = "; ".join(
-        f"{task}: `approve_below` on {r['approve_below']:,}, `reject_at` on {r['reject_at']:,} "
-        f"({r['reject_at_unseen_train']:,} of them train comments of the other task's data sets "
-        "that this task never learned from)"
-        for task, r in rows.items()
-    )
-    return [
-        "",
-        f"A share of {_pct(share)} of one dev split is a few comments, so `reject_at` also counts "
-        "the legitimate train comments that the task never saw: they are as new to it as the "
-        f"dev rows. Legitimate comments counted — {counts}.",
-    ]
-
-
 def model_card(
     metadata: Mapping[str, Any], provenance: Mapping[str, Mapping[str, str]] | None = None
 ) -> str:
@@ -221,15 +201,13 @@ def model_card(
         f"reject at {thresholds.get('toxicity', {}).get('reject_at')}",
         "",
         f"`approve_below` is the lowest score under which at least "
-        f"{_pct(config.get('approve_legit'))} of the legitimate dev comments of **every** data "
-        f"set of the task fall; `reject_at` the lowest score at or above which at most "
-        f"{_pct(config.get('reject_legit'))} of the legitimate comments of every data set, of "
-        "either task, fall. Both are shares of legitimate comments, so they do not depend on "
-        "how many bad comments a data set holds (up to 83% on one, far more than a blog gets). "
-        "A comment is approved when every score is below its `approve_below` and no policy "
-        "rule objects. Data sets with fewer than "
+        f"{_pct(config.get('approve_legit'))} of the legitimate comments of **every** data set "
+        f"fall; `reject_at` the lowest score at or above which at most "
+        f"{_pct(config.get('reject_legit'))} of them fall. Both are shares of legitimate "
+        "comments, so they do not depend on how many bad comments a data set holds (up to 83% "
+        "on one, far more than a blog gets). A comment is approved when every score is below "
+        "its `approve_below` and no policy rule objects. Data sets with fewer than "
         f"{config.get('threshold_min_rows')} legitimate dev comments do not set thresholds.",
-        *_threshold_rows(metadata),
         "",
         "What the model alone decides at these thresholds on each dev split, judged by the "
         "data set's own label (spam for the spam sets, toxicity for the others) and its own "

@@ -624,70 +624,29 @@ def dev_scores(
     return found
 
 
-def unseen_legit(
-    model: Model,
-    datasets: Sequence[Dataset],
-    borrowed: Mapping[str, Sequence[CommentInput]],
-) -> dict[tuple[str, str], np.ndarray]:
-    """(task, data set) -> that task's probabilities on the data set's legitimate train comments
-    that the task never learned from: the other task's data sets, less the comments it
-    borrowed from them. They are as unseen as dev rows, and there are many more of them."""
-    found = {}
-    for d in datasets:
-        task = next(t for t in TASKS if t != d.task)
-        learned = set(borrowed.get(task, ()))
-        comments = [c for c, label in d.train if label == 0 and c not in learned]
-        if comments:
-            found[task, d.name] = probabilities(model, comments)[task]
-    return found
-
-
-def judge(
-    model: Model,
-    datasets: Sequence[Dataset],
-    config: TrainConfig,
-    borrowed: Mapping[str, Sequence[CommentInput]] | None = None,
-) -> dict[str, Any]:
+def judge(model: Model, datasets: Sequence[Dataset], config: TrainConfig) -> dict[str, Any]:
     """Dev metrics, default thresholds, their trade-off curve and the decisions they make.
 
-    `approve_below` follows the legitimate dev comments of the task's own data sets. `reject_at`
+    `approve_below` follows the legitimate comments of the task's own data sets. `reject_at`
     follows those of every data set (a tweet that the toxicity labels call fine is not spam
-    for sure either), so that a reject stays near certain wherever a comment comes from; for
-    the other task's data sets it also counts their legitimate train comments that the task
-    never learned from (`unseen_legit`), because a share of 0.2% of a dev split is set by one
-    to three comments. Data sets with fewer than `threshold_min_rows` legitimate dev rows do
-    not set thresholds (a handful of rows would decide them alone); the metrics cover every
-    data set."""
+    for sure either), so that a reject stays near certain wherever a comment comes from. Data
+    sets with fewer than `threshold_min_rows` legitimate dev rows do not set thresholds (a
+    handful of rows would decide them alone); the metrics cover every data set."""
     scored = dev_scores(model, datasets)
     counted = {
         key: s for key, s in scored.items() if (s["labels"] == 0).sum() >= config.threshold_min_rows
     } or scored
-    unseen = unseen_legit(
-        model, [d for d in datasets if (d.task, d.name) in counted], borrowed or {}
-    )
     dev_metrics: dict[str, dict[str, dict[str, float | None]]] = {}
     thresholds: dict[str, dict[str, float]] = {}
-    rows: dict[str, dict[str, int]] = {}
     curves: dict[str, list[dict[str, Any]]] = {}
     for task in TASKS:
         sets = {n: (s["labels"], s[task]) for (t, n), s in scored.items() if t == task}
         dev_metrics[task] = {n: binary_metrics(y, p) for n, (y, p) in sets.items()}
         own = {n: (s["labels"], s[task]) for (t, n), s in counted.items() if t == task} or sets
-        approve_rows = [p[y == 0] for y, p in own.values()]
-        approve = approve_threshold(approve_rows, config.approve_legit)
-        everywhere = [
-            np.concatenate([s[task][s["labels"] == 0], unseen.get((task, n), np.zeros(0))])
-            if t != task
-            else s[task][s["labels"] == 0]
-            for (t, n), s in counted.items()
-        ]
+        approve = approve_threshold([p[y == 0] for y, p in own.values()], config.approve_legit)
+        everywhere = [s[task][s["labels"] == 0] for s in counted.values()]
         reject = max(reject_threshold(everywhere, config.reject_legit), approve)
         thresholds[task] = {"approve_below": round(approve, 6), "reject_at": round(reject, 6)}
-        rows[task] = {
-            "approve_below": sum(map(len, approve_rows)),
-            "reject_at": sum(map(len, everywhere)),
-            "reject_at_unseen_train": sum(len(v) for (t, _), v in unseen.items() if t == task),
-        }
         curves[task] = tradeoff(own)
     decisions: dict[str, dict[str, Any]] = {task: {} for task in TASKS}
     for (task, name), s in scored.items():
@@ -698,7 +657,6 @@ def judge(
     return {
         "dev_metrics": dev_metrics,
         "thresholds": thresholds,
-        "threshold_rows": rows,
         "tradeoff": curves,
         "dev_decisions": decisions,
     }
@@ -776,7 +734,7 @@ def train(
         trainer.rows_seen,
     )
     report("measuring on dev", 0, 0)
-    metadata = {**model.metadata, **judge(model, datasets, config, trainer.borrowed)}
+    metadata = {**model.metadata, **judge(model, datasets, config)}
     metadata["training_seconds"] = round(time.perf_counter() - started, 1)
     model = Model(metadata, model.idf, model.weights, model.bias)
     seconds = time.perf_counter() - started

@@ -44,11 +44,3 @@ def test_the_card_names_a_tasks_weighed_blocks_and_only_then() -> None:
     card = model_card({"train_config": {"block_scale": {"spam": {"words": 2.5}}}})
     assert "The spam task weighs these feature blocks apart from the rest (words 2.5)" in card
     assert "weighs these feature blocks" not in model_card({"train_config": {"block_scale": {}}})
-
-
-def test_the_card_counts_the_comments_that_set_the_thresholds_where_recorded() -> None:
-    rows = {"spam": {"approve_below": 1131, "reject_at": 63000, "reject_at_unseen_train": 52000}}
-    card = model_card({"train_config": {"reject_legit": 0.002}, "threshold_rows": rows})
-    assert "spam: `approve_below` on 1,131, `reject_at` on 63,000 (52,000 of them" in card
-    assert "A share of 0.2% of one dev split" in card
-    assert "`reject_at` on" not in model_card({"train_config": {"reject_legit": 0.002}})
