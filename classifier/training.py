@@ -152,6 +152,24 @@ class _MixingRows:
 BLOCKS = ("words", "characters", "metadata")  # the featurizer's column blocks, in order
 
 
+def borrowed_comments(
+    datasets: Sequence[Dataset], config: TrainConfig
+) -> dict[str, list[CommentInput]]:
+    """Per task, up to `borrow_legit[task]` train rows of each of the other task's data sets
+    that their labels call fine: the task learns them as legitimate (a tweet that is not
+    abuse is no spam either). Drawn with `config.seed`, so the same data gives the same rows."""
+    found: dict[str, list[CommentInput]] = {}
+    rng = np.random.default_rng(config.seed)
+    for task, per_set in config.borrow_legit.items():
+        for d in datasets:
+            if d.task == task:
+                continue
+            fine = [c for c, label in d.train if label == 0]
+            chosen = rng.choice(len(fine), size=min(per_set, len(fine)), replace=False)
+            found.setdefault(task, []).extend(fine[i] for i in sorted(chosen))
+    return found
+
+
 class _Trainer:
     def __init__(
         self,
@@ -163,7 +181,7 @@ class _Trainer:
         self.datasets = datasets
         self.config = config
         self.seed = config.seed
-        chosen = self._sample_borrowed() if borrowed is None else borrowed
+        chosen = borrowed_comments(datasets, config) if borrowed is None else borrowed
         self.borrowed = {task: list(comments) for task, comments in chosen.items() if comments}
         self.x_borrowed: dict[str, sp.csr_matrix] = {}
         self.progress = progress
@@ -193,21 +211,6 @@ class _Trainer:
         for task, comments in self.borrowed.items():
             x = self.featurizer.transform(comments)
             self.x_borrowed[task] = _scaled(x, self.column_scale(task))
-
-    def _sample_borrowed(self) -> dict[str, list[CommentInput]]:
-        """Per task, up to `borrow_legit[task]` train rows of each of the other task's data sets
-        that their labels call fine: the task learns them as legitimate (a tweet that is not
-        abuse is no spam either)."""
-        found: dict[str, list[CommentInput]] = {}
-        rng = np.random.default_rng(self.seed)
-        for task, per_set in self.config.borrow_legit.items():
-            for d in self.datasets:
-                if d.task == task:
-                    continue
-                fine = [c for c, label in d.train if label == 0]
-                chosen = rng.choice(len(fine), size=min(per_set, len(fine)), replace=False)
-                found.setdefault(task, []).extend(fine[i] for i in sorted(chosen))
-        return found
 
     def column_scale(self, task: str) -> np.ndarray | None:
         """What a task's features are multiplied by before its heads and gate learn on them;
