@@ -131,10 +131,17 @@ def _borrowed(metadata: Mapping[str, Any]) -> list[str]:
             if gated
             else "."
         )
+        head = (
+            f" A head of their own learns them against every {task} data set's bad comments, "
+            "one more expert for the mixer: a news link in a forum post is told from a link "
+            "drop under a video by what else the post says."
+            if config.get("borrow_head")
+            else ""
+        )
         lines += [
             f"The {task} task also learns from up to {per_set:,} train comments of each of the "
             "other task's data sets that their labels call fine, as legitimate: a tweet or a "
-            f"forum post that is not abuse is not spam either. {seen_by}{gate}",
+            f"forum post that is not abuse is not spam either. {seen_by}{gate}{head}",
             "",
         ]
     return lines

@@ -74,6 +74,8 @@ class TrainConfig:
     # ... and form a data set of the gate of their own, so that what the mixer learns from
     # them applies to comments that look written elsewhere, not to the task's own data sets.
     borrow_gate: bool = True
+    # ... and a head of their own, learning them against every data set's bad comments.
+    borrow_head: bool = False
     min_head_rows: int = 40
     # The gate over data sets: naive Bayes, or logistic given `logistic_gate_min_rows` rows.
     logistic_gate_min_rows: int = 20_000

@@ -253,6 +253,7 @@ class _Trainer:
         # Data-set intercepts absorb the differing base rates and are dropped afterwards.
         onehot = sp.csr_matrix(np.repeat(np.eye(len(sets), dtype=np.float32), sizes, axis=0))
         weights = _balanced_weights(sizes)
+        elsewhere = self._borrowed_head(task, x, y, lent)
         if task in self.x_borrowed:
             x, y, onehot, weights = self._with_borrowed(task, x, y, onehot, weights, lent)
         head = _fit_lr(
@@ -264,7 +265,7 @@ class _Trainer:
         )
         head.weights, head.bias = head.weights[: x.shape[1]], 0.0
         head.name = f"{task}:pooled"
-        heads = [head]
+        heads = [head, *elsewhere]
         for d, (xd, labels) in zip(sets, parts, strict=True):
             if self._own_head(self.y_train[task, d.name], len(sets)):
                 if not quiet:
@@ -278,6 +279,27 @@ class _Trainer:
                     head.name = f"{task}:{d.name}:nb"
                     heads.append(head)
         return heads
+
+    def _borrowed_head(
+        self, task: str, x: sp.csr_matrix, y: np.ndarray, lent: np.ndarray | None
+    ) -> list[_Head]:
+        """With `borrow_head`: a head that tells the borrowed comments from every data set's
+        bad comments, for the mixer to lean on where the gate finds a comment written
+        elsewhere."""
+        if not self.config.borrow_head or task not in self.x_borrowed:
+            return []
+        borrowed = self.x_borrowed[task] if lent is None else self.x_borrowed[task][lent]
+        bad = x[y == 1]
+        sizes = [borrowed.shape[0], bad.shape[0]]
+        head = _fit_lr(
+            sp.vstack([borrowed, bad], format="csr"),
+            np.repeat([0, 1], sizes),
+            _equal_weights(sizes),
+            c=self.config.head_c,
+            seed=self.seed,
+        )
+        head.name = f"{task}:{BORROWED_GATE}"
+        return [head]
 
     def _with_borrowed(
         self,

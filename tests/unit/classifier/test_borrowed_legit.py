@@ -124,3 +124,28 @@ def test_too_few_borrowed_comments_to_fold_get_no_gate_of_their_own(seed_set: Pa
     assert trainer.x_borrowed["spam"].shape[0] < config.oof_folds
     _, gate, _, fitted_on = _mixture(trainer, "spam")
     assert fitted_on == "train out-of-fold" and BORROWED_GATE not in gate.names
+
+
+def test_a_head_of_their_own_tells_the_borrowed_comments_from_the_bad_ones(
+    seed_set: Path,
+) -> None:
+    """With `borrow_head`, the borrowed comments and the spam sets' bad ones train one more
+    head; without it, there is none."""
+    tweets = [CommentInput(content=t) for t in TWEETS]
+    config = TrainConfig.default(borrow_legit={}, borrow_head=True)
+    trainer = _trainer(seed_set, config, {"spam": tweets * 20})
+    heads = {h.name: h for h in trainer.heads("spam")}
+    assert f"spam:{BORROWED_GATE}" in heads
+    head = heads[f"spam:{BORROWED_GATE}"]
+    x_tweets = trainer.featurizer.transform(tweets)
+    spam_set = next(d for d in trainer.datasets if d.task == "spam")
+    bad = [c for c, label in spam_set.train if label == 1]
+    tweet_logits = _logits(x_tweets, [head])[:, 0]
+    bad_logits = _logits(trainer.featurizer.transform(bad), [head])[:, 0]
+    assert (tweet_logits < 0).all() and np.median(bad_logits) > 0, (tweet_logits, bad_logits)
+    plain = _trainer(seed_set, replace(config, borrow_head=False), {"spam": tweets * 20})
+    assert f"spam:{BORROWED_GATE}" not in {h.name for h in plain.heads("spam")}
+    result = train(
+        [seed_set], config=TrainConfig.default(borrow_legit={"spam": 50}, borrow_head=True)
+    )
+    assert result.metadata["train_config"]["borrow_head"] is True

@@ -44,3 +44,10 @@ def test_the_card_names_a_tasks_weighed_blocks_and_only_then() -> None:
     card = model_card({"train_config": {"block_scale": {"spam": {"words": 2.5}}}})
     assert "The spam task weighs these feature blocks apart from the rest (words 2.5)" in card
     assert "weighs these feature blocks" not in model_card({"train_config": {"block_scale": {}}})
+
+
+def test_the_card_names_the_borrowed_comments_head_and_only_then() -> None:
+    config = {"borrow_legit": {"spam": 1000}, "borrow_head": True}
+    assert "A head of their own learns them" in model_card({"train_config": config})
+    config["borrow_head"] = False
+    assert "A head of their own" not in model_card({"train_config": config})
