@@ -74,8 +74,10 @@ class TrainConfig:
     # ... and form a data set of the gate of their own, so that what the mixer learns from
     # them applies to comments that look written elsewhere, not to the task's own data sets.
     borrow_gate: bool = True
-    # ... and a head of their own, learning them against every data set's bad comments.
-    borrow_head: bool = False
+    # ... and a head of their own, learning them against every data set's bad comments: the
+    # mixer leans on it for comments that read as written elsewhere (a news link in a forum
+    # post), where the data sets' own heads read any link as a drop.
+    borrow_head: bool = True
     min_head_rows: int = 40
     # The gate over data sets: naive Bayes, or logistic given `logistic_gate_min_rows` rows.
     logistic_gate_min_rows: int = 20_000

@@ -283,9 +283,9 @@ class _Trainer:
     def _borrowed_head(
         self, task: str, x: sp.csr_matrix, y: np.ndarray, lent: np.ndarray | None
     ) -> list[_Head]:
-        """With `borrow_head`: a head that tells the borrowed comments from every data set's
-        bad comments, for the mixer to lean on where the gate finds a comment written
-        elsewhere."""
+        """With `borrow_head`: a head that tells the borrowed comments (all, or the `lent`
+        ones) from every data set's bad comments, for the mixer to lean on where the gate
+        finds a comment written elsewhere."""
         if not self.config.borrow_head or task not in self.x_borrowed:
             return []
         borrowed = self.x_borrowed[task] if lent is None else self.x_borrowed[task][lent]
