@@ -51,6 +51,7 @@ README_HOST = "https://moderation.example.org"
 
 LEGIT = "Thanks for the summary. Do you have a source for the 60,000 troops figure?"
 SPAM = "Great post! Visit http://cheap-pills.example for cheap pills, best prices, buy now"
+LINK_DROP = "Great post! Visit http://cheap-pills.example"  # held for a person to judge
 TOXIC = "You are a brainless idiot and everyone who reads this garbage is a moron."
 
 
@@ -408,7 +409,8 @@ def test_native_plugin_decides_by_webhook_within_seconds(
 
 
 def test_moderator_in_commentgate_changes_wordpress(wordpress: WordPress, service: Service) -> None:
-    comment_id = NATIVE_IDS[SPAM]
+    comment_id = post(wordpress, LINK_DROP)
+    wait_decided(wordpress, comment_id)
     [held] = service.comments(external_id=str(comment_id))
     assert held.status == "held" and wordpress.status(comment_id) == "0"
     token = service.stack.cli_json("moderators", "create", "ana@example.org", "--site", "blog")
