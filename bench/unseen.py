@@ -54,7 +54,7 @@ def main(data: Path, model_path: Path) -> None:
     dev = dev_scores(model, datasets)
     print(f"model {model.metadata.get('version')}; thresholds {thresholds}")
     print(
-        "| task | data set | legitimate comments | approved | held | rejected | on dev: approved "
+        "| score | data set | legitimate comments | approved | held | rejected | on dev: approved "
         "| held | rejected |"
     )
     print("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
