@@ -59,8 +59,9 @@ def test_nothing_is_borrowed_when_the_config_asks_for_none(seed_set: Path) -> No
 
 
 def test_the_pooled_spam_head_learns_borrowed_comments_as_fine(seed_set: Path) -> None:
-    """Only the pooled head sees them; the data sets' own heads stay as they were."""
-    config = TrainConfig.default(borrow_legit={}, borrow_share=1.0)
+    """Only the pooled head sees them; the data sets' own heads stay as they were (the
+    borrowed comments' own head, which only exists with them, is left out here)."""
+    config = TrainConfig.default(borrow_legit={}, borrow_share=1.0, borrow_head=False)
     tweets = [CommentInput(content=t) for t in TWEETS]
     plain = _trainer(seed_set, config).heads("spam")
     lent = _trainer(seed_set, config, {"spam": tweets * 20}).heads("spam")
