@@ -30,7 +30,7 @@ from sklearn.model_selection import StratifiedKFold
 
 from classifier.config import DEFAULT_MANIFEST, TrainConfig
 from classifier.data import Dataset, collect_datasets
-from classifier.thresholds import approve_threshold, reject_threshold
+from classifier.thresholds import approve_threshold, decision_shares, reject_threshold
 from classifier.training import fit_mixture
 from classifier.types import CommentInput
 
@@ -103,17 +103,21 @@ def decisions(
     approve = approve_threshold(legit, config.approve_legit)
     fine = {name: np.concatenate(per_fold) for name, per_fold in outside.items()}
     reject = max(reject_threshold(legit + list(fine.values()), config.reject_legit), approve)
+    thresholds = {"spam": {"approve_below": approve, "reject_at": reject}}
     lines = []
     for name, y in labels.items():
-        s = scores[name]
-        shares = [(s[y == k] < approve).mean() for k in (0, 1)]
-        shares += [(s[y == k] >= reject).mean() for k in (0, 1)]
-        a, b, c, d = shares
-        lines.append(f"| {name} | {a:.1%} | {c:.1%} | {b:.1%} | {d:.1%} | |")
+        shares = decision_shares(y, {"spam": scores[name]}, thresholds)
+        ok, bad = shares["legit"], shares["bad"]
+        lines.append(
+            f"| {name} | {ok['approved']:.1%} | {ok['rejected']:.1%} | {bad['approved']:.1%} "
+            f"| {bad['rejected']:.1%} | |"
+        )
     for name, s in fine.items():
-        a, c = (s < approve).mean(), (s >= reject).mean()
+        ok = decision_shares(np.zeros(len(s)), {"spam": s}, thresholds)["legit"]
         n = len(outside[name][0])
-        lines.append(f"| {name} (fine comments) | {a:.1%} | {c:.1%} | | | {n} |")
+        lines.append(
+            f"| {name} (fine comments) | {ok['approved']:.1%} | {ok['rejected']:.1%} | | | {n} |"
+        )
     return approve, reject, lines
 
 
